@@ -1,0 +1,64 @@
+"""Opening the archive: one SQLite file, WAL, migrated on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from ownfeed.archive.schema import migrate
+from ownfeed.errors import ArchiveError
+
+
+class Archive:
+    """The archive database. The only object in ownfeed that runs SQL."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            self.db = Database(conn)
+            self.schema_version = migrate(self.db)
+        except (sqlite3.Error, OSError) as error:
+            raise ArchiveError(f"cannot open archive {self.path}: {error}") from error
+        self.conn: sqlite3.Connection = conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return list(self.conn.execute(sql, params))
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def integrity_ok(self) -> bool:
+        row = self.one("PRAGMA integrity_check")
+        return bool(row and row[0] == "ok")

@@ -1,0 +1,179 @@
+"""The archive schema, created and upgraded by append-only sqlite-utils migrations.
+
+Never edit a migration that has shipped: add a new one at the end. `PRAGMA user_version`
+mirrors the number of applied migrations so other tools can tell the schema version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("ownfeed")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Every table of DESIGN.md's archive schema, with the FTS index and its triggers."""
+    _run_all(
+        db,
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            locator TEXT,
+            title TEXT,
+            home_url TEXT,
+            state TEXT NOT NULL DEFAULT '{}',
+            last_sync_at TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE authors (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            handle TEXT,
+            name TEXT,
+            url TEXT,
+            avatar_url TEXT
+        );
+        CREATE TABLE posts (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            native_id TEXT NOT NULL,
+            source TEXT,
+            kind TEXT NOT NULL DEFAULT 'post',
+            is_own INTEGER NOT NULL DEFAULT 1,
+            url TEXT,
+            title TEXT,
+            content_html TEXT,
+            content_text TEXT,
+            language TEXT,
+            author_id TEXT,
+            published_at TEXT,
+            updated_at TEXT,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            in_reply_to TEXT,
+            in_reply_to_url TEXT,
+            repost_of TEXT,
+            thread_root TEXT,
+            gone_at TEXT,
+            gone_reason TEXT,
+            content_hash TEXT,
+            versions INTEGER NOT NULL DEFAULT 1,
+            reply_count INTEGER,
+            like_count INTEGER,
+            repost_count INTEGER,
+            raw TEXT,
+            in_reply_to_native TEXT,
+            repost_of_native TEXT
+        );
+        CREATE UNIQUE INDEX posts_platform_native ON posts (platform, native_id);
+        CREATE INDEX posts_source_published ON posts (source, published_at);
+        CREATE INDEX posts_published ON posts (published_at);
+        CREATE INDEX posts_thread_root ON posts (thread_root);
+        CREATE INDEX posts_in_reply_to ON posts (in_reply_to);
+        CREATE INDEX posts_waiting_parent ON posts (platform, in_reply_to_native)
+            WHERE in_reply_to IS NULL AND in_reply_to_native IS NOT NULL;
+        CREATE TABLE post_versions (
+            post_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            captured_at TEXT NOT NULL,
+            title TEXT,
+            content_html TEXT,
+            content_hash TEXT,
+            PRIMARY KEY (post_id, version)
+        );
+        CREATE TABLE post_tags (
+            post_id TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (post_id, tag)
+        );
+        CREATE INDEX post_tags_tag ON post_tags (tag);
+        CREATE TABLE post_links (
+            post_id TEXT NOT NULL,
+            linked_id TEXT NOT NULL,
+            relation TEXT NOT NULL,
+            how TEXT NOT NULL,
+            PRIMARY KEY (post_id, linked_id)
+        );
+        CREATE INDEX post_links_linked ON post_links (linked_id);
+        CREATE TABLE media (
+            id TEXT PRIMARY KEY,
+            post_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT,
+            mime TEXT,
+            alt TEXT,
+            width INTEGER,
+            height INTEGER,
+            sha256 TEXT,
+            size INTEGER,
+            local_path TEXT,
+            fetched_at TEXT,
+            error TEXT
+        );
+        CREATE INDEX media_post ON media (post_id);
+        CREATE INDEX media_sha256 ON media (sha256);
+        CREATE TABLE sync_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT,
+            version TEXT
+        );
+        CREATE TABLE source_runs (
+            run_id INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL,
+            http_status INTEGER,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            gone INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            seconds REAL
+        );
+        CREATE INDEX source_runs_source ON source_runs (source, run_id);
+        CREATE VIRTUAL TABLE posts_fts USING fts5 (
+            title, content_text, content='posts', content_rowid='rowid',
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER posts_fts_ai AFTER INSERT ON posts BEGIN
+            INSERT INTO posts_fts (rowid, title, content_text)
+            VALUES (new.rowid, new.title, new.content_text);
+        END;
+        CREATE TRIGGER posts_fts_ad AFTER DELETE ON posts BEGIN
+            INSERT INTO posts_fts (posts_fts, rowid, title, content_text)
+            VALUES ('delete', old.rowid, old.title, old.content_text);
+        END;
+        CREATE TRIGGER posts_fts_au AFTER UPDATE OF title, content_text ON posts BEGIN
+            INSERT INTO posts_fts (posts_fts, rowid, title, content_text)
+            VALUES ('delete', old.rowid, old.title, old.content_text);
+            INSERT INTO posts_fts (rowid, title, content_text)
+            VALUES (new.rowid, new.title, new.content_text);
+        END;
+        """,
+    )
+
+
+def _run_all(db: Database, script: str) -> None:
+    """Run statements one by one: executescript() would commit the migration's transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+def migrate(db: Database) -> int:
+    """Apply pending migrations; set and return the schema version (user_version)."""
+    migrations.apply(db)
+    version = len(migrations.applied(db))
+    db.execute(f"PRAGMA user_version = {version}")
+    return version
