@@ -1,0 +1,494 @@
+"""The only module that talks HTTP: one httpx client with limits, retries and size caps.
+
+Everything a source fetches goes through `HttpClient.get`, so politeness (User-Agent,
+concurrency, Retry-After), safety (size caps counted after decompression, http(s) only,
+credentials dropped on cross-origin redirects) and one-line error messages live in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import json
+import math
+import random
+import socket
+import ssl
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ownfeed import __version__
+from ownfeed.errors import FetchError, ParseError
+
+MAX_BODY_DEFAULT = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
+DEFAULT_USER_AGENT = f"ownfeed/{__version__} (+https://github.com/ownfeed/ownfeed)"
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_SCHEMES = ("http", "https")
+# Headers that must not follow a redirect to another origin: they carry credentials.
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished response with its whole (decompressed, capped) body in memory."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def not_modified(self) -> bool:
+        """True for 304: the caller's saved copy is still current."""
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower-cased, so callers compare without parsing."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        """The charset parameter of Content-Type, if any."""
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset":
+                return value.strip().strip("\"'") or None
+        return None
+
+    @property
+    def validators(self) -> dict[str, str]:
+        """What to save for the next conditional GET (keys match `HttpClient.get`)."""
+        found: dict[str, str] = {}
+        if etag := self.headers.get("etag"):
+            found["etag"] = etag
+        if last_modified := self.headers.get("last-modified"):
+            found["last_modified"] = last_modified
+        return found
+
+    def json(self) -> Any:
+        """Parse the body as JSON; a broken body is a ParseError with a one-line message."""
+        try:
+            return json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise ParseError(
+                f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                status=self.status,
+            ) from None
+        except UnicodeDecodeError:
+            raise ParseError("invalid JSON: body is not UTF-8 text", status=self.status) from None
+        except RecursionError:
+            raise ParseError("invalid JSON: nested too deeply", status=self.status) from None
+
+    def text(self) -> str:
+        """Decode with the declared charset; unknown or missing charsets fall back to UTF-8."""
+        encoding = "utf-8"
+        if declared := self.charset:
+            try:
+                encoding = codecs.lookup(declared).name
+            except LookupError:
+                encoding = "utf-8"
+        if encoding == "utf-8":
+            encoding = "utf-8-sig"  # drop a byte order mark, which parsers choke on
+        return self.body.decode(encoding, errors="replace")
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way worth another try; `wait` is the server's wish, if any."""
+
+    def __init__(self, error: FetchError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+class HttpClient:
+    """One shared client per sync: caps requests in flight, retries politely, caps bodies.
+
+    A client belongs to the event loop it is first used in; close it with `aclose()` or
+    use it as an async context manager.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        concurrency: int = 16,
+        max_body: int = MAX_BODY_DEFAULT,
+        retries: int = 3,
+        max_retry_wait: float = 60.0,
+        backoff: float = 0.5,
+        user_agent: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.max_body = max_body
+        self.tries = max(1, retries)
+        self.max_retry_wait = max_retry_wait
+        self.backoff = backoff
+        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max(1, concurrency), max_keepalive_connections=max(1, concurrency)
+            ),
+            follow_redirects=False,  # done by hand: scheme checks, credential stripping
+            transport=transport,
+            headers={
+                "User-Agent": user_agent or DEFAULT_USER_AGENT,
+                # Only encodings we can inflate with a bounded decompressor.
+                "Accept-Encoding": "gzip, deflate",
+            },
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        validators: Mapping[str, str] | None = None,
+        max_body: int | None = None,
+        accept: Iterable[int] = (),
+    ) -> Response:
+        """GET `url`, following redirects and retrying transient failures.
+
+        Returns a Response for 2xx, 304 and the statuses in `accept`; raises FetchError
+        (one-line message, `status` set for HTTP errors) for everything else.
+        """
+        start = _check_url(url)
+        cap = self.max_body if max_body is None else max_body
+        accepted = frozenset(accept)
+        request_headers = httpx.Headers(headers or {})
+        if validators:
+            if etag := validators.get("etag"):
+                request_headers["If-None-Match"] = etag
+            if last_modified := validators.get("last_modified"):
+                request_headers["If-Modified-Since"] = last_modified
+
+        for attempt in range(self.tries):
+            try:
+                async with self._semaphore:
+                    return await self._attempt(start, request_headers, cap, accepted)
+            except _Retryable as retry:
+                if attempt + 1 >= self.tries:
+                    raise retry.error from None
+                if retry.wait is None:
+                    wait = self.backoff * 2**attempt * random.uniform(0.5, 1.5)
+                    wait = min(wait, self.max_retry_wait)
+                elif retry.wait > self.max_retry_wait:
+                    raise retry.error from None
+                else:
+                    wait = retry.wait
+            # Sleep outside the semaphore: a waiting retry must not block other requests.
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, url: httpx.URL, headers: httpx.Headers, cap: int, accepted: frozenset[int]
+    ) -> Response:
+        """One try: the request, its redirects and the body read."""
+        headers = httpx.Headers(headers)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                request = self._client.build_request("GET", url, headers=headers)
+            except (httpx.HTTPError, ValueError, UnicodeError):
+                raise FetchError("invalid request headers") from None
+            try:
+                response = await self._client.send(request, stream=True)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in _REDIRECT_STATUSES and location:
+                        if hop == MAX_REDIRECTS:
+                            raise FetchError("too many redirects")
+                        target = _redirect_target(response.url, location)
+                        if _origin(target) != _origin(response.url):
+                            for name in _CREDENTIAL_HEADERS:
+                                headers.pop(name, None)
+                        url = target
+                        continue
+                    return await self._finish(response, cap, accepted)
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as exc:
+                raise self._translate(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _finish(
+        self, response: httpx.Response, cap: int, accepted: frozenset[int]
+    ) -> Response:
+        """Turn a final (non-redirect) response into a Response or the right error."""
+        status = response.status_code
+        final_url = str(response.url)
+        if status == 304:
+            return Response(final_url, status, response.headers, b"")
+        if 200 <= status < 300 or status in accepted:
+            body = await _read_body(response, cap)
+            return Response(final_url, status, response.headers, body)
+
+        reason = _reason(response)
+        if status in (429, 503):
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            later = f", retry after {math.ceil(wait)} s" if wait is not None else ""
+            if status == 429:
+                message = f"rate limited (HTTP 429){later}"
+            else:
+                message = f"HTTP 503 {reason}".rstrip() + later
+            raise _Retryable(FetchError(message, status=status), wait)
+        error = FetchError(f"HTTP {status} {reason}".rstrip(), status=status)
+        if 500 <= status < 600 and status != 501:
+            raise _Retryable(error)
+        raise error
+
+    def _translate(self, exc: httpx.HTTPError) -> FetchError | _Retryable:
+        """Map an httpx exception to a short message; transient ones become retryable."""
+        if isinstance(exc, httpx.TimeoutException):
+            return _Retryable(FetchError(f"timed out after {self.timeout:g} s"))
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return FetchError("invalid URL: only http and https are supported")
+        if isinstance(exc, httpx.LocalProtocolError):
+            # Its text may quote our own headers (tokens): say nothing specific.
+            return FetchError("invalid request")
+        if isinstance(exc, httpx.ConnectError):
+            return _connect_error(exc)
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return _Retryable(FetchError(f"protocol error: {_one_line(exc)}"))
+        if isinstance(exc, httpx.ProxyError):
+            return _Retryable(FetchError(f"proxy error: {_one_line(exc)}"))
+        if isinstance(exc, httpx.TransportError):
+            return _Retryable(FetchError(f"network error: {_one_line(exc)}"))
+        return FetchError(f"request failed: {_one_line(exc)}")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _Inflater:
+    """Bounded gzip/deflate decoding: never produces more than the caller has room for.
+
+    `deflate` in the wild is either zlib-wrapped (RFC 1950) or raw (RFC 1951); the first
+    two bytes tell which.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._pending = b""
+        self._fed = False
+        self._obj: Any = None  # zlib's decompress object type is not importable by name
+        if encoding == "gzip":
+            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, room: int) -> list[bytes]:
+        """Inflate `data`; stops once more than `room` bytes came out (caller then fails)."""
+        if not data:
+            return []
+        self._fed = True
+        if self._obj is None:
+            self._pending += data
+            if len(self._pending) < 2:
+                return []
+            data, self._pending = self._pending, b""
+            zlib_wrapped = (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+        pieces: list[bytes] = []
+        produced = 0
+        try:
+            while data and not self._obj.eof:
+                piece = self._obj.decompress(data, room - produced + 1)
+                pieces.append(piece)
+                produced += len(piece)
+                if produced > room:
+                    break
+                data = self._obj.unconsumed_tail
+        except zlib.error:
+            raise FetchError(f"invalid {self.encoding} response body") from None
+        return pieces
+
+    def finish(self) -> bytes:
+        """Flush what is left; a stream cut short is an error, not a silent partial body."""
+        if not self._fed:
+            return b""  # empty body, e.g. a 204 that still names an encoding
+        if self._obj is None:
+            raise FetchError(f"truncated {self.encoding} response body")
+        try:
+            rest: bytes = self._obj.flush()
+        except zlib.error:
+            raise FetchError(f"invalid {self.encoding} response body") from None
+        if not self._obj.eof:
+            raise FetchError(f"truncated {self.encoding} response body")
+        return rest
+
+
+async def _read_body(response: httpx.Response, cap: int) -> bytes:
+    """Read the raw stream and inflate it ourselves, so the cap holds after decompression."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    inflater: _Inflater | None
+    if encoding in ("", "identity"):
+        inflater = None
+        length = response.headers.get("content-length", "").strip()
+        if length.isdigit() and int(length) > cap:
+            raise FetchError(f"response larger than {cap} bytes")
+    elif encoding in ("gzip", "x-gzip"):
+        inflater = _Inflater("gzip")
+    elif encoding == "deflate":
+        inflater = _Inflater("deflate")
+    else:
+        raise FetchError(f"unsupported content encoding {_shorten(encoding, 40)!r}")
+
+    chunks: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        pieces = inflater.feed(raw, cap - size) if inflater else [raw]
+        for piece in pieces:
+            size += len(piece)
+            if size > cap:
+                raise FetchError(f"response larger than {cap} bytes")
+            chunks.append(piece)
+    if inflater:
+        rest = inflater.finish()
+        size += len(rest)
+        if size > cap:
+            raise FetchError(f"response larger than {cap} bytes")
+        chunks.append(rest)
+    return b"".join(chunks)
+
+
+def _check_url(url: str) -> httpx.URL:
+    """Accept absolute http(s) URLs only; anything else is a FetchError naming the URL."""
+    shown = _display_url(url)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise FetchError(f"invalid URL {shown}") from None
+    if parsed.scheme not in _SCHEMES:
+        raise FetchError(f"invalid URL {shown}: only http and https are supported")
+    if not parsed.host:
+        raise FetchError(f"invalid URL {shown}: no host")
+    return parsed
+
+
+def _redirect_target(base: httpx.URL, location: str) -> httpx.URL:
+    """Resolve a Location header and refuse anything that is not http(s)."""
+    try:
+        target = base.join(location.strip())
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise FetchError("redirect to an invalid URL") from None
+    if target.scheme not in _SCHEMES:
+        raise FetchError(f"redirect to unsupported URL scheme {_shorten(target.scheme, 20)!r}")
+    if not target.host:
+        raise FetchError("redirect to an invalid URL")
+    return target
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
+
+
+def _reason(response: httpx.Response) -> str:
+    """The reason phrase, from the server if sane, else the standard one."""
+    phrase = " ".join(response.reason_phrase.split())[:60]
+    if phrase:
+        return phrase
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return ""
+
+
+def _connect_error(exc: httpx.ConnectError) -> FetchError | _Retryable:
+    """Name the cause of a failed connection, found in the exception chain."""
+    host = _request_host(exc)
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ConnectionRefusedError):
+            return _Retryable(FetchError(f"connection refused ({host})"))
+        if isinstance(cause, socket.gaierror):
+            return _Retryable(FetchError(f"cannot resolve host {host}"))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return FetchError(f"TLS certificate error: {cause.verify_message or 'invalid'}")
+        if isinstance(cause, ssl.SSLError):
+            return FetchError(f"TLS error: {cause.reason or 'handshake failed'}")
+        if isinstance(cause, ConnectionResetError):
+            return _Retryable(FetchError(f"connection reset ({host})"))
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return _Retryable(FetchError(f"cannot connect to {host}: {_one_line(exc)}"))
+
+
+def _request_host(exc: httpx.RequestError) -> str:
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return "host"
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return _shorten(text, 160) if text else type(exc).__name__
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _display_url(url: object) -> str:
+    """A URL fit for an error message: no user info, no query (either may hold secrets)."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return repr(_shorten(text.split("?", 1)[0], 100))
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme:
+        shown = f"{parts.scheme}://{host}{parts.path}" if host else f"{parts.scheme}:{parts.path}"
+    else:
+        shown = parts.path
+    return repr(_shorten(shown or text.split("?", 1)[0], 100))
