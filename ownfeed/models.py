@@ -14,7 +14,10 @@ MediaKind = Literal["image", "video", "audio", "file"]
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _WS_RE = re.compile(r"\s+")
-_BLOCK_RE = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/blockquote)\b[^>]*>", re.IGNORECASE)
+_BLOCK_RE = re.compile(
+    r"</?(?:br|p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|hr|figure|img)\b[^>]*>",
+    re.IGNORECASE,
+)
 _DROP_RE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -72,8 +75,8 @@ def html_to_text(markup: str | None) -> str:
     if not markup:
         return ""
     text = _DROP_RE.sub(" ", markup)
-    text = _BLOCK_RE.sub("\n", text)
-    text = _TAG_RE.sub(" ", text)
+    text = _BLOCK_RE.sub(" ", text)
+    text = _TAG_RE.sub("", text)
     return _WS_RE.sub(" ", html.unescape(text)).strip()
 
 

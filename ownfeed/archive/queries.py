@@ -1,0 +1,217 @@
+"""Read queries behind the CLI: sources, status, search, one post with its conversation."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from ownfeed.archive.db import Archive
+
+
+def _dict(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    return dict(row) if row is not None else None
+
+
+def source_overview(archive: Archive) -> list[dict[str, Any]]:
+    """Every source row with its post count (own posts and all)."""
+    rows = archive.query(
+        """SELECT sources.name, sources.type, sources.locator, sources.title,
+                  sources.last_sync_at, sources.last_success_at, sources.last_error,
+                  sources.failures,
+                  (SELECT count(*) FROM posts WHERE posts.source = sources.name) AS posts,
+                  (SELECT count(*) FROM posts WHERE posts.source = sources.name
+                     AND posts.is_own = 1) AS own_posts,
+                  (SELECT count(*) FROM posts WHERE posts.source = sources.name
+                     AND posts.gone_at IS NOT NULL) AS gone
+           FROM sources ORDER BY sources.name"""
+    )
+    return [dict(row) for row in rows]
+
+
+def last_source_runs(archive: Archive) -> dict[str, dict[str, Any]]:
+    """The newest `source_runs` row of each source."""
+    rows = archive.query(
+        """SELECT source_runs.* FROM source_runs
+           JOIN (SELECT source, max(run_id) AS run_id FROM source_runs GROUP BY source) AS latest
+             ON latest.source = source_runs.source AND latest.run_id = source_runs.run_id"""
+    )
+    return {row["source"]: dict(row) for row in rows}
+
+
+def recent_runs(archive: Archive, limit: int = 5) -> list[dict[str, Any]]:
+    rows = archive.query(
+        """SELECT sync_runs.*,
+             (SELECT count(*) FROM source_runs WHERE run_id = sync_runs.id) AS sources,
+             (SELECT count(*) FROM source_runs WHERE run_id = sync_runs.id
+                AND status = 'failed') AS failed,
+             (SELECT coalesce(sum(new), 0) FROM source_runs WHERE run_id = sync_runs.id) AS new
+           FROM sync_runs ORDER BY id DESC LIMIT ?""",
+        (limit,),
+    )
+    return [dict(row) for row in rows]
+
+
+def totals(archive: Archive) -> dict[str, int]:
+    row = archive.one(
+        """SELECT count(*) AS posts, coalesce(sum(is_own), 0) AS own,
+                  coalesce(sum(gone_at IS NOT NULL), 0) AS gone,
+                  (SELECT count(*) FROM post_versions) AS versions,
+                  (SELECT count(*) FROM media) AS media,
+                  (SELECT count(*) FROM media WHERE local_path IS NOT NULL) AS media_stored,
+                  (SELECT count(*) FROM authors) AS authors
+           FROM posts"""
+    )
+    return {key: int(value or 0) for key, value in dict(row).items()} if row else {}
+
+
+_FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """A safe FTS5 query from user text: words quoted, so punctuation is never syntax."""
+    words = _FTS_TOKEN.findall(text)
+    return " ".join(f'"{word}"' for word in words)
+
+
+def search(
+    archive: Archive, text: str, *, source: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Full-text search over title and text, best match first."""
+    query = fts_query(text)
+    if not query:
+        return []
+    params: list[Any] = [query]
+    where = ""
+    if source:
+        where = "AND posts.source = ?"
+        params.append(source)
+    params.append(limit)
+    rows = archive.query(
+        f"""SELECT posts.id, posts.platform, posts.source, posts.kind, posts.is_own, posts.url,
+                   posts.title, posts.published_at, posts.gone_at, authors.name AS author,
+                   snippet(posts_fts, 1, '[', ']', '…', 12) AS snippet
+            FROM posts_fts JOIN posts ON posts.rowid = posts_fts.rowid
+            LEFT JOIN authors ON authors.id = posts.author_id
+            WHERE posts_fts MATCH ? {where}
+            ORDER BY bm25(posts_fts) LIMIT ?""",
+        params,
+    )
+    return [dict(row) for row in rows]
+
+
+_POST_COLUMNS = """posts.id, posts.platform, posts.native_id, posts.source, posts.kind,
+    posts.is_own, posts.url, posts.title, posts.content_html, posts.content_text,
+    posts.language, posts.published_at, posts.updated_at, posts.first_seen_at,
+    posts.last_seen_at, posts.in_reply_to, posts.in_reply_to_url, posts.repost_of,
+    posts.thread_root, posts.gone_at, posts.gone_reason, posts.versions, posts.reply_count,
+    posts.like_count, posts.repost_count, authors.name AS author_name,
+    authors.handle AS author_handle, authors.url AS author_url"""
+
+
+def find_post(archive: Archive, ident: str) -> dict[str, Any] | None:
+    """A post by id, id prefix (unique), native id or URL."""
+    base = f"SELECT {_POST_COLUMNS} FROM posts LEFT JOIN authors ON authors.id = posts.author_id"
+    row = archive.one(f"{base} WHERE posts.id = ?", (ident,))
+    if row is None:
+        row = archive.one(
+            f"{base} WHERE posts.native_id = ? OR posts.url = ? LIMIT 1", (ident, ident)
+        )
+    if row is None and len(ident) >= 4 and ident.isalnum():
+        rows = archive.query(f"{base} WHERE posts.id LIKE ? LIMIT 2", (ident + "%",))
+        row = rows[0] if len(rows) == 1 else None
+    return _dict(row)
+
+
+def linked_ids(archive: Archive, post_id: str) -> tuple[str, list[str]]:
+    """The original a post belongs to (itself unless it is a copy) and that original's copies."""
+    row = archive.one(
+        "SELECT post_id FROM post_links WHERE linked_id = ? AND relation = 'copy'", (post_id,)
+    )
+    original = row["post_id"] if row else post_id
+    copies = [
+        r["linked_id"]
+        for r in archive.query(
+            "SELECT linked_id FROM post_links WHERE post_id = ? AND relation = 'copy'", (original,)
+        )
+    ]
+    return original, copies
+
+
+def thread(archive: Archive, post: dict[str, Any]) -> list[dict[str, Any]]:
+    """The whole conversation of a post and of its copies, nested, with `depth` and `platform`."""
+    original, copies = linked_ids(archive, post["id"])
+    roots = set()
+    for pid in [original, *copies]:
+        row = archive.one(
+            "SELECT coalesce(thread_root, id) AS root FROM posts WHERE id = ?", (pid,)
+        )
+        if row:
+            roots.add(row["root"])
+    if not roots:
+        return []
+    marks = ",".join("?" * len(roots))
+    rows = [
+        dict(r)
+        for r in archive.query(
+            f"""SELECT {_POST_COLUMNS} FROM posts
+                LEFT JOIN authors ON authors.id = posts.author_id
+                WHERE posts.thread_root IN ({marks}) OR posts.id IN ({marks})
+                ORDER BY posts.published_at, posts.id""",
+            [*roots, *roots],
+        )
+    ]
+    by_id = {r["id"]: r for r in rows}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        parent = row["in_reply_to"] if row["in_reply_to"] in by_id else None
+        if row["id"] in roots or parent is None:
+            parent = None
+        children.setdefault(parent, []).append(row)
+    ordered: list[dict[str, Any]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for child in children.get(parent, []):
+            child["depth"] = depth
+            ordered.append(child)
+            walk(child["id"], depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def versions(archive: Archive, post_id: str) -> list[dict[str, Any]]:
+    rows = archive.query(
+        """SELECT version, captured_at, title, content_html, content_hash FROM post_versions
+           WHERE post_id = ? ORDER BY version""",
+        (post_id,),
+    )
+    return [dict(row) for row in rows]
+
+
+def media_of(archive: Archive, post_id: str) -> list[dict[str, Any]]:
+    rows = archive.query(
+        """SELECT id, url, kind, mime, alt, width, height, sha256, size, local_path, fetched_at,
+                  error FROM media WHERE post_id = ? ORDER BY id""",
+        (post_id,),
+    )
+    return [dict(row) for row in rows]
+
+
+def tags_of(archive: Archive, post_id: str) -> list[str]:
+    return [
+        r["tag"]
+        for r in archive.query(
+            "SELECT tag FROM post_tags WHERE post_id = ? ORDER BY tag", (post_id,)
+        )
+    ]
+
+
+def copies_of(archive: Archive, post_id: str) -> list[dict[str, Any]]:
+    rows = archive.query(
+        """SELECT post_links.linked_id AS id, post_links.relation, post_links.how, posts.platform,
+                  posts.url FROM post_links JOIN posts ON posts.id = post_links.linked_id
+           WHERE post_links.post_id = ? ORDER BY posts.platform""",
+        (post_id,),
+    )
+    return [dict(row) for row in rows]

@@ -1,0 +1,184 @@
+"""The sync engine: sources fetched concurrently, one writer, a run record, per-source isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ownfeed.archive import Archive
+from ownfeed.archive.runs import (
+    SourceRun,
+    ensure_source,
+    finish_run,
+    known_posts,
+    record_failure,
+    record_success,
+    source_state,
+    start_run,
+)
+from ownfeed.config import Config
+from ownfeed.errors import ConfigError, SourceError
+from ownfeed.http import HttpClient
+from ownfeed.media import MediaStore, download_media
+from ownfeed.models import SourceResult, utcnow
+from ownfeed.sources.base import Source, SourceConfig, SourceContext
+from ownfeed.sources.registry import source_class
+
+
+class Progress(Protocol):
+    """Where the engine reports progress; the CLI renders it, tests may record it."""
+
+    def started(self, name: str) -> None: ...
+    def advanced(self, name: str, done: int, total: int | None) -> None: ...
+    def finished(self, run: SourceRun) -> None: ...
+
+
+class _NoProgress:
+    def started(self, name: str) -> None:
+        return None
+
+    def advanced(self, name: str, done: int, total: int | None) -> None:
+        return None
+
+    def finished(self, run: SourceRun) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    names: Sequence[str] = ()
+    full: bool = False
+    verify: bool = False
+    media: bool = True
+
+
+@dataclass
+class SyncReport:
+    run_id: int
+    status: str
+    runs: list[SourceRun] = field(default_factory=list)
+    media_stored: int = 0
+    media_failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[SourceRun]:
+        return [run for run in self.runs if run.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def select_sources(config: Config, names: Sequence[str]) -> list[SourceConfig]:
+    """The enabled sources, or exactly the named ones (unknown names are config errors)."""
+    if names:
+        return [config.source(name) for name in dict.fromkeys(names)]
+    return [source for source in config.sources if source.enabled]
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return (
+        text
+        if isinstance(error, SourceError)
+        else f"internal error: {type(error).__name__}: {text}"
+    )
+
+
+def _instantiate(entries: Sequence[SourceConfig]) -> list[Source]:
+    sources: list[Source] = []
+    for entry in entries:
+        try:
+            sources.append(source_class(entry.type)(entry))
+        except (KeyError, ImportError) as error:
+            message = f"source {entry.name!r}: cannot load type {entry.type!r}: {error}"
+            raise ConfigError(message) from error
+    return sources
+
+
+async def _run_source(
+    source: Source, ctx: SourceContext, options: SyncOptions, archive: Archive
+) -> SourceResult:
+    result = await source.fetch(ctx)
+    if options.verify:
+        known = list(known_posts(archive, source.name, source.platform).values())
+        checked = await source.verify(ctx, known)
+        result.posts.extend(checked.posts)
+        result.gone.extend(checked.gone)
+        result.seen_again.extend(checked.seen_again)
+        result.warnings.extend(checked.warnings)
+    return result
+
+
+async def sync_archive(
+    config: Config,
+    archive: Archive,
+    options: SyncOptions | None = None,
+    progress: Progress | None = None,
+    http: HttpClient | None = None,
+) -> SyncReport:
+    """Sync the selected sources into the archive. Per-source failures are recorded, not raised."""
+    options = options or SyncOptions()
+    progress = progress or _NoProgress()
+    sources = _instantiate(select_sources(config, options.names))
+    started = time.monotonic()
+    run_id = start_run(archive)
+    report = SyncReport(run_id=run_id, status="ok")
+    client = http or HttpClient(timeout=config.timeout, concurrency=config.concurrency)
+    try:
+        for source in sources:
+            ensure_source(archive, source.name, source.config.type, source.locator)
+        now = utcnow()
+
+        async def fetch(source: Source) -> tuple[Source, SourceResult | BaseException, float]:
+            progress.started(source.name)
+            ctx = SourceContext(
+                http=client,
+                state={} if options.full else source_state(archive, source.name),
+                known=known_posts(archive, source.name, source.platform),
+                full=options.full,
+                now=now,
+                progress=lambda done, total: progress.advanced(source.name, done, total),
+            )
+            begin = time.monotonic()
+            try:
+                outcome: SourceResult | BaseException = await _run_source(
+                    source, ctx, options, archive
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a source's failure is a value, never a crash
+                outcome = error
+            return source, outcome, time.monotonic() - begin
+
+        succeeded: list[str] = []
+        for next_done in asyncio.as_completed([fetch(s) for s in sources]):
+            source, outcome, seconds = await next_done
+            if isinstance(outcome, SourceResult):
+                run = record_success(archive, run_id, source.name, outcome, seconds)
+                if source.config.media:
+                    succeeded.append(source.name)
+            else:
+                status = outcome.status if isinstance(outcome, SourceError) else None
+                run = record_failure(
+                    archive, run_id, source.name, _one_line(outcome), status, seconds
+                )
+            report.runs.append(run)
+            progress.finished(run)
+        if options.media and succeeded:
+            store = MediaStore(config.media_dir)
+            report.media_stored, report.media_failed = await download_media(
+                archive, client, store, succeeded
+            )
+    finally:
+        if http is None:
+            await client.aclose()
+    failed = len(report.failed)
+    report.status = "ok" if not failed else ("failed" if failed == len(report.runs) else "partial")
+    finish_run(archive, run_id, report.status)
+    report.seconds = time.monotonic() - started
+    return report
