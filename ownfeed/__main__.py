@@ -1,0 +1,5 @@
+"""`python -m ownfeed` runs the CLI."""
+
+from ownfeed.cli import main
+
+main()

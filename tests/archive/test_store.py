@@ -1,0 +1,183 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from ownfeed.archive import Archive, store_posts
+from ownfeed.archive.store import mark_gone
+from ownfeed.models import Author, Gone, Media, Post, SourceResult, post_id
+
+
+@pytest.fixture
+def archive(tmp_path):
+    with Archive(tmp_path / "a.db") as instance:
+        yield instance
+
+
+def put(archive, *posts, source="blog", now=None):
+    with archive.transaction():
+        return store_posts(archive, list(posts), source, now)
+
+
+def row(archive, native_id, platform="web"):
+    return archive.one(
+        "SELECT * FROM posts WHERE platform = ? AND native_id = ?", (platform, native_id)
+    )
+
+
+def blog_post(**changes):
+    values = dict(
+        platform="web",
+        native_id="https://b/?p=1",
+        url="https://b/one/",
+        title="One",
+        content_html="<p>First text</p>",
+        author=Author("web", name="Björn"),
+        published_at=datetime(2025, 1, 1, tzinfo=UTC),
+        tags=("News",),
+    )
+    values.update(changes)
+    return Post(**values)
+
+
+def test_schema_version_and_wal(archive, tmp_path):
+    assert archive.one("PRAGMA user_version")[0] == 1
+    assert archive.one("PRAGMA journal_mode")[0] == "wal"
+    again = Archive(tmp_path / "a.db")  # migrations are idempotent
+    assert again.schema_version == 1
+    again.close()
+
+
+def test_new_post_has_version_one(archive):
+    counts = put(archive, blog_post())
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 0, 0)
+    stored = row(archive, "https://b/?p=1")
+    assert stored["id"] == post_id("web", "https://b/?p=1")
+    assert stored["versions"] == 1
+    assert stored["thread_root"] == stored["id"]
+    assert stored["content_text"] == "First text"
+    versions = archive.query("SELECT * FROM post_versions WHERE post_id = ?", (stored["id"],))
+    assert [v["version"] for v in versions] == [1]
+
+
+def test_unchanged_resync_only_moves_last_seen(archive):
+    put(archive, blog_post(), now=datetime(2025, 1, 2, tzinfo=UTC))
+    counts = put(archive, blog_post(), now=datetime(2025, 1, 3, tzinfo=UTC))
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+    stored = row(archive, "https://b/?p=1")
+    assert stored["versions"] == 1
+    assert stored["first_seen_at"].startswith("2025-01-02")
+    assert stored["last_seen_at"].startswith("2025-01-03")
+
+
+def test_edit_adds_a_version_and_keeps_the_first(archive):
+    put(archive, blog_post())
+    counts = put(archive, blog_post(content_html="<p>Second text</p>"))
+    assert counts.updated == 1
+    stored = row(archive, "https://b/?p=1")
+    assert stored["versions"] == 2
+    assert stored["content_text"] == "Second text"
+    versions = archive.query(
+        "SELECT version, content_html FROM post_versions WHERE post_id = ? ORDER BY version",
+        (stored["id"],),
+    )
+    assert [(v["version"], v["content_html"]) for v in versions] == [
+        (1, "<p>First text</p>"),
+        (2, "<p>Second text</p>"),
+    ]
+
+
+def test_markup_only_change_updates_html_without_a_version(archive):
+    put(archive, blog_post())
+    put(archive, blog_post(content_html="<div>First   text</div>"))
+    stored = row(archive, "https://b/?p=1")
+    assert stored["versions"] == 1
+    assert stored["content_html"] == "<div>First   text</div>"
+
+
+def test_knowledge_only_grows(archive):
+    parent = blog_post()
+    reply = Post(
+        "web",
+        "https://b/?p=1#comment-5",
+        kind="reply",
+        is_own=False,
+        content_html="<p>Nice</p>",
+        in_reply_to="https://b/?p=1",
+        thread_root="https://b/?p=1",
+        tags=("a",),
+        media=(Media("https://b/x.png"),),
+    )
+    put(archive, parent, reply)
+    # a later delivery that knows less: no parent, no root, other tags, no media
+    put(
+        archive,
+        Post(
+            "web", "https://b/?p=1#comment-5", is_own=False, content_html="<p>Nice</p>", tags=("b",)
+        ),
+    )
+    stored = row(archive, "https://b/?p=1#comment-5")
+    assert stored["in_reply_to"] == post_id("web", "https://b/?p=1")
+    assert stored["thread_root"] == post_id("web", "https://b/?p=1")
+    assert stored["kind"] == "reply"
+    tags = {
+        r["tag"]
+        for r in archive.query("SELECT tag FROM post_tags WHERE post_id = ?", (stored["id"],))
+    }
+    assert tags == {"a", "b"}
+    assert archive.one("SELECT count(*) FROM media WHERE post_id = ?", (stored["id"],))[0] == 1
+
+
+def test_reply_archived_before_its_parent_is_linked_later(archive):
+    reply = Post(
+        "web",
+        "c1",
+        kind="reply",
+        is_own=False,
+        content_html="x",
+        in_reply_to="p1",
+        thread_root="p1",
+    )
+    put(archive, reply)
+    assert row(archive, "c1")["in_reply_to"] is None
+    put(archive, Post("web", "p1", content_html="parent"))
+    assert row(archive, "c1")["in_reply_to"] == post_id("web", "p1")
+
+
+def test_post_stored_once_whoever_delivers_it(archive):
+    put(archive, blog_post(), source="blog")
+    put(archive, blog_post(), source="wordpress-import")
+    assert archive.one("SELECT count(*) FROM posts")[0] == 1
+    assert row(archive, "https://b/?p=1")["source"] == "blog"
+
+
+def test_gone_is_marked_kept_and_cleared_when_seen_again(archive):
+    put(archive, blog_post())
+    with archive.transaction():
+        assert (
+            mark_gone(archive, SourceResult(gone=[Gone("web", "https://b/?p=1", "HTTP 410")])) == 1
+        )
+    stored = row(archive, "https://b/?p=1")
+    assert stored["gone_at"] and stored["gone_reason"] == "HTTP 410"
+    put(archive, blog_post())
+    assert row(archive, "https://b/?p=1")["gone_at"] is None
+
+
+def test_fts_follows_inserts_and_edits(archive):
+    put(archive, blog_post(content_html="<p>Vertrauen ist gut</p>"))
+    search = "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?"
+    assert archive.one(search, ("Vertrauen",))[0] == 1
+    put(archive, blog_post(content_html="<p>Kontrolle ist besser</p>"))
+    assert archive.one(search, ("Vertrauen",))[0] == 0
+    assert archive.one(search, ("Kontrolle",))[0] == 1
+
+
+def test_author_names_keep_umlauts(archive):
+    put(archive, blog_post())
+    assert archive.one("SELECT name FROM authors")[0] == "Björn"
+
+
+def test_failed_batch_writes_nothing(archive):
+    with pytest.raises(RuntimeError), archive.transaction():
+        store_posts(archive, [blog_post()], "blog")
+        raise RuntimeError("crash in the middle")
+    assert archive.one("SELECT count(*) FROM posts")[0] == 0
