@@ -1,0 +1,140 @@
+"""The command line: help, init, add, sources, search, show, status, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ownfeed.archive import Archive
+from ownfeed.cli import cli
+from tests.httpserver import Reply
+
+DATA = Path(__file__).parent / "data"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def initialised(tmp_path):
+    result = invoke("init", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    return tmp_path / "ownfeed.toml"
+
+
+def test_help_lists_every_command():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in (
+        "init",
+        "add",
+        "sources",
+        "sync",
+        "import",
+        "status",
+        "search",
+        "show",
+        "export",
+        "demo",
+    ):
+        assert command in result.output
+
+
+def test_init_writes_config_and_archive(tmp_path, initialised):
+    assert (tmp_path / "archive.db").exists()
+    assert "[export]" in initialised.read_text()
+    again = invoke("init", str(tmp_path))
+    assert again.exit_code == 2 and "exists already" in again.output
+
+
+def test_add_feed_url_and_html_page(server, initialised):
+    server.route(
+        "/feed/",
+        Reply(
+            (DATA / "feed" / "wordpress-rss2.xml").read_bytes(), content_type="application/rss+xml"
+        ),
+    )
+    server.route(
+        "/",
+        Reply(
+            '<html><head><link rel="alternate" type="application/atom+xml" '
+            'href="/feed/"></head></html>',
+            content_type="text/html",
+        ),
+    )
+    first = invoke("-c", str(initialised), "add", server.url("/"), "--name", "blog")
+    assert first.exit_code == 0, first.output
+    second = invoke("-c", str(initialised), "add", server.url("/feed/"))
+    assert second.exit_code == 0, second.output
+    listing = json.loads(invoke("-c", str(initialised), "sources", "--json").output)
+    assert [s["name"] for s in listing] == ["blog", "127-0-0-1"]
+    assert all(s["locator"] == server.url("/feed/") for s in listing)
+    assert "# Add sources with" in initialised.read_text()  # comments kept
+
+
+def test_add_page_without_feed_is_a_clear_error(server, initialised):
+    server.route("/", Reply("<html><head></head><body>hi</body></html>", content_type="text/html"))
+    result = invoke("-c", str(initialised), "add", server.url("/"))
+    assert result.exit_code == 2
+    assert "no feed found" in result.output and "Traceback" not in result.output
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "ownfeed.toml"
+    path.write_text("nonsense = 1\n")
+    result = invoke("-c", str(path), "sync")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"Error: {path}:1: unknown key 'nonsense' in the config (known keys: archive, "
+        "concurrency, export, media_dir, sources, timeout)"
+    )
+
+
+def test_unknown_source_name_is_a_usage_error(initialised):
+    result = invoke("-c", str(initialised), "sync", "nope")
+    assert result.exit_code == 2 and "no source named 'nope'" in result.output
+
+
+def test_search_show_and_status_after_sync(server, tmp_path):
+    server.route(
+        "/feed/",
+        Reply(
+            (DATA / "feed" / "wordpress-rss2.xml").read_bytes(), content_type="application/rss+xml"
+        ),
+    )
+    config = tmp_path / "ownfeed.toml"
+    config.write_text(
+        f'[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{server.url("/feed/")}"\n'
+        "comments = false\n"
+    )
+    assert invoke("-c", str(config), "sync", "--no-media").exit_code == 0
+    with_json = json.loads(invoke("-c", str(config), "status", "--json").output)
+    assert with_json["totals"]["posts"] > 0
+    first = json.loads(invoke("-c", str(config), "search", "the", "--json", "--limit", "50").output)
+    hits = first or []
+    title_word = None
+    from ownfeed.archive import Archive
+
+    with Archive(tmp_path / "archive.db") as archive:
+        row = archive.one("SELECT id, title FROM posts WHERE title IS NOT NULL LIMIT 1")
+        title_word = row["title"].split()[0]
+        post_id = row["id"]
+    hits = json.loads(invoke("-c", str(config), "search", title_word, "--json").output)
+    assert post_id in {h["id"] for h in hits}
+    shown = json.loads(invoke("-c", str(config), "show", post_id[:8], "--json").output)
+    assert set(shown) >= {"post", "thread", "versions", "media", "copies"}
+    assert shown["post"]["id"] == post_id and shown["thread"][0]["depth"] == 0
+    text = invoke("-c", str(config), "show", post_id)
+    assert text.exit_code == 0 and row["title"][:20] in text.output
+    missing = invoke("-c", str(config), "show", "doesnotexist")
+    assert missing.exit_code == 1 and "no post" in missing.output
+
+
+def test_search_with_fts_syntax_characters_does_not_crash(initialised):
+    result = invoke("-c", str(initialised), "search", 'AND "OR (* -', "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == []
