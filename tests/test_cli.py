@@ -114,10 +114,6 @@ def test_search_show_and_status_after_sync(server, tmp_path):
     assert invoke("-c", str(config), "sync", "--no-media").exit_code == 0
     with_json = json.loads(invoke("-c", str(config), "status", "--json").output)
     assert with_json["totals"]["posts"] > 0
-    first = json.loads(invoke("-c", str(config), "search", "the", "--json", "--limit", "50").output)
-    hits = first or []
-    title_word = None
-    from ownfeed.archive import Archive
 
     with Archive(tmp_path / "archive.db") as archive:
         row = archive.one("SELECT id, title FROM posts WHERE title IS NOT NULL LIMIT 1")
