@@ -297,7 +297,7 @@ def status(obj: _Context, as_json: bool) -> None:
             row.update(name=source.name, type=source.type, enabled=source.enabled)
             row["last_run"] = last_runs.get(source.name)
             rows.append(row)
-        data = {
+        data: dict[str, Any] = {
             "archive": str(config.archive),
             "totals": queries.totals(archive),
             "sources": rows,

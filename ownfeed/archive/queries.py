@@ -163,11 +163,11 @@ def thread(archive: Archive, post: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     by_id = {r["id"]: r for r in rows}
     children: dict[str | None, list[dict[str, Any]]] = {}
-    for row in rows:
-        parent = row["in_reply_to"] if row["in_reply_to"] in by_id else None
-        if row["id"] in roots or parent is None:
+    for item in rows:
+        parent = item["in_reply_to"] if item["in_reply_to"] in by_id else None
+        if item["id"] in roots:
             parent = None
-        children.setdefault(parent, []).append(row)
+        children.setdefault(parent, []).append(item)
     ordered: list[dict[str, Any]] = []
 
     def walk(parent: str | None, depth: int) -> None:

@@ -84,7 +84,8 @@ class DemoWeb:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{host_text}:{port}"
 
     def find(self, path: str) -> Handler | None:
         if path in self.routes:

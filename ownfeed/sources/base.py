@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class Source(ABC):
     type: ClassVar[str]
     platform: ClassVar[str]
     #: type-specific config keys: name -> (python type, required)
-    keys: ClassVar[dict[str, tuple[type, bool]]] = {}
+    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {}
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
