@@ -15,7 +15,8 @@ def test_demo_syncs_the_sample_company(tmp_path):
         replies = [p for p in blog if not p["is_own"]]
         assert replies and all(p["in_reply_to"] for p in replies)
         nested = archive.one(
-            "SELECT count(*) FROM posts WHERE in_reply_to IN (SELECT id FROM posts WHERE is_own = 0)"
+            "SELECT count(*) FROM posts"
+            " WHERE in_reply_to IN (SELECT id FROM posts WHERE is_own = 0)"
         )[0]
         assert nested >= 2  # comments answering comments
         assert archive.one("SELECT count(*) FROM posts WHERE kind = 'pingback'")[0] == 1
