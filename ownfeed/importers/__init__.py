@@ -1,0 +1,266 @@
+"""`ownfeed import KIND PATH`: a platform's own data export, merged into the archive.
+
+The whole export is parsed before anything is written, then written in one transaction: a
+broken export raises ParseError (one line: the file, the entry, the cause) and changes
+nothing. Re-importing the same export changes nothing either: earlier versions already
+known are not replayed, deleted posts already marked gone are left alone, and media files
+already stored are not copied again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlsplit
+
+from ownfeed.archive import Archive, mark_gone, store_posts
+from ownfeed.archive.media import record_media_stored
+from ownfeed.archive.runs import ensure_source
+from ownfeed.archive.store import media_id
+from ownfeed.errors import ArchiveError, ConfigError, ParseError
+from ownfeed.importers import bluesky, mastodon, twitter, wordpress
+from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile
+from ownfeed.importers.bundle import Bundle, one_line, open_bundle
+from ownfeed.media import MediaStore, StoredFile
+from ownfeed.models import Gone, Media, Post, SourceResult, utcnow
+
+#: kind -> module with `parse(bundle, options) -> ImportBatch`
+IMPORTERS: dict[str, ModuleType] = {
+    "twitter": twitter,
+    "mastodon": mastodon,
+    "wordpress": wordpress,
+    "bluesky": bluesky,
+}
+_CHUNK = 500
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the CLI's summary line."""
+
+    source: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    gone: int = 0
+    versions: int = 0  # earlier versions added to edited posts
+    media_copied: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def posts(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+@dataclass
+class _Plan:
+    """What to write: post batches in version order, deletions, and files to copy."""
+
+    levels: list[list[Post]] = field(default_factory=list)
+    gone: list[tuple[str, datetime | None]] = field(default_factory=list)
+    files: list[tuple[str, LocalFile]] = field(default_factory=list)  # (media id, file)
+    skipped: int = 0
+
+
+def run_import(
+    archive: Archive,
+    kind: str,
+    path: Path,
+    *,
+    source: str | None,
+    source_type: str | None,
+    media_store: MediaStore,
+) -> ImportReport:
+    """Import one export into the archive, attributed to `source` or to `<kind>-import`."""
+    module = IMPORTERS.get(kind)
+    if module is None:
+        raise ConfigError(f"unknown import kind {kind!r} (known: {', '.join(sorted(IMPORTERS))})")
+    path = Path(path)
+    name = source or f"{kind}-import"
+    options = ImportOptions(account=_locator(archive, source) if source else None)
+    with open_bundle(path) as bundle:
+        batch = _parse(module, bundle, options)
+        plan = _plan(archive, batch)
+        stored = _copy_media(bundle, media_store, plan.files)
+    now = utcnow()
+    report = ImportReport(source=name, warnings=list(batch.warnings))
+    with archive.transaction():
+        if source:
+            ensure_source(archive, name, source_type or _source_type(archive, name), None)
+        else:
+            ensure_source(archive, name, "import", batch.account or path.name)
+        for depth, level in enumerate(plan.levels):
+            counts = store_posts(archive, level, name, now)
+            if depth == 0:
+                report.new, report.updated = counts.new, counts.updated
+                report.unchanged = counts.unchanged + plan.skipped
+            else:
+                report.versions += len(level)
+        report.gone = _mark_gone(archive, batch.platform, plan.gone, now)
+        for mid, file, mime in stored:
+            record_media_stored(archive, mid, file.sha256, file.size, file.local_path, mime)
+    report.media_copied = len(stored)
+    return report
+
+
+def _parse(module: ModuleType, bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Run an importer; a shape it did not expect is still a one-line ParseError."""
+    try:
+        batch: ImportBatch = module.parse(bundle, options)
+    except ParseError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
+        cause = f"unexpected content ({type(error).__name__}: {one_line(error)})"
+        raise ParseError(f"{bundle.label}: {cause}") from None
+    return batch
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _plan(archive: Archive, batch: ImportBatch) -> _Plan:
+    """Decide what is new against what the archive already holds (read-only)."""
+    ids = [post.id for post in batch.posts]
+    gone_at = _gone_state(archive, ids)
+    known = _known_hashes(archive, list(batch.history))
+    posts, files = _reuse_media_urls(archive, batch.posts, batch.files)
+    plan = _Plan()
+    for post in posts:
+        deleted = post.native_id in batch.gone
+        if deleted and gone_at.get(post.id) is not None:
+            plan.skipped += 1  # already archived and marked gone: nothing to learn
+            continue
+        hashes = known.get(post.id, set())
+        sends = [v for v in batch.history.get(post.id, ()) if v.hash not in hashes] + [post]
+        for depth, version in enumerate(sends):
+            if len(plan.levels) <= depth:
+                plan.levels.append([])
+            plan.levels[depth].append(version)
+        if deleted:
+            plan.gone.append((post.native_id, batch.gone[post.native_id]))
+    written = {post.id for level in plan.levels for post in level}
+    stored = _stored_media(archive, sorted({f.post_id for f in files}))
+    queued: set[str] = set()
+    for file in files:
+        mid = media_id(file.post_id, file.url)
+        if file.post_id in written and mid not in stored and mid not in queued:
+            queued.add(mid)
+            plan.files.append((mid, file))
+    return plan
+
+
+def _reuse_media_urls(
+    archive: Archive, posts: list[Post], files: list[LocalFile]
+) -> tuple[list[Post], list[LocalFile]]:
+    """An export that rewrote media URLs to archive paths: when the post already has a row
+    for the same path under its upstream URL, use that row instead of making a second one."""
+    suffixed = [f for f in files if f.same_as_suffix]
+    if not suffixed:
+        return posts, files
+    urls = _media_urls(archive, sorted({f.post_id for f in suffixed}))
+    renamed: dict[tuple[str, str], str] = {}
+    for file in suffixed:
+        for url in urls.get(file.post_id, ()):
+            if url != file.url and urlsplit(url).path.endswith(str(file.same_as_suffix)):
+                renamed[(file.post_id, file.url)] = url
+                break
+    if not renamed:
+        return posts, files
+    files = [replace(f, url=renamed.get((f.post_id, f.url), f.url)) for f in files]
+    posts = [_rename_media(p, renamed) for p in posts]
+    return posts, files
+
+
+def _rename_media(post: Post, renamed: dict[tuple[str, str], str]) -> Post:
+    if not any((post.id, m.url) in renamed for m in post.media):
+        return post
+    media: list[Media] = [replace(m, url=renamed.get((post.id, m.url), m.url)) for m in post.media]
+    return replace(post, media=tuple(media))
+
+
+def _copy_media(
+    bundle: Bundle, store: MediaStore, files: Sequence[tuple[str, LocalFile]]
+) -> list[tuple[str, StoredFile, str | None]]:
+    """Copy the export's files into the media store (named by sha256, never by the export).
+
+    Done before the transaction: a failure leaves at most unreferenced files, no rows.
+    """
+    stored: list[tuple[str, StoredFile, str | None]] = []
+    for mid, file in files:
+        data = bundle.read(file.member)
+        try:
+            stored.append((mid, store.store(data, file.mime, file.url), file.mime))
+        except OSError as error:
+            raise ArchiveError(f"cannot write to the media folder: {one_line(error)}") from None
+    return stored
+
+
+def _mark_gone(
+    archive: Archive, platform: str, gone: list[tuple[str, datetime | None]], now: datetime
+) -> int:
+    """Deleted posts, stamped with their deletion time where the export tells it."""
+    by_time: dict[datetime, list[Gone]] = defaultdict(list)
+    for native_id, when in gone:
+        by_time[when or now].append(Gone(platform, native_id, "deleted (data export)"))
+    return sum(
+        mark_gone(archive, SourceResult(gone=items), when) for when, items in by_time.items()
+    )
+
+
+# --------------------------------------------------------------------------- archive reads
+# Read-only look-ups the planner needs; every write goes through ownfeed.archive.
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _rows(archive: Archive, sql: str, ids: Sequence[str]) -> Iterable[sqlite3.Row]:
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        yield from archive.query(sql.format(marks=marks), list(chunk))
+
+
+def _gone_state(archive: Archive, ids: Sequence[str]) -> dict[str, str | None]:
+    sql = "SELECT id, gone_at FROM posts WHERE id IN ({marks})"
+    return {row[0]: row[1] for row in _rows(archive, sql, ids)}
+
+
+def _known_hashes(archive: Archive, ids: Sequence[str]) -> dict[str, set[str]]:
+    sql = "SELECT post_id, content_hash FROM post_versions WHERE post_id IN ({marks})"
+    known: dict[str, set[str]] = defaultdict(set)
+    for post, digest in _rows(archive, sql, ids):
+        known[post].add(digest)
+    return known
+
+
+def _stored_media(archive: Archive, post_ids: Sequence[str]) -> set[str]:
+    sql = "SELECT id FROM media WHERE local_path IS NOT NULL AND post_id IN ({marks})"
+    return {row[0] for row in _rows(archive, sql, post_ids)}
+
+
+def _media_urls(archive: Archive, post_ids: Sequence[str]) -> dict[str, list[str]]:
+    sql = "SELECT post_id, url FROM media WHERE post_id IN ({marks})"
+    urls: dict[str, list[str]] = defaultdict(list)
+    for post, url in _rows(archive, sql, post_ids):
+        urls[post].append(url)
+    return urls
+
+
+def _locator(archive: Archive, name: str) -> str | None:
+    row = archive.one("SELECT locator FROM sources WHERE name = ?", (name,))
+    return str(row[0]) if row is not None and row[0] else None
+
+
+def _source_type(archive: Archive, name: str) -> str:
+    row = archive.one("SELECT type FROM sources WHERE name = ?", (name,))
+    return str(row[0]) if row is not None and row[0] else "import"
+
+
+__all__ = ["IMPORTERS", "ImportReport", "run_import"]

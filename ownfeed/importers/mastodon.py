@@ -1,0 +1,232 @@
+"""The Mastodon export ("Request your archive"): outbox.json, actor.json, media_attachments/.
+
+Posts keep the API source's native id (the status URI), so an import and a sync of the same
+account make one row per toot. Only public and unlisted posts are taken: the archive is for
+publishing, and followers-only or direct posts are not public.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from ownfeed.importers.batch import (
+    ImportBatch,
+    ImportOptions,
+    LocalFile,
+    count,
+    guess_mime,
+    load_json,
+    media_kind,
+    provenance,
+    text,
+    thread_roots,
+)
+from ownfeed.importers.bundle import Bundle, find
+from ownfeed.models import Author, Media, Post, PostKind, parse_iso, post_id
+
+PLATFORM = "mastodon"
+_PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
+
+
+def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    outbox = find(bundle, "outbox.json")
+    if outbox is None:
+        raise bundle.fail(bundle.label, "no outbox.json found: not a Mastodon export")
+    folder = str(PurePosixPath(outbox).parent)
+    prefix = "" if folder == "." else folder + "/"
+    document = load_json(bundle, outbox)
+    items = document.get("orderedItems") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise bundle.fail(outbox, "expected an OrderedCollection with orderedItems")
+    author = _author(bundle, prefix, items, options)
+    batch = ImportBatch(platform=PLATFORM, account=author.handle if author else None)
+    members = set(bundle.names())
+    skipped = 0
+    posts: list[Post] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise bundle.fail(outbox, f"item {index}: not an activity object")
+        kind = item.get("type")
+        if kind not in ("Create", "Announce"):
+            continue
+        if not _is_public(item):
+            skipped += 1
+            continue
+        raw = {"import": provenance(bundle, outbox, PLATFORM), "activity": item}
+        if kind == "Announce":
+            posts.append(_boost(bundle, outbox, index, item, author, raw))
+            continue
+        note = item.get("object")
+        if not isinstance(note, dict) or not text(note.get("id")):
+            raise bundle.fail(outbox, f"item {index}: Create without an object id")
+        post, files, missing = _note(note, author, raw, prefix, members)
+        posts.append(post)
+        batch.files += files
+        if missing:
+            batch.warnings.append(f"{outbox}: item {index}: {missing} attachment(s) not in export")
+    if skipped:
+        batch.warnings.append(f"skipped {skipped} followers-only or direct posts")
+    roots = thread_roots({p.native_id: p.in_reply_to for p in posts if p.kind != "repost"})
+    batch.posts = [_with_root(p, roots.get(p.native_id)) for p in posts]
+    return batch
+
+
+def _is_public(item: dict[str, Any]) -> bool:
+    note = item.get("object")
+    targets: list[Any] = []
+    for holder in (item, note if isinstance(note, dict) else {}):
+        for key in ("to", "cc"):
+            value = holder.get(key)
+            targets += value if isinstance(value, list) else [value]
+    return any(target in _PUBLIC for target in targets if isinstance(target, str))
+
+
+def _author(bundle: Bundle, prefix: str, items: list[Any], options: ImportOptions) -> Author | None:
+    """The account as `user@host`, from actor.json, else the activities' actor, else config."""
+    actor: Any = None
+    if prefix + "actor.json" in bundle.names():
+        actor = load_json(bundle, prefix + "actor.json")
+    if not isinstance(actor, dict):
+        actor = {}
+    actor_id = text(actor.get("id")) or next(
+        (text(i.get("actor")) for i in items if isinstance(i, dict) and text(i.get("actor"))), None
+    )
+    username = text(actor.get("preferredUsername"))
+    host = urlsplit(actor_id).hostname if actor_id else None
+    if username is None and actor_id:
+        username = PurePosixPath(urlsplit(actor_id).path).name or None
+    if not username or not host:
+        account = (options.account or "").strip().lstrip("@")
+        if "@" not in account:
+            return None
+        username, host = account.split("@", 1)
+    url = text(actor.get("url"))
+    return Author(
+        platform=PLATFORM,
+        handle=f"{username}@{host}",
+        name=text(actor.get("name")),
+        url=url if url and url.startswith("http") else f"https://{host}/@{username}",
+    )
+
+
+def _note(
+    note: dict[str, Any],
+    author: Author | None,
+    raw: dict[str, Any],
+    prefix: str,
+    members: set[str],
+) -> tuple[Post, list[LocalFile], int]:
+    native_id = str(text(note.get("id")))
+    parent = text(note.get("inReplyTo"))
+    content_map = note.get("contentMap")
+    language = next(iter(content_map), None) if isinstance(content_map, dict) else None
+    media, files, missing = _attachments(note, native_id, prefix, members)
+    url = note.get("url")
+    kind: PostKind = "reply" if parent else "post"
+    post = Post(
+        platform=PLATFORM,
+        native_id=native_id,
+        kind=kind,
+        is_own=True,
+        url=url if isinstance(url, str) and url.startswith("http") else native_id,
+        title=text(note.get("summary")),
+        content_html=text(note.get("content")),
+        language=language if isinstance(language, str) else None,
+        author=author,
+        published_at=parse_iso(text(note.get("published"))),
+        updated_at=parse_iso(text(note.get("updated"))),
+        in_reply_to=parent,
+        in_reply_to_url=parent if parent and parent.startswith("http") else None,
+        tags=_hashtags(note),
+        media=tuple(media),
+        reply_count=_total(note.get("replies")),
+        like_count=_total(note.get("likes")),
+        repost_count=_total(note.get("shares")),
+        raw=raw,
+    )
+    return post, files, missing
+
+
+def _boost(
+    bundle: Bundle,
+    outbox: str,
+    index: int,
+    item: dict[str, Any],
+    author: Author | None,
+    raw: dict[str, Any],
+) -> Post:
+    """A boost: its own activity URI (the API's reblog `uri`), pointing at the boosted post."""
+    native_id = text(item.get("id"))
+    target = item.get("object")
+    target_id = text(target.get("id")) if isinstance(target, dict) else text(target)
+    if not native_id or not target_id:
+        raise bundle.fail(outbox, f"item {index}: Announce without id or object")
+    return Post(
+        platform=PLATFORM,
+        native_id=native_id,
+        kind="repost",
+        is_own=True,
+        author=author,
+        published_at=parse_iso(text(item.get("published"))),
+        repost_of=target_id,
+        raw=raw,
+    )
+
+
+def _attachments(
+    note: dict[str, Any], native_id: str, prefix: str, members: set[str]
+) -> tuple[list[Media], list[LocalFile], int]:
+    """Attachment URLs in an export are archive paths (`media_attachments/files/…`).
+
+    The upstream URL is gone from the export; the row gets the instance's `/system/` URL,
+    and an archived row of the same post whose URL ends with the same path is reused.
+    """
+    media: list[Media] = []
+    files: list[LocalFile] = []
+    missing = 0
+    host = urlsplit(native_id).hostname or "localhost"
+    pid = post_id(PLATFORM, native_id)
+    attachments = note.get("attachment")
+    for item in attachments if isinstance(attachments, list) else ():
+        if not isinstance(item, dict):
+            continue
+        location = text(item.get("url"))
+        if not location:
+            continue
+        mime = text(item.get("mediaType")) or guess_mime(location)
+        width, height = count(item.get("width")), count(item.get("height"))
+        alt = text(item.get("name"))
+        if location.startswith(("http://", "https://")):
+            media.append(Media(location, media_kind(mime), mime, alt, width, height))
+            continue
+        relative = location.lstrip("/")
+        member = prefix + relative
+        if member not in members:
+            missing += 1  # not shipped in this export; no upstream URL to fetch it from
+            continue
+        url = f"https://{host}/system/{relative}"
+        media.append(Media(url, media_kind(mime), mime, alt, width, height))
+        files.append(LocalFile(pid, url, member, mime, same_as_suffix="/" + relative))
+    return media, files, missing
+
+
+def _hashtags(note: dict[str, Any]) -> tuple[str, ...]:
+    tags: list[str] = []
+    found = note.get("tag")
+    for item in found if isinstance(found, list) else ():
+        if isinstance(item, dict) and item.get("type") == "Hashtag":
+            name = (text(item.get("name")) or "").lstrip("#")
+            if name and name not in tags:
+                tags.append(name)
+    return tuple(tags)
+
+
+def _total(collection: Any) -> int | None:
+    return count(collection.get("totalItems")) if isinstance(collection, dict) else None
+
+
+def _with_root(post: Post, root: str | None) -> Post:
+    return post if root is None else replace(post, thread_root=root)
