@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import copy
 import json
 import math
 import random
@@ -28,6 +29,7 @@ import httpx
 
 from ownfeed import __version__
 from ownfeed.errors import FetchError, ParseError
+from ownfeed.netpolicy import AddressKind, host_kind
 
 MAX_BODY_DEFAULT = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -142,6 +144,8 @@ class HttpClient:
         self.max_retry_wait = max_retry_wait
         self.backoff = backoff
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self.allow_private = True
+        self._host_kinds: dict[str, AddressKind] = {}
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(
@@ -169,6 +173,30 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def scoped(self, *, allow_private: bool) -> HttpClient:
+        """A view of this client (same connections and cap) with its own address policy.
+
+        A source whose configured URL is public gets `allow_private=False`, so neither a
+        redirect nor a link in its content can make ownfeed fetch from the local network.
+        """
+        view = copy.copy(self)
+        view.allow_private = allow_private
+        return view
+
+    async def _guard(self, url: httpx.URL) -> None:
+        """Refuse link-local/metadata hosts always, private ones unless allowed."""
+        host = url.host
+        kind = self._host_kinds.get(host)
+        if kind is None:
+            kind = self._host_kinds[host] = await host_kind(host)
+        if kind == "blocked":
+            raise FetchError(f"refused: {_shorten(host, 60)} is a link-local or metadata address")
+        if kind == "private" and not self.allow_private:
+            raise FetchError(
+                f"refused: {_shorten(host, 60)} is a private address and the configured URL "
+                "is public"
+            )
 
     async def get(
         self,
@@ -218,6 +246,7 @@ class HttpClient:
         """One try: the request, its redirects and the body read."""
         headers = httpx.Headers(headers)
         for hop in range(MAX_REDIRECTS + 1):
+            await self._guard(url)
             try:
                 request = self._client.build_request("GET", url, headers=headers)
             except (httpx.HTTPError, ValueError, UnicodeError):

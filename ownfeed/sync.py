@@ -24,6 +24,7 @@ from ownfeed.errors import ConfigError, SourceError
 from ownfeed.http import HttpClient
 from ownfeed.media import MediaStore, download_media
 from ownfeed.models import SourceResult, utcnow
+from ownfeed.netpolicy import url_is_private
 from ownfeed.sources.base import Source, SourceConfig, SourceContext
 from ownfeed.sources.registry import source_class
 
@@ -100,6 +101,21 @@ def _instantiate(entries: Sequence[SourceConfig]) -> list[Source]:
     return sources
 
 
+async def _configured_private(source: Source) -> bool:
+    """Private addresses are allowed for a source only when its configured URLs are private."""
+    urls = [
+        value
+        for value in source.config.options.values()
+        if isinstance(value, str) and value.startswith(("http://", "https://"))
+    ]
+    if not urls and "@" in source.locator:
+        urls = ["http://" + source.locator.rsplit("@", 1)[-1]]
+    for url in urls:
+        if await url_is_private(url):
+            return True
+    return False
+
+
 async def _run_source(
     source: Source, ctx: SourceContext, options: SyncOptions, archive: Archive
 ) -> SourceResult:
@@ -134,10 +150,15 @@ async def sync_archive(
             ensure_source(archive, source.name, source.config.type, source.locator)
         now = utcnow()
 
+        policies = {
+            source.name: client.scoped(allow_private=await _configured_private(source))
+            for source in sources
+        }
+
         async def fetch(source: Source) -> tuple[Source, SourceResult | BaseException, float]:
             progress.started(source.name)
             ctx = SourceContext(
-                http=client,
+                http=policies[source.name],
                 state={} if options.full else source_state(archive, source.name),
                 known=known_posts(archive, source.name, source.platform),
                 full=options.full,
@@ -171,9 +192,11 @@ async def sync_archive(
             progress.finished(run)
         if options.media and succeeded:
             store = MediaStore(config.media_dir)
-            report.media_stored, report.media_failed = await download_media(
-                archive, client, store, succeeded
+            downloads = await asyncio.gather(
+                *(download_media(archive, policies[name], store, [name]) for name in succeeded)
             )
+            report.media_stored = sum(stored for stored, _ in downloads)
+            report.media_failed = sum(failed for _, failed in downloads)
     finally:
         if http is None:
             await client.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_type: str | None = "text/plain; charset=utf-8"
+    #: a body sent in chunks without Content-Length (the connection closes after it)
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass
@@ -85,11 +87,19 @@ class TestServer:
                         self.send_header("Content-Type", reply.content_type)
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
-                    if "content-length" not in {k.lower() for k in reply.headers}:
+                    if reply.stream is not None:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    elif "content-length" not in {k.lower() for k in reply.headers}:
                         self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    if not head and reply.status not in (204, 304):
+                    if head or reply.status in (204, 304):
+                        return
+                    if reply.stream is None:
                         self.wfile.write(body)
+                        return
+                    for chunk in reply.stream():
+                        self.wfile.write(chunk)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
