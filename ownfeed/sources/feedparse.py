@@ -68,6 +68,8 @@ class ParsedFeed:
     language: str | None = None
     entries: tuple[FeedEntry, ...] = ()
     next_url: str | None = None
+    #: why the strict XML parse failed, when the lenient parser had to step in (bozo)
+    bozo: str | None = None
 
     @property
     def posts(self) -> list[Post]:
@@ -161,6 +163,7 @@ def _to_parsed_feed(parsed: Any, url: str) -> ParsedFeed:
         language=language,
         entries=tuple(_unique(entries)),
         next_url=_link_with_rel(feed.get("links", ()), "next"),
+        bozo=_bozo_reason(parsed) if parsed.get("bozo") else None,
     )
 
 

@@ -117,6 +117,7 @@ def render(case: Case) -> dict[str, Any]:
         "home_url": parsed.home_url,
         "language": parsed.language,
         "next_url": parsed.next_url,
+        "bozo": parsed.bozo,
     }
     entries = [
         {"comments_url": entry.comments_url, "post": _plain(dataclasses.asdict(entry.post))}
@@ -147,6 +148,7 @@ def _feed(name: str) -> ParsedFeed:
 
 def test_php_warnings_before_the_xml_still_give_the_post() -> None:
     parsed = _feed("wordpress-rss2-php-warnings")
+    assert parsed.bozo is None  # parsed strictly once the garbage is gone, despite text/html
     assert [post.native_id for post in parsed.posts] == ["https://www.waide.de/?p=37"]
     assert parsed.title == "trust – Björn Waide"
 
@@ -253,3 +255,32 @@ def test_a_bozo_feed_with_entries_is_a_success() -> None:
     body += b"<guid isPermaLink='false'>x1</guid></item></channel></rss>"
     parsed = parse_feed(body, url="https://e.example/feed", content_type="application/rss+xml")
     assert [post.native_id for post in parsed.posts] == ["x1"]
+    assert parsed.bozo is not None and "undefined entity" in parsed.bozo
+
+
+def _comment_feed(title: str, author: str, text: str) -> bytes:
+    return f"""<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
+    <channel><title>c</title><item><title>{title}</title><dc:creator>{author}</dc:creator>
+    <guid isPermaLink="false">p#c1</guid><description>{text}</description></item>
+    </channel></rss>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("Von: Marie", False),
+        ("By: Marie", False),
+        ("Kommentar zu Hallo Welt von Marie", False),
+        ("Réponse de Marie", False),  # no known prefix, but it names the author at the end
+        ("I fully agree with this...", False),  # an excerpt of the comment
+        ("Pingback: Some blog", True),
+        ("Good point", True),
+    ],
+)
+def test_generated_comment_titles_are_dropped(title: str, kept: bool) -> None:
+    body = _comment_feed(title, "Marie", "I fully agree with this post, thanks.")
+    [comment] = parse_comments(
+        body, url="https://e.example/c", content_type="text/xml", post_native_id="p"
+    )
+    assert comment.title == (title if kept else None)
+    assert comment.in_reply_to == "p" and comment.thread_root == "p"
