@@ -10,6 +10,7 @@ from ownfeed.sources.base import Source
 _KINDS: dict[str, str] = {
     "feed": "ownfeed.sources.feed:FeedSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
+    "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
 
 SOURCE_TYPES: tuple[str, ...] = tuple(_KINDS)

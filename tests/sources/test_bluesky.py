@@ -1,0 +1,457 @@
+"""The Bluesky source against a real local server answering with app.bsky XRPC shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ownfeed.archive.db import Archive
+from ownfeed.archive.runs import known_posts
+from ownfeed.archive.store import mark_gone, store_posts
+from ownfeed.errors import SourceError
+from ownfeed.http import HttpClient
+from ownfeed.models import KnownPost, Post, SourceResult
+from ownfeed.sources import ratelimit
+from ownfeed.sources.base import SourceConfig, SourceContext
+from ownfeed.sources.bluesky import BlueskySource, parse_actor, web_url
+from tests.httpserver import Reply, Request, TestServer
+
+DATA = Path(__file__).parent.parent / "data" / "bluesky"
+DID = "did:plc:nvsx4k2m7q3bz5wjtye6hd2a"
+PROFILE = "/xrpc/app.bsky.actor.getProfile"
+FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
+THREAD = "/xrpc/app.bsky.feed.getPostThread"
+GET_POSTS = "/xrpc/app.bsky.feed.getPosts"
+
+
+def at(who: str, rkey: str) -> str:
+    dids = {
+        "novosyx": DID,
+        "aenne": "did:plc:aenne7u3xq2lk5vbw4mfoc6r",
+        "juergen": "did:plc:juergn5ktm2ax7ybq3wc4dz6",
+        "lena": "did:plc:lenag2qk7m4zx5ypw3bv6tc7",
+    }
+    return f"at://{dids[who]}/app.bsky.feed.post/{rkey}"
+
+
+F1, F2, F3 = (
+    at("novosyx", "3kj2aaaaaaa2a"),
+    at("novosyx", "3kk4bbbbbbb2b"),
+    at("novosyx", "3kl6ccccccc2c"),
+)
+A1, F3B, B1 = (
+    at("aenne", "3kl6ddddddd2d"),
+    at("novosyx", "3kl6eeeeeee2e"),
+    at("juergen", "3kl6fffffff2f"),
+)
+A0, F4 = at("aenne", "3km2ggggggg2g"), at("novosyx", "3km2hhhhhhh2h")
+J0, J1, J2 = (
+    at("juergen", "3kmaiiiiiii2i"),
+    at("lena", "3kmajjjjjjj2j"),
+    at("juergen", "3kmakkkkkkk2k"),
+)
+F5, L1 = at("novosyx", "3kmallllllll2"), at("lena", "3kmcmmmmmmm2m")
+REPOST = f"at://{DID}/app.bsky.feed.repost/3kmcnnnnnnn2n"
+LATER = datetime(2025, 6, 1, tzinfo=UTC)
+JUST_AFTER = datetime(2024, 3, 13, tzinfo=UTC)
+
+
+def load(name: str) -> Any:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def as_json(data: Any, status: int = 200, **headers: str) -> Reply:
+    return Reply(json.dumps(data), status, headers, content_type="application/json")
+
+
+def query(request: Request) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(request.path).query)
+
+
+class AppView:
+    """A scripted AppView: profile, two feed pages, three threads, getPosts."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.pages = [load("feed-1.json"), load("feed-2.json")]
+        self.threads = {
+            F3: load("thread-F3.json"),
+            F3B: load("thread-F3B.json"),
+            F5: load("thread-F5.json"),
+        }
+        server.route(PROFILE, as_json(load("profile.json")))
+        server.route(FEED, self.feed)
+        server.route(THREAD, self.thread)
+
+    def feed(self, request: Request) -> Reply:
+        params = query(request)
+        assert params["actor"] == [DID] and params["filter"] == ["posts_with_replies"]
+        cursor = params.get("cursor", [None])[0]
+        return as_json(self.pages[1] if cursor else self.pages[0])
+
+    def thread(self, request: Request) -> Reply:
+        uri = query(request)["uri"][0]
+        if uri not in self.threads:
+            return as_json(load("post-not-found.json"), 400)
+        return as_json(self.threads[uri])
+
+    def count(self) -> int:
+        return len(self.server.requests)
+
+
+def make_source(server: TestServer, **options: Any) -> BlueskySource:
+    config = SourceConfig(
+        name="bluesky",
+        type="bluesky",
+        replies=options.pop("replies", True),
+        refresh_days=options.pop("refresh_days", 14),
+        options={"account": "novosyx.bsky.social", "appview": server.base_url, **options},
+    )
+    return BlueskySource(config)
+
+
+def run(
+    source: BlueskySource,
+    *,
+    state: dict[str, Any] | None = None,
+    known: dict[str, KnownPost] | None = None,
+    now: datetime = LATER,
+    full: bool = False,
+    verify: list[KnownPost] | None = None,
+) -> SourceResult:
+    async def go() -> SourceResult:
+        async with HttpClient(retries=1, backoff=0.01) as http:
+            ctx = SourceContext(http, dict(state or {}), known or {}, full=full, now=now)
+            if verify is not None:
+                return await source.verify(ctx, verify)
+            return await source.fetch(ctx)
+
+    return asyncio.run(go())
+
+
+class Archived:
+    """Sync into a real archive, carrying state and known posts like the sync engine."""
+
+    def __init__(self, path: Path, source: BlueskySource) -> None:
+        self.archive = Archive(path / "archive.db")
+        self.source = source
+        self.state: dict[str, Any] = {}
+
+    def sync(self, **kwargs: Any) -> tuple[SourceResult, Any]:
+        known = known_posts(self.archive, "bluesky", "bluesky")
+        result = run(self.source, state=self.state, known=known, **kwargs)
+        with self.archive.transaction():
+            counts = store_posts(self.archive, result.posts, "bluesky")
+            mark_gone(self.archive, result)
+        self.state = result.state
+        return result, counts
+
+    def row(self, native_id: str) -> Any:
+        return self.archive.one("SELECT * FROM posts WHERE native_id = ?", (native_id,))
+
+
+def by_id(result: SourceResult) -> dict[str, Post]:
+    return {post.native_id: post for post in result.posts}
+
+
+# --- first sync ---------------------------------------------------------------------------
+
+
+def test_first_sync_pages_the_feed_and_reads_the_threads_it_needs(server: TestServer) -> None:
+    appview = AppView(server)
+    result = run(make_source(server))
+    feeds = server.requests_to(FEED)
+    assert len(feeds) == 2 and query(feeds[1])["cursor"] == ["2024-03-01T09:00:00.123Z"]
+    threads = {query(r)["uri"][0] for r in server.requests_to(THREAD)}
+    # F3 and F3B have replies; F5's parent J2 is not the root, so J1 must be fetched
+    assert threads == {F3, F3B, F5}
+    assert appview.count() == 1 + 2 + 3
+    own = {p.native_id for p in result.posts if p.is_own}
+    assert own == {F1, F2, F3, F3B, F4, F5, REPOST}
+    assert {p.native_id for p in result.posts if not p.is_own} == {A0, A1, B1, J0, J1, J2, L1}
+    assert result.state["did"] == DID
+    assert result.title == "Novosyx GmbH"
+    assert result.home_url == "https://bsky.app/profile/novosyx.bsky.social"
+    assert result.warnings == []
+
+
+def test_threads_several_levels_deep(server: TestServer) -> None:
+    AppView(server)
+    posts = by_id(run(make_source(server)))
+    assert posts[A1].in_reply_to == F3 and posts[F3B].in_reply_to == A1
+    assert posts[B1].in_reply_to == F3B and not posts[B1].is_own
+    assert {posts[n].thread_root for n in (A1, F3B, B1)} == {F3}
+    assert posts[F3B].kind == "reply" and posts[F3].kind == "post"
+    assert posts[B1].author is not None and posts[B1].author.name == "Jürgen Weiß"
+
+
+def test_parents_of_our_reply_up_to_the_root_are_context(server: TestServer) -> None:
+    AppView(server)
+    posts = by_id(run(make_source(server)))
+    assert posts[F5].in_reply_to == J2 and posts[F5].thread_root == J0
+    assert posts[J2].in_reply_to == J1 and posts[J1].in_reply_to == J0
+    assert not any(posts[n].is_own for n in (J0, J1, J2))
+
+
+def test_repost_and_quote_keep_the_other_post_as_context(server: TestServer) -> None:
+    AppView(server)
+    posts = by_id(run(make_source(server)))
+    repost = posts[REPOST]
+    assert repost.kind == "repost" and repost.is_own and repost.repost_of == L1
+    assert repost.published_at == datetime(2024, 3, 12, 8, tzinfo=UTC)
+    assert not posts[L1].is_own and posts[L1].author is not None
+    assert posts[L1].author.name == "Lena Größe"
+    quote = posts[F4]
+    assert web_url(A0) in (quote.content_html or "")
+    assert not posts[A0].is_own and "archiviert" in (posts[A0].content_html or "")
+
+
+def test_post_fields_facets_images_and_cards(server: TestServer) -> None:
+    AppView(server)
+    posts = by_id(run(make_source(server)))
+    f4 = posts[F4]
+    html = f4.content_html or ""
+    assert '<a href="https://bsky.app/profile/did:plc:aenne7u3xq2lk5vbw4mfoc6r"' in html
+    assert 'class="mention">@aenne.bsky.social</a>' in html
+    assert '<a href="https://novosyx.example/blog" class="link">novosyx.example/blog</a>' in html
+    assert 'class="tag">#Archiv</a>' in html and f4.tags == ("Archiv",)
+    assert f4.url == "https://bsky.app/profile/did:plc:nvsx4k2m7q3bz5wjtye6hd2a/post/3km2hhhhhhh2h"
+    assert f4.language == "de"
+    assert f4.author is not None and f4.author.handle == "novosyx.bsky.social"
+    f3 = posts[F3]
+    assert [(m.alt, m.kind, m.mime, m.width, m.height) for m in f3.media] == [
+        ("Regale voller Kartons", "image", "image/jpeg", 2000, 1500),
+        ("Die Halle von außen", "image", "image/jpeg", 1500, 2000),
+    ]
+    assert "feed_fullsize" in f3.media[0].url
+    assert (f3.reply_count, f3.like_count, f3.repost_count) == (1, 40, 5)
+    assert f3.published_at == datetime(2024, 2, 20, 12, tzinfo=UTC)
+    f2 = posts[F2]
+    assert 'href="https://novosyx.example/blog/archivieren"' in (f2.content_html or "")
+    assert "Datenhoheit &amp; eigene Archive" in (f2.content_html or "")
+    assert [m.alt for m in f2.media] == ["Warum wir alles selbst archivieren"]
+    assert f2.raw["cid"] == "bafyreic3kk4bbbbbbb2b"
+
+
+def test_not_found_and_blocked_nodes_are_skipped(server: TestServer) -> None:
+    AppView(server)
+    ids = set(by_id(run(make_source(server))))
+    assert not any("3kl6zzzzzzz2z" in n or "3kl6yyyyyyy2y" in n for n in ids)
+
+
+# --- incremental --------------------------------------------------------------------------
+
+
+def test_unchanged_resync_costs_one_request_and_adds_nothing(
+    server: TestServer, tmp_path: Path
+) -> None:
+    appview = AppView(server)
+    archive = Archived(tmp_path, make_source(server))
+    archive.sync()
+    before = appview.count()
+    _, counts = archive.sync()
+    assert appview.count() - before == 1
+    assert urlsplit(server.requests[-1].path).path == FEED
+    assert (counts.new, counts.updated) == (0, 0)
+
+
+def test_refresh_window_rereads_recent_posts_and_their_threads(
+    server: TestServer, tmp_path: Path
+) -> None:
+    appview = AppView(server)
+    archive = Archived(tmp_path, make_source(server, refresh_days=30))
+    archive.sync()
+    before = appview.count()
+    _, counts = archive.sync(now=JUST_AFTER)
+    requests = server.requests[before:]
+    # both feed pages (page 1 is all inside the window), the threads of F3 and F3B
+    # (recent, with replies); F4 and F5 have no replies
+    assert [urlsplit(r.path).path for r in requests] == [FEED, FEED, THREAD, THREAD]
+    assert {query(r)["uri"][0] for r in requests[2:]} == {F3, F3B}
+    assert (counts.new, counts.updated) == (0, 0)
+
+
+def test_new_reply_to_a_recent_post_arrives(server: TestServer, tmp_path: Path) -> None:
+    appview = AppView(server)
+    archive = Archived(tmp_path, make_source(server))
+    archive.sync()
+    late = json.loads(json.dumps(appview.threads[F3B]["thread"]["replies"][0]))
+    late["post"]["uri"] = at("aenne", "3kmzzzzzzzz2z")
+    late["post"]["author"] = appview.threads[F3B]["thread"]["parent"]["post"]["author"]
+    appview.threads[F3B]["thread"]["replies"].append(late)
+    appview.pages[0]["feed"][3]["post"]["replyCount"] = 2
+    before = appview.count()
+    result, counts = archive.sync()
+    assert appview.count() - before == 2  # page 1, and F3B's thread (its count changed)
+    assert counts.new == 1
+    assert by_id(result)[late["post"]["uri"]].in_reply_to == F3B
+
+
+def test_edited_record_gets_a_second_version(server: TestServer, tmp_path: Path) -> None:
+    appview = AppView(server)
+    archive = Archived(tmp_path, make_source(server))
+    archive.sync()
+    appview.pages[0]["feed"][2]["post"]["record"]["text"] = "Grüße aus Köln: neu formuliert."
+    appview.pages[0]["feed"][2]["post"]["record"].pop("facets")
+    archive.sync(now=JUST_AFTER)
+    assert archive.row(F4)["versions"] == 2
+
+
+def test_failed_thread_is_a_warning_and_is_retried(server: TestServer, tmp_path: Path) -> None:
+    appview = AppView(server)
+    server.route(THREAD, Reply("upstream down", 502))
+    archive = Archived(tmp_path, make_source(server))
+    result, _ = archive.sync()
+    assert len(result.warnings) == 3 and all("HTTP 502" in w for w in result.warnings)
+    assert set(archive.state["pending_threads"]) == {F3, F3B, F5}
+    server.route(THREAD, appview.thread)
+    before = appview.count()
+    result, _ = archive.sync()
+    assert appview.count() - before == 1 + 3
+    assert {A1, B1, J1} <= set(by_id(result)) and "pending_threads" not in archive.state
+
+
+# --- account and errors ---------------------------------------------------------------------
+
+
+def test_account_not_found_is_one_clear_line(server: TestServer) -> None:
+    server.route(PROFILE, as_json(load("profile-not-found.json"), 400))
+    with pytest.raises(SourceError) as info:
+        run(make_source(server, account="nobody.bsky.social"))
+    assert str(info.value) == "account nobody.bsky.social not found"
+
+
+def test_appview_requiring_authentication_is_one_clear_line(server: TestServer) -> None:
+    server.route(PROFILE, as_json(load("auth-required.json"), 401))
+    with pytest.raises(SourceError) as info:
+        run(make_source(server))
+    assert str(info.value) == "AppView requires authentication (HTTP 401)"
+
+
+def test_a_did_needs_no_profile_lookup(server: TestServer) -> None:
+    appview = AppView(server)
+    run(make_source(server, account=DID))
+    assert server.requests_to(PROFILE) == [] and appview.count() == 2 + 3
+
+
+def test_remembered_did_skips_the_lookup_and_is_renewed_when_stale(server: TestServer) -> None:
+    appview = AppView(server)
+    state = {"actor_key": f"novosyx.bsky.social {server.base_url}", "did": "did:plc:old"}
+
+    def feed(request: Request) -> Reply:
+        if query(request)["actor"] == ["did:plc:old"]:
+            return as_json(load("profile-not-found.json"), 400)
+        return appview.feed(request)
+
+    server.route(FEED, feed)
+    result = run(make_source(server), state=state)
+    assert result.state["did"] == DID and len(server.requests_to(PROFILE)) == 1
+    fresh = run(make_source(server), state=result.state)
+    assert len(server.requests_to(PROFILE)) == 1 and F1 in by_id(fresh)
+
+
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waited: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(ratelimit, "pause", record)
+    return waited
+
+
+def test_429_waits_for_the_epoch_reset(server: TestServer, pauses: list[float]) -> None:
+    appview = AppView(server)
+    now = int(datetime.now(UTC).timestamp())
+    limited = as_json(
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        429,
+        **{
+            "RateLimit-Limit": "3000",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(now + 20),
+            "RateLimit-Policy": "3000;w=300",
+        },
+    )
+    served: list[bool] = []
+
+    def feed(request: Request) -> Reply:
+        if not served:
+            served.append(True)
+            return limited
+        return appview.feed(request)
+
+    server.route(FEED, feed)
+    result = run(make_source(server))
+    assert len(pauses) == 1 and 18 <= pauses[0] <= 21
+    assert F1 in by_id(result)
+
+
+def test_429_with_distant_reset_fails_the_source(server: TestServer, pauses: list[float]) -> None:
+    AppView(server)
+    reset = str(int(datetime.now(UTC).timestamp()) + 900)
+    server.route(FEED, as_json({}, 429, **{"RateLimit-Remaining": "0", "RateLimit-Reset": reset}))
+    with pytest.raises(SourceError, match=r"HTTP 429.*resets in 9\d\d s"):
+        run(make_source(server))
+    assert pauses == []
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def known(native_id: str) -> KnownPost:
+    return KnownPost(id="x", native_id=native_id, url=None, reply_count=None, published_at=None)
+
+
+def test_verify_asks_in_batches_of_25_and_marks_missing_posts_gone(server: TestServer) -> None:
+    answer = load("posts-verify.json")
+    server.route(GET_POSTS, as_json(answer))
+    extra = [at("novosyx", f"3kxx{n:09d}") for n in range(30)]
+    posts = [known(F1), known(F2), known(F3), known(REPOST), *map(known, extra)]
+    result = run(make_source(server), state={"did": DID}, verify=posts)
+    batches = [query(r)["uris"] for r in server.requests_to(GET_POSTS)]
+    assert [len(b) for b in batches] == [25, 8]  # the repost record is not a post
+    gone = {g.native_id for g in result.gone}
+    assert gone == {F1, *extra}
+    assert {n for _, n in result.seen_again} == {F2, F3}
+    assert "wirklich" in (by_id(result)[F2].content_html or "")
+    assert by_id(result)[F2].is_own
+
+
+def test_verify_then_store_gives_gone_and_a_new_version(server: TestServer, tmp_path: Path) -> None:
+    AppView(server)
+    archive = Archived(tmp_path, make_source(server))
+    archive.sync()
+    server.route(GET_POSTS, as_json(load("posts-verify.json")))
+    posts = [
+        p for n, p in known_posts(archive.archive, "bluesky", "bluesky").items() if n in (F1, F2)
+    ]
+    result = run(archive.source, state=archive.state, verify=posts)
+    with archive.archive.transaction():
+        store_posts(archive.archive, result.posts, "bluesky")
+        mark_gone(archive.archive, result)
+    assert archive.row(F1)["gone_at"] is not None
+    assert archive.row(F2)["versions"] == 2 and archive.row(F2)["gone_at"] is None
+
+
+def test_verify_failure_is_a_warning(server: TestServer) -> None:
+    server.route(GET_POSTS, Reply("nope", 502))
+    result = run(make_source(server), verify=[known(F1)])
+    assert result.gone == [] and len(result.warnings) == 1 and "502" in result.warnings[0]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def test_parse_actor() -> None:
+    assert parse_actor("@Novosyx.bsky.social") == "novosyx.bsky.social"
+    assert parse_actor(DID) == DID
+    with pytest.raises(SourceError, match="handle or a did"):
+        parse_actor("https://bsky.app/profile/x")
