@@ -45,6 +45,9 @@ _GENERATED_TITLE = re.compile(
     r"|comentário sobre|commento a|komentarz do)\s",
     re.IGNORECASE,
 )
+# Feeds never need their own entities; a DTD that declares them is a billion-laughs attempt.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ROOT_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>/]", re.IGNORECASE)
 _PINGBACK_TITLE = re.compile(r"^(?:pingback|trackback)\s*:", re.IGNORECASE)
 # WordPress shows a pingback's excerpt wrapped in "[…] … […]".
 _PINGBACK_EXCERPT = re.compile(r"^\[(?:…|\.\.\.)\].*\[(?:…|\.\.\.)\]$", re.DOTALL)
@@ -119,11 +122,22 @@ def _run_feedparser(body: bytes, *, url: str, content_type: str) -> Any:
     if looks_like_html(body, content_type):
         raise ParseError("not a feed (HTML page)")
     data = strip_leading_garbage(body)
+    if _ENTITY_DECLARATION.search(data, 0, _prolog_end(data)):
+        raise ParseError("not a feed: XML entity declarations are refused (entity bomb?)")
     headers = {"content-type": _parser_content_type(content_type), "content-location": url}
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
+    except Exception as error:  # feedparser's own bugs on hostile bytes must not crash a sync
+        raise ParseError(f"not a feed: parser failed ({_first_line(error)})") from None
     if not parsed.get("version") and not parsed.entries:
         raise ParseError(f"not a feed: {_bozo_reason(parsed)}")
     return parsed
+
+
+def _prolog_end(data: bytes) -> int:
+    """Where the root element starts: declarations before it are the DTD's internal subset."""
+    root = _ROOT_ELEMENT.search(data)
+    return root.start() if root else len(data)
 
 
 def _parser_content_type(content_type: str) -> str:
@@ -667,7 +681,7 @@ def _int(value: Any) -> int | None:
 
 
 def _first_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200]
+    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 __all__ = [

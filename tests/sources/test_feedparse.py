@@ -249,6 +249,25 @@ def test_no_feed_is_a_one_line_parse_error(body: bytes, content_type: str, messa
     assert "\n" not in str(caught.value)
 
 
+def test_entity_declarations_are_refused() -> None:
+    body = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>
+    <rss version="2.0"><channel><title>&b;</title><item><guid>x</guid></item></channel></rss>"""
+    with pytest.raises(ParseError, match="entity declarations are refused"):
+        parse_feed(body, url="https://e.example/feed", content_type="application/rss+xml")
+
+
+@pytest.mark.parametrize("encoding", [b"\x80TF-8", b"\x00TF-8"])
+def test_a_broken_encoding_declaration_is_no_crash(encoding: bytes) -> None:
+    body = b'<?xml version="1.0" encoding="' + encoding + b'"?><rss version="2.0"><channel>'
+    body += b"<title>T</title><item><guid isPermaLink='false'>x</guid></item></channel></rss>"
+    try:
+        parsed = parse_feed(body, url="https://e.example/feed", content_type="application/rss+xml")
+    except ParseError as error:
+        assert "\n" not in str(error)
+    else:
+        assert [post.native_id for post in parsed.posts] == ["x"]
+
+
 def test_a_bozo_feed_with_entries_is_a_success() -> None:
     # `&nbsp;` is no XML entity: the strict parser fails, the lenient one still finds the item.
     body = b"<rss version='2.0'><channel><title>T</title><item><title>A &nbsp; B</title>"
