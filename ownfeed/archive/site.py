@@ -1,0 +1,357 @@
+"""Read-only queries for the static-site export.
+
+The export never writes SQL itself (the archive package is the only place that knows it).
+Every function here reads in batches: one query per list, or one per chunk of ids, never
+one per post, so an export of a large archive stays a handful of queries per page chunk.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import sqlite3
+from collections.abc import Container, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, NamedTuple
+
+from ownfeed.archive.db import Archive
+
+_CHUNK = 400
+_EXT_RE = re.compile(r"^[a-z0-9]{1,10}$")
+
+# The date a post is listed under: when it was published, else when we first saw it.
+_DATE = "coalesce(p.published_at, p.first_seen_at)"
+
+_POST_COLUMNS = f"""
+    p.id, p.platform, p.source, p.kind, p.is_own, p.url, p.title, {{content}} AS content_html,
+    {{text}} AS content_text, substr(coalesce(p.content_text, ''), 1, {{excerpt}}) AS excerpt,
+    p.language,
+    {_DATE} AS date, p.published_at, p.updated_at, p.gone_at, p.gone_reason, p.versions,
+    coalesce(p.thread_root, p.id) AS thread_root, p.in_reply_to, p.in_reply_to_url,
+    p.repost_of, a.name AS author_name, a.handle AS author_handle, a.url AS author_url
+"""
+_FROM = "FROM posts p LEFT JOIN authors a ON a.id = p.author_id"
+
+
+@dataclass(frozen=True, slots=True)
+class SitePost:
+    """One post as a page shows it; `content_html` is None in list summaries (not loaded).
+
+    `content_text` is only loaded with the content, and only when there is no HTML
+    (text-only platforms): then it is what the page shows.
+    """
+
+    id: str
+    platform: str
+    source: str | None
+    kind: str
+    is_own: bool
+    url: str | None
+    title: str | None
+    content_html: str | None
+    content_text: str | None
+    excerpt: str
+    language: str | None
+    date: str
+    published_at: str | None
+    updated_at: str | None
+    gone_at: str | None
+    gone_reason: str | None
+    versions: int
+    thread_root: str
+    in_reply_to: str | None
+    in_reply_to_url: str | None
+    repost_of: str | None
+    author_name: str | None
+    author_handle: str | None
+    author_url: str | None
+
+
+class PostMark(NamedTuple):
+    """What decides whether a post's pages must be rendered again: its change marker.
+
+    `sig` joins every column a page shows (content hash and markup size, title, versions,
+    gone state, relations, author), so an unchanged `sig` means an unchanged page input.
+    """
+
+    id: str
+    thread_root: str
+    in_reply_to: str | None
+    is_own: bool
+    date: str
+    sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """An earlier content of a post (post_versions), oldest first."""
+
+    post_id: str
+    version: int
+    captured_at: str
+    title: str | None
+    content_html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """A media row; `file` is the site file name (`<sha256>.<ext>`) when it was downloaded."""
+
+    id: str
+    post_id: str
+    url: str
+    kind: str | None
+    mime: str | None
+    alt: str | None
+    width: int | None
+    height: int | None
+    sha256: str | None
+    local_path: str | None
+
+    @property
+    def file(self) -> str | None:
+        if not (self.sha256 and self.local_path):
+            return None
+        return f"{self.sha256}.{media_extension(self.local_path, self.mime)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    name: str
+    type: str
+    title: str | None
+    home_url: str | None
+
+
+def media_extension(local_path: str, mime: str | None) -> str:
+    """The extension of a stored media file: from its name, else its MIME type, else bin."""
+    suffix = PurePosixPath(local_path).suffix.lower().lstrip(".")
+    if _EXT_RE.match(suffix):
+        return suffix
+    guessed = mimetypes.guess_extension(mime or "") or ""
+    guessed = guessed.lstrip(".").lower()
+    return guessed if _EXT_RE.match(guessed) else "bin"
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _post(row: sqlite3.Row) -> SitePost:
+    values = dict(row)
+    values["is_own"] = bool(values["is_own"])
+    return SitePost(**values)
+
+
+def _select(content: bool, excerpt: int) -> str:
+    text = "CASE WHEN coalesce(p.content_html, '') = '' THEN p.content_text END"
+    columns = _POST_COLUMNS.format(
+        content="p.content_html" if content else "NULL",
+        text=text if content else "NULL",
+        excerpt=int(excerpt),
+    )
+    return f"SELECT {columns} {_FROM}"
+
+
+def own_posts(
+    archive: Archive,
+    *,
+    source: str | None = None,
+    tag: str | None = None,
+    month: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    content: bool = False,
+    excerpt: int = 300,
+) -> list[SitePost]:
+    """Our own posts, newest first, optionally of one source, tag or month (`yyyy-mm`).
+
+    The export reads them all at once (`limit=None`) and pages in memory: OFFSET paging
+    per page would make a large export quadratic.
+    """
+    where = ["p.is_own = 1"]
+    params: list[Any] = []
+    if source is not None:
+        where.append("p.source = ?")
+        params.append(source)
+    if tag is not None:
+        where.append("p.id IN (SELECT post_id FROM post_tags WHERE tag = ?)")
+        params.append(tag)
+    if month is not None:
+        where.append(f"substr({_DATE}, 1, 7) = ?")
+        params.append(month)
+    sql = f"{_select(content, excerpt)} WHERE {' AND '.join(where)} ORDER BY date DESC, p.id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return [_post(row) for row in archive.conn.execute(sql, params)]
+
+
+def count_own(archive: Archive) -> int:
+    row = archive.one("SELECT count(*) FROM posts WHERE is_own = 1")
+    return int(row[0]) if row else 0
+
+
+def posts_by_id(archive: Archive, ids: Iterable[str], *, excerpt: int = 300) -> dict[str, SitePost]:
+    """Full posts (with content) by id, for reposted posts and originals of copies."""
+    wanted = sorted(set(ids))
+    found: dict[str, SitePost] = {}
+    for chunk in _chunks(wanted):
+        sql = f"{_select(True, excerpt)} WHERE p.id IN ({_marks(len(chunk))})"
+        for row in archive.conn.execute(sql, list(chunk)):
+            found[row["id"]] = _post(row)
+    return found
+
+
+def threads(
+    archive: Archive, roots: Iterable[str], *, excerpt: int = 300
+) -> dict[str, list[SitePost]]:
+    """Every post of the given threads (same thread_root), oldest first, with content."""
+    wanted = sorted(set(roots))
+    found: dict[str, list[SitePost]] = {root: [] for root in wanted}
+    select = _select(True, excerpt)
+    for chunk in _chunks(wanted):
+        marks = _marks(len(chunk))
+        sql = (
+            f"SELECT * FROM ({select} WHERE p.thread_root IN ({marks}) UNION ALL "
+            f"{select} WHERE p.thread_root IS NULL AND p.id IN ({marks})) ORDER BY date, id"
+        )
+        for row in archive.conn.execute(sql, [*chunk, *chunk]):
+            post = _post(row)
+            found.setdefault(post.thread_root, []).append(post)
+    return found
+
+
+def post_thread(archive: Archive, post_id: str) -> list[tuple[SitePost, int]]:
+    """One post's whole thread with each post's depth below the root (from in_reply_to).
+
+    Replies whose parent is not archived hang directly below the root.
+    """
+    row = archive.one("SELECT coalesce(thread_root, id) FROM posts WHERE id = ?", (post_id,))
+    if row is None:
+        return []
+    posts = threads(archive, [row[0]]).get(row[0], [])
+    by_id = {p.id: p for p in posts}
+    depths: dict[str, int] = {}
+
+    def depth(post: SitePost, guard: int = 0) -> int:
+        if post.id in depths:
+            return depths[post.id]
+        parent = by_id.get(post.in_reply_to or "")
+        if post.id == post.thread_root or guard > len(posts):
+            value = 0
+        elif parent is None or parent.id == post.id:
+            value = 1
+        else:
+            value = depth(parent, guard + 1) + 1
+        depths[post.id] = value
+        return value
+
+    return [(p, depth(p)) for p in posts]
+
+
+def post_marks(archive: Archive) -> Iterator[PostMark]:
+    """The change marker of every post, for incremental export (one scan, no content)."""
+    sql = f"""
+        SELECT p.id, coalesce(p.thread_root, p.id), p.in_reply_to, p.is_own, {_DATE},
+          p.platform || '|' || p.kind || '|' || coalesce(p.source, '') || '|' ||
+          coalesce(p.url, '') || '|' || coalesce(p.title, '') || '|' ||
+          coalesce(p.content_hash, '') || '|' || length(coalesce(p.content_html, '')) || '|' ||
+          coalesce(length(p.content_text), 0) || '|' ||
+          p.versions || '|' || coalesce(p.gone_at, '') || '|' || coalesce(p.gone_reason, '') ||
+          '|' || coalesce(p.published_at, '') || '|' || coalesce(p.updated_at, '') || '|' ||
+          coalesce(p.in_reply_to, '') || '|' || coalesce(p.in_reply_to_url, '') || '|' ||
+          coalesce(p.repost_of, '') || '|' || coalesce(p.language, '') || '|' ||
+          coalesce(a.name, '') || '|' || coalesce(a.handle, '') || '|' || coalesce(a.url, '')
+        {_FROM}
+    """
+    for row in archive.conn.execute(sql):
+        yield PostMark(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+
+
+def versions(archive: Archive, post_ids: Iterable[str]) -> dict[str, list[Version]]:
+    """Earlier versions (all but the current one) of the given posts, oldest first."""
+    wanted = sorted(set(post_ids))
+    found: dict[str, list[Version]] = {}
+    for chunk in _chunks(wanted):
+        sql = f"""
+            SELECT v.post_id, v.version, v.captured_at, v.title, v.content_html
+            FROM post_versions v JOIN posts p ON p.id = v.post_id
+            WHERE v.post_id IN ({_marks(len(chunk))}) AND v.version < p.versions
+            ORDER BY v.post_id, v.version
+        """
+        for row in archive.conn.execute(sql, list(chunk)):
+            found.setdefault(row[0], []).append(Version(*row))
+    return found
+
+
+def media(archive: Archive, post_ids: Iterable[str] | None = None) -> dict[str, list[MediaItem]]:
+    """Media rows by post (all of them when `post_ids` is None), in a stable order."""
+    sql = """
+        SELECT id, post_id, url, kind, mime, alt, width, height, sha256, local_path
+        FROM media {where} ORDER BY post_id, rowid
+    """
+    rows: list[sqlite3.Row] = []
+    if post_ids is None:
+        rows = archive.query(sql.format(where=""))
+    else:
+        wanted = sorted(set(post_ids))
+        for chunk in _chunks(wanted):
+            where = f"WHERE post_id IN ({_marks(len(chunk))})"
+            rows += archive.query(sql.format(where=where), list(chunk))
+    found: dict[str, list[MediaItem]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(MediaItem(*row))
+    return found
+
+
+def downloaded_media(archive: Archive) -> list[MediaItem]:
+    """Media with a local copy (sha256 and local_path set): the files the site ships."""
+    rows = archive.query(
+        """SELECT id, post_id, url, kind, mime, alt, width, height, sha256, local_path
+           FROM media WHERE sha256 IS NOT NULL AND local_path IS NOT NULL
+           ORDER BY sha256, rowid"""
+    )
+    return [MediaItem(*row) for row in rows]
+
+
+def tags(archive: Archive, *, own_only: bool = True) -> dict[str, list[str]]:
+    """Tags by post id (of our own posts unless `own_only` is False), sorted."""
+    join = "JOIN posts p ON p.id = t.post_id AND p.is_own = 1" if own_only else ""
+    rows = archive.query(f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
+    found: dict[str, list[str]] = {}
+    for post_id, tag in rows:
+        found.setdefault(post_id, []).append(tag)
+    return found
+
+
+def copies(archive: Archive) -> list[tuple[str, str]]:
+    """(original, copy) pairs from post_links with relation 'copy' (may be empty)."""
+    rows = archive.query(
+        """SELECT l.post_id, l.linked_id FROM post_links l
+           JOIN posts c ON c.id = l.linked_id JOIN posts o ON o.id = l.post_id
+           WHERE l.relation = 'copy' AND l.post_id != l.linked_id ORDER BY 1, 2"""
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def sources(archive: Archive) -> dict[str, SourceInfo]:
+    rows = archive.query("SELECT name, type, title, home_url FROM sources ORDER BY name")
+    return {row[0]: SourceInfo(*row) for row in rows}
+
+
+def search_texts(archive: Archive, ids: Container[str]) -> Iterator[tuple[str, str, str, str]]:
+    """(id, title, text, platform) of the given posts, for the search index.
+
+    One scan in storage order (no sort, no id list in SQL): the caller numbers documents.
+    """
+    sql = "SELECT id, coalesce(title, ''), coalesce(content_text, ''), platform FROM posts"
+    for row in archive.conn.execute(sql):
+        if row[0] in ids:
+            yield row[0], row[1], row[2], row[3]

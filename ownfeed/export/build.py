@@ -1,0 +1,241 @@
+"""One export run: decide what changed, render it, put it in place all at once."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ownfeed.archive import site
+from ownfeed.archive.db import Archive
+from ownfeed.config import ExportConfig
+from ownfeed.export import feeds, pages, urls, views
+from ownfeed.export.model import SiteModel
+from ownfeed.export.sanitize import Sanitizer
+from ownfeed.export.search import write_search
+from ownfeed.export.writer import SiteWriter, fingerprint
+
+FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
+CHUNK = 200  # post pages rendered per batch of queries
+
+
+@dataclass
+class ExportReport:
+    """What an export did; `pages_*` count every generated file (pages, feeds, index)."""
+
+    output: Path
+    pages_written: int = 0
+    pages_unchanged: int = 0
+    media_copied: int = 0
+    files_removed: int = 0
+    posts: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def files_written(self) -> int:
+        return self.pages_written + self.media_copied
+
+
+def normalize_base_url(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if not value or value.endswith("/") else value + "/"
+
+
+class Export:
+    def __init__(
+        self,
+        archive: Archive,
+        config: ExportConfig,
+        media_dir: Path,
+        output: Path,
+        base_url: str,
+        full: bool,
+    ) -> None:
+        self.archive = archive
+        self.config = config
+        self.media_dir = media_dir
+        self.base_url = base_url
+        self.writer = SiteWriter(output, full=full)
+        self.report = ExportReport(output=output)
+        self.templates = pages.Templates(config.theme)
+        self.site = pages.Site(config.title, config.description, config.language, base_url)
+
+    def run(self) -> ExportReport:
+        started = time.perf_counter()
+        try:
+            local = self.local_media()
+            model = SiteModel.load(self.archive, set(local))
+            self.salt = fingerprint(
+                FORMAT,
+                self.templates.fingerprint(),
+                self.site,
+                self.config.per_page,
+                sorted(model.sources.items()),
+            )
+            self.write_assets()
+            for name, source in sorted(local.items()):
+                self.writer.put_file(f"media/{name}", source, name)
+            self.write_posts(model)
+            self.write_lists(model)
+            self.writer.put_text(
+                "search.html",
+                self.templates.render(
+                    "search.html", site=self.site, root="", canonical=self.canonical("search.html")
+                ),
+            )
+            write_search(self.writer, self.archive, model, self.salt)
+            self.write_feeds(model)
+            counts = self.writer.commit()
+        except BaseException:
+            self.writer.abort()
+            raise
+        report = self.report
+        report.pages_written = counts.written
+        report.pages_unchanged = counts.unchanged
+        report.media_copied = counts.media_copied
+        report.files_removed = counts.removed
+        report.posts = len(model.posts)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def canonical(self, path: str) -> str | None:
+        return self.base_url + urls.href(path) if self.base_url else None
+
+    def local_media(self) -> dict[str, Path]:
+        """Site file name -> downloaded file, for media whose file is really there."""
+        root = self.media_dir.resolve()
+        found: dict[str, Path] = {}
+        missing = 0
+        for item in site.downloaded_media(self.archive):
+            name = item.file
+            if name is None or name in found or item.local_path is None:
+                continue
+            source = (root / item.local_path).resolve()
+            if source.is_relative_to(root) and source.is_file():
+                found[name] = source
+            else:
+                missing += 1
+        if missing:
+            self.report.warnings.append(
+                f"{missing} downloaded media files are missing from {self.media_dir}; "
+                "they are linked to their original address instead"
+            )
+        return found
+
+    def write_assets(self) -> None:
+        for name, data in self.templates.static_files().items():
+            self.writer.put(f"assets/{name}", data)
+
+    def write_posts(self, model: SiteModel) -> None:
+        pending: list[tuple[str, str, str]] = []
+        for post in model.posts:
+            path = urls.post_page(post.id)
+            print_ = fingerprint(self.salt, *views.page_inputs(model, post.id))
+            if not self.writer.fresh(path, print_):
+                pending.append((post.id, path, print_))
+        sanitizer = Sanitizer(model.media_files)
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            ids = [pid for pid, _, _ in chunk]
+            roots, singles = views.needed(model, ids)
+            threads = site.threads(self.archive, roots)
+            loaded = {p.id for items in threads.values() for p in items}
+            extra = site.posts_by_id(self.archive, singles - loaded)
+            edited = [pid for pid in ids if model.by_id[pid].versions > 1]
+            builder = views.PageBuilder(
+                model, sanitizer, threads, extra, site.versions(self.archive, edited)
+            )
+            for pid, path, print_ in chunk:
+                view = builder.post_view(pid)
+                html = self.templates.render(
+                    "post.html",
+                    site=self.site,
+                    root="../",
+                    path=path,
+                    canonical=self.canonical(path),
+                    view=view,
+                    label=pages.entry_label(view.entry.post),
+                )
+                self.writer.put_text(path, html, print_)
+
+    def write_lists(self, model: SiteModel) -> None:
+        listings = model.listings()
+        summary = pages.overview(model, listings)
+        per_page = max(1, self.config.per_page)
+        for listing in listings:
+            count = max(1, math.ceil(len(listing.posts) / per_page))
+            for number in range(1, count + 1):
+                posts = listing.posts[(number - 1) * per_page : number * per_page]
+                first = listing.kind == "index" and number == 1
+                path = listing.page_path(number)
+                print_ = fingerprint(
+                    self.salt,
+                    listing.kind,
+                    listing.key,
+                    listing.name,
+                    number,
+                    count,
+                    summary if first else "",
+                    *(f"{p.id}:{model.digest.get(p.id)}:{model.replies(p.id)}" for p in posts),
+                )
+                if self.writer.fresh(path, print_):
+                    continue
+                context = pages.list_context(model, listing, number, count, posts)
+                if first:
+                    context["overview"] = summary
+                html = self.templates.render(
+                    "list.html", site=self.site, canonical=self.canonical(path), **context
+                )
+                self.writer.put_text(path, html, print_)
+
+    def write_feeds(self, model: SiteModel) -> None:
+        newest = [p.id for p in model.posts[: max(0, self.config.feed_items)]]
+        full = site.posts_by_id(self.archive, newest)
+        sanitizer = Sanitizer(model.media_files)
+        items = []
+        for pid in newest:
+            post = full[pid]
+            cleaned = sanitizer.clean(
+                post.content_html,
+                base=post.url,
+                media_root=self.base_url + "media/",
+                third_party=not post.is_own,
+            )
+            html = cleaned.html or views.text_html(post.content_text)
+            items.append(feeds.FeedItem(post, html, model.tags.get(pid, [])))
+        feed_site = feeds.FeedSite(
+            self.config.title, self.config.description, self.config.language, self.base_url
+        )
+        self.writer.put("feed.xml", feeds.atom(feed_site, items))
+        self.writer.put("rss.xml", feeds.rss(feed_site, items))
+        self.writer.put("feed.json", feeds.json_feed(feed_site, items))
+        if not self.base_url:
+            self.report.warnings.append("no base_url: sitemap.xml skipped, feed links relative")
+            return
+        lastmod = {
+            urls.post_page(p.id): (p.updated_at or p.published_at or p.date) for p in model.posts
+        }
+        listed = [
+            (path, lastmod.get(path))
+            for path in self.writer.new
+            if path.endswith(".html") and not path.startswith("assets/")
+        ]
+        for name, data in feeds.sitemaps(self.base_url, listed).items():
+            self.writer.put(name, data)
+
+
+def build_site(
+    archive: Archive,
+    config: ExportConfig,
+    media_dir: Path,
+    *,
+    output: Path | None = None,
+    base_url: str | None = None,
+    full: bool = False,
+) -> ExportReport:
+    """Write (or update) the static site of the archive; see DESIGN.md "Export layout"."""
+    target = Path(output if output is not None else config.output)
+    base = normalize_base_url(base_url if base_url is not None else config.base_url)
+    return Export(archive, config, Path(media_dir), target, base, full).run()

@@ -1,0 +1,221 @@
+"""Feeds out (Atom 1.0, RSS 2.0, JSON Feed 1.1) and the sitemap.
+
+Feeds carry our own posts, newest first, with full sanitized content. Their links are
+absolute under `base_url`; without one they are relative to the feed's own address (the
+site root), which feed readers resolve too. Output depends only on the archive, never on
+the clock, so an unchanged archive gives byte-identical feeds (and no rewrite).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import format_datetime
+
+from ownfeed.archive.site import SitePost
+from ownfeed.export import urls
+from ownfeed.export.views import platform_name
+from ownfeed.models import parse_iso
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+JSON_FEED = "https://jsonfeed.org/version/1.1"
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    post: SitePost
+    html: str  # sanitized, links absolute under base_url (or relative to the root)
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class FeedSite:
+    title: str
+    description: str
+    language: str
+    base_url: str  # "" or ending in "/"
+
+
+def _text(value: str | None) -> str:
+    """Text XML 1.0 can carry: control characters and lone surrogates dropped."""
+    return _XML_INVALID.sub("", value or "")
+
+
+def _title(post: SitePost) -> str:
+    if post.title:
+        return _text(post.title)
+    words = " ".join(post.excerpt.split())
+    if len(words) > 80:
+        words = words[:79].rsplit(" ", 1)[0] + "…"
+    return _text(words) or f"Post on {platform_name(post.platform)}"
+
+
+def _updated(post: SitePost) -> str:
+    return post.updated_at or post.published_at or post.date
+
+
+def _id(site: FeedSite, post: SitePost) -> str:
+    return site.base_url + urls.post_page(post.id) if site.base_url else f"urn:ownfeed:{post.id}"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = _text(text)
+    return element
+
+
+def _xml(root: ET.Element) -> bytes:
+    ET.indent(root, space=" ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def atom(site: FeedSite, items: list[FeedItem]) -> bytes:
+    a = f"{{{ATOM}}}"
+    root = ET.Element(f"{a}feed", {"{http://www.w3.org/XML/1998/namespace}lang": site.language})
+    _sub(root, f"{a}title", site.title)
+    if site.description:
+        _sub(root, f"{a}subtitle", site.description)
+    _sub(root, f"{a}id", site.base_url or "urn:ownfeed:feed")
+    newest = max((_updated(i.post) for i in items), default="1970-01-01T00:00:00+00:00")
+    _sub(root, f"{a}updated", newest)
+    if site.base_url:
+        _sub(
+            root,
+            f"{a}link",
+            rel="self",
+            type="application/atom+xml",
+            href=site.base_url + "feed.xml",
+        )
+    _sub(root, f"{a}link", rel="alternate", type="text/html", href=site.base_url + "index.html")
+    author = _sub(root, f"{a}author")
+    _sub(author, f"{a}name", site.title)
+    _sub(root, f"{a}generator", "ownfeed")
+    for item in items:
+        post = item.post
+        entry = _sub(root, f"{a}entry")
+        _sub(entry, f"{a}title", _title(post), type="text")
+        _sub(entry, f"{a}id", _id(site, post))
+        page = site.base_url + urls.post_page(post.id)
+        _sub(entry, f"{a}link", rel="alternate", type="text/html", href=page)
+        if post.url:
+            _sub(entry, f"{a}link", rel="via", href=_text(post.url))
+        if post.published_at:
+            _sub(entry, f"{a}published", post.published_at)
+        _sub(entry, f"{a}updated", _updated(post))
+        if post.author_name or post.author_handle:
+            person = _sub(entry, f"{a}author")
+            _sub(person, f"{a}name", post.author_name or post.author_handle)
+            if post.author_url:
+                _sub(person, f"{a}uri", post.author_url)
+        for tag in item.tags:
+            _sub(entry, f"{a}category", term=_text(tag))
+        _sub(entry, f"{a}content", item.html, type="html")
+    ET.register_namespace("", ATOM)
+    return _xml(root)
+
+
+def _rfc822(value: str) -> str | None:
+    moment = parse_iso(value)
+    return format_datetime(moment, usegmt=True) if moment else None
+
+
+def rss(site: FeedSite, items: list[FeedItem]) -> bytes:
+    root = ET.Element("rss", {"version": "2.0"})
+    channel = _sub(root, "channel")
+    _sub(channel, "title", site.title)
+    _sub(channel, "link", site.base_url + "index.html")
+    _sub(channel, "description", site.description or site.title)
+    _sub(channel, "language", site.language)
+    _sub(channel, "generator", "ownfeed")
+    if site.base_url:
+        href = site.base_url + "rss.xml"
+        _sub(channel, f"{{{ATOM}}}link", rel="self", type="application/rss+xml", href=href)
+    if items:
+        newest = _rfc822(max(_updated(i.post) for i in items))
+        if newest:
+            _sub(channel, "lastBuildDate", newest)
+    for item in items:
+        post = item.post
+        entry = _sub(channel, "item")
+        _sub(entry, "title", _title(post))
+        _sub(entry, "link", site.base_url + urls.post_page(post.id))
+        _sub(entry, "guid", _id(site, post), isPermaLink="true" if site.base_url else "false")
+        date = _rfc822(post.published_at or post.date)
+        if date:
+            _sub(entry, "pubDate", date)
+        for tag in item.tags:
+            _sub(entry, "category", tag)
+        _sub(entry, "description", item.html)
+    ET.register_namespace("atom", ATOM)
+    return _xml(root)
+
+
+def json_feed(site: FeedSite, items: list[FeedItem]) -> bytes:
+    feed: dict[str, object] = {"version": JSON_FEED, "title": site.title}
+    if site.base_url:
+        feed["home_page_url"] = site.base_url + "index.html"
+        feed["feed_url"] = site.base_url + "feed.json"
+    if site.description:
+        feed["description"] = site.description
+    feed["language"] = site.language
+    feed["authors"] = [{"name": site.title}]
+    entries = []
+    for item in items:
+        post = item.post
+        entry: dict[str, object] = {
+            "id": _id(site, post),
+            "url": site.base_url + urls.post_page(post.id),
+            "title": _title(post),
+            "content_html": item.html,
+        }
+        if post.url:
+            entry["external_url"] = post.url
+        if post.published_at:
+            entry["date_published"] = post.published_at
+        if post.updated_at:
+            entry["date_modified"] = post.updated_at
+        if item.tags:
+            entry["tags"] = item.tags
+        if post.author_name or post.author_handle:
+            author: dict[str, str] = {"name": post.author_name or post.author_handle or ""}
+            if post.author_url:
+                author["url"] = post.author_url
+            entry["authors"] = [author]
+        if post.language:
+            entry["language"] = post.language
+        entries.append(entry)
+    feed["items"] = entries
+    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def sitemaps(base_url: str, pages: Iterable[tuple[str, str | None]]) -> dict[str, bytes]:
+    """`sitemap.xml` (and `sitemap-N.xml` past 50,000 URLs) for (path, lastmod) pairs."""
+    entries = sorted(pages)
+    chunks = [entries[i : i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
+    files: dict[str, bytes] = {}
+    names = (
+        ["sitemap.xml"]
+        if len(chunks) <= 1
+        else [f"sitemap-{n}.xml" for n in range(1, 1 + len(chunks))]
+    )
+    for name, chunk in zip(names, chunks or [[]], strict=False):
+        root = ET.Element("urlset", {"xmlns": SITEMAP})
+        for path, lastmod in chunk:
+            url = _sub(root, "url")
+            _sub(url, "loc", base_url + urls.href(path))
+            if lastmod:
+                _sub(url, "lastmod", lastmod[:10])
+        files[name] = _xml(root)
+    if len(chunks) > 1:
+        index = ET.Element("sitemapindex", {"xmlns": SITEMAP})
+        for name in names:
+            _sub(_sub(index, "sitemap"), "loc", base_url + name)
+        files["sitemap.xml"] = _xml(index)
+    return files

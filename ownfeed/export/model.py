@@ -1,0 +1,226 @@
+"""What the site is made of, loaded once per export: lists, threads, change markers.
+
+Why one model: every list, feed and page fingerprint is derived from the same few scans
+(own posts, change markers of all posts, media, tags, copies), so deciding what to
+re-render costs a handful of queries, however large the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ownfeed.archive import site
+from ownfeed.archive.db import Archive
+from ownfeed.archive.site import MediaItem, SitePost, SourceInfo
+from ownfeed.export import urls
+from ownfeed.export.sanitize import media_key
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One paginated list: the index, a source, a tag or a month."""
+
+    kind: str  # "index" | "source" | "tag" | "month"
+    key: str  # slug (source, tag), yyyy-mm (month), "" (index)
+    name: str  # what readers see
+    posts: list[SitePost]
+
+    def page_path(self, page: int) -> str:
+        if self.kind == "index":
+            return urls.index_page(page)
+        if self.kind == "source":
+            return urls.source_page(self.key, page)
+        if self.kind == "tag":
+            return urls.tag_page(self.key, page)
+        return urls.month_page(self.key, page)
+
+
+@dataclass
+class SiteModel:
+    posts: list[SitePost]  # our own posts, newest first
+    by_id: dict[str, SitePost]
+    digest: dict[str, str]  # every post: digest of its change marker and its media
+    members: dict[str, list[str]]  # thread root -> post ids
+    parent: dict[str, str]  # post id -> parent id within its thread
+    dates: dict[str, str]
+    own_ids: set[str]
+    media: dict[str, list[MediaItem]]
+    media_files: dict[str, str]  # media_key(url) -> site file name (files we ship)
+    tags: dict[str, list[str]]
+    copies_of: dict[str, list[str]]
+    original_of: dict[str, str]
+    sources: dict[str, SourceInfo]
+    source_slugs: dict[str, str] = field(default_factory=dict)
+    tag_slugs: dict[str, str] = field(default_factory=dict)
+    _thread_digest: dict[str, str] = field(default_factory=dict)
+    _subtree: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
+        """Read the archive; `local_files` are the media files the site can ship."""
+        posts = site.own_posts(archive)
+        media = site.media(archive)
+        media_sig = {
+            pid: "|".join(
+                f"{m.id},{m.url},{m.file},{m.alt},{m.kind},{m.mime},{m.width},{m.height}"
+                for m in items
+            )
+            for pid, items in media.items()
+        }
+        digest: dict[str, str] = {}
+        members: dict[str, list[str]] = defaultdict(list)
+        reply_to: dict[str, str] = {}
+        dates: dict[str, str] = {}
+        own: set[str] = set()
+        for mark in site.post_marks(archive):
+            raw = mark.sig + "\x1e" + media_sig.get(mark.id, "")
+            digest[mark.id] = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+            members[mark.thread_root].append(mark.id)
+            dates[mark.id] = mark.date
+            if mark.in_reply_to:
+                reply_to[mark.id] = mark.in_reply_to
+            if mark.is_own:
+                own.add(mark.id)
+        for ids in members.values():
+            ids.sort(key=lambda pid: (dates[pid], pid))
+        copies_of: dict[str, list[str]] = defaultdict(list)
+        original_of: dict[str, str] = {}
+        for original, copy in site.copies(archive):
+            if copy in original_of:
+                continue  # one original per copy; a copy never has two pages to link to
+            copies_of[original].append(copy)
+            original_of[copy] = original
+        media_files = {
+            media_key(item.url): item.file
+            for items in media.values()
+            for item in items
+            if item.file and (local_files is None or item.file in local_files)
+        }
+        model = cls(
+            posts=posts,
+            by_id={p.id: p for p in posts},
+            digest=digest,
+            members=dict(members),
+            parent=_parents(members, reply_to),
+            dates=dates,
+            own_ids=own,
+            media=media,
+            media_files=media_files,
+            tags=site.tags(archive),
+            copies_of=dict(copies_of),
+            original_of=original_of,
+            sources=site.sources(archive),
+        )
+        model.source_slugs = urls.unique_slugs(sorted({p.source or "unknown" for p in posts}))
+        model.tag_slugs = urls.unique_slugs(sorted({t for ts in model.tags.values() for t in ts}))
+        return model
+
+    # -- threads ------------------------------------------------------------------------
+
+    def thread_root(self, post_id: str) -> str:
+        post = self.by_id.get(post_id)
+        return post.thread_root if post else post_id
+
+    def thread_digest(self, root: str) -> str:
+        """One digest for a whole thread: any new, edited or gone reply changes it."""
+        if root not in self._thread_digest:
+            joined = ",".join(f"{pid}:{self.digest[pid]}" for pid in self.members.get(root, []))
+            self._thread_digest[root] = hashlib.blake2b(joined.encode(), digest_size=8).hexdigest()
+        return self._thread_digest[root]
+
+    def conversation_page(self, root: str) -> str | None:
+        """The own post whose page shows a whole thread: its root if ours, else our first."""
+        ids = self.members.get(root, [])
+        if root in self.own_ids and root in self.by_id:
+            return root
+        return next((pid for pid in ids if pid in self.by_id), None)
+
+    def replies(self, post_id: str) -> int:
+        """Archived replies below a post, plus those below its copies on other platforms."""
+        total = self.descendants(post_id)
+        for copy in self.copies_of.get(post_id, []):
+            total += self.descendants(copy)
+        return total
+
+    def descendants(self, post_id: str) -> int:
+        if not self._subtree:
+            self._subtree = _subtree_sizes(self.parent)
+        return self._subtree.get(post_id, 0)
+
+    # -- lists --------------------------------------------------------------------------
+
+    def listings(self) -> list[Listing]:
+        """The index, then one list per source, tag and month, each newest first."""
+        by_source: dict[str, list[SitePost]] = defaultdict(list)
+        by_tag: dict[str, list[SitePost]] = defaultdict(list)
+        tag_names: dict[str, str] = {}
+        by_month: dict[str, list[SitePost]] = defaultdict(list)
+        for post in self.posts:
+            by_source[self.source_slugs[post.source or "unknown"]].append(post)
+            for tag in self.tags.get(post.id, []):
+                key = self.tag_slugs[tag]
+                tag_names.setdefault(key, tag)
+                if not by_tag[key] or by_tag[key][-1].id != post.id:
+                    by_tag[key].append(post)
+            by_month[post.date[:7]].append(post)
+        source_names = {slug_: name for name, slug_ in self.source_slugs.items()}
+        result = [Listing("index", "", "", self.posts)]
+        for key, posts in sorted(by_source.items()):
+            info = self.sources.get(source_names[key])
+            title = info.title if info and info.title else source_names[key]
+            result.append(Listing("source", key, title, posts))
+        for key, posts in sorted(by_tag.items()):
+            result.append(Listing("tag", key, tag_names[key], posts))
+        for key, posts in sorted(by_month.items(), reverse=True):
+            result.append(Listing("month", key, key, posts))
+        return result
+
+    def tag_links(self, post_id: str) -> list[tuple[str, str]]:
+        """(tag, page path) of a post's tags, one per page (`C++` and `c` share one)."""
+        links: dict[str, str] = {}
+        for tag in self.tags.get(post_id, []):
+            links.setdefault(urls.tag_page(self.tag_slugs[tag]), tag)
+        return [(tag, path) for path, tag in links.items()]
+
+
+def _parents(members: dict[str, list[str]], reply_to: dict[str, str]) -> dict[str, str]:
+    """Each post's parent inside its thread; unknown parents (or cycles) mean the root."""
+    parent: dict[str, str] = {}
+    for root, ids in members.items():
+        inside = set(ids)
+        has_root = root in inside
+        for pid in ids:
+            if pid == root:
+                continue
+            target = reply_to.get(pid)
+            if target is not None and target in inside and target != pid:
+                parent[pid] = target
+            elif has_root:
+                parent[pid] = root
+        for pid in ids:  # break cycles: a post may not be its own ancestor
+            seen = {pid}
+            node = parent.get(pid)
+            while node is not None and node not in seen:
+                seen.add(node)
+                node = parent.get(node)
+            if node is not None:
+                if has_root:
+                    parent[pid] = root
+                else:
+                    parent.pop(pid, None)
+    return parent
+
+
+def _subtree_sizes(parent: dict[str, str]) -> dict[str, int]:
+    """Number of descendants of every post that has any."""
+    sizes: dict[str, int] = defaultdict(int)
+    for pid in parent:
+        node = parent.get(pid)
+        steps = 0
+        while node is not None and steps <= len(parent):
+            sizes[node] += 1
+            node = parent.get(node)
+            steps += 1
+    return dict(sizes)

@@ -1,0 +1,185 @@
+"""Jinja2 templates: loading (with theme overrides), filters, and page contexts.
+
+A theme folder overrides any default template by name and may extend the default one as
+`default/<name>` (as Datasette does); its `static/` files replace or add assets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+
+from ownfeed.archive.site import SitePost
+from ownfeed.export import urls
+from ownfeed.export.model import Listing, SiteModel
+from ownfeed.export.sanitize import safe_url
+from ownfeed.export.views import platform_name, safe_post
+from ownfeed.models import parse_iso
+
+CSP = (
+    "default-src 'self'; img-src 'self'; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "frame-src 'none'; base-uri 'none'; form-action 'self'"
+)
+
+PACKAGE = resources.files("ownfeed.export")
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(PACKAGE.joinpath(name)))
+
+
+def display_date(value: str | None) -> str:
+    """`2024-03-05 14:02 UTC`: unambiguous in every language."""
+    moment = parse_iso(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else (value or "")
+
+
+def _theme_templates(theme: Path) -> Path:
+    nested = theme / "templates"
+    return nested if nested.is_dir() else theme
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str
+    description: str
+    language: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Where a list page sits among its siblings."""
+
+    number: int
+    count: int
+    newer: str | None
+    older: str | None
+
+
+@dataclass(frozen=True)
+class ListItem:
+    post: SitePost  # with checked URLs (views.safe_post)
+    href: str
+    replies: int
+
+    @property
+    def platform(self) -> str:
+        return platform_name(self.post.platform)
+
+    @property
+    def label(self) -> str:
+        return entry_label(self.post)
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(self.post.excerpt.split())
+        return text if len(text) < 280 else text[:279].rsplit(" ", 1)[0] + "…"
+
+
+def entry_label(post: SitePost) -> str:
+    """A heading for a post without a title."""
+    kind = "Reply" if post.kind == "reply" else "Post"
+    return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
+
+
+class Templates:
+    def __init__(self, theme: Path | None = None) -> None:
+        default = _package_dir("templates")
+        loaders: list[Any] = []
+        self.dirs = [default]
+        if theme is not None:
+            theme_dir = _theme_templates(theme)
+            loaders.append(FileSystemLoader(str(theme_dir)))
+            self.dirs.append(theme_dir)
+        loaders.append(PrefixLoader({"default": FileSystemLoader(str(default))}))
+        loaders.append(FileSystemLoader(str(default)))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["date"] = display_date
+        self.env.filters["safe_url"] = safe_url
+        self.theme = theme
+
+    def fingerprint(self) -> str:
+        """Digest of every template and static file: a change re-renders every page."""
+        digest = hashlib.blake2b(digest_size=12)
+        for folder in self.dirs:
+            for path in sorted(folder.glob("*.html")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for name, data in sorted(self.static_files().items()):
+            digest.update(name.encode() + b"\0" + data)
+        return digest.hexdigest()
+
+    def static_files(self) -> dict[str, bytes]:
+        """Files for `assets/`: the defaults, replaced or extended by the theme's `static/`."""
+        files: dict[str, bytes] = {}
+        folders = [_package_dir("static")]
+        if self.theme is not None and (self.theme / "static").is_dir():
+            folders.append(self.theme / "static")
+        for folder in folders:
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    files[path.name] = path.read_bytes()
+        return files
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(csp=CSP, **context)
+
+
+def list_context(
+    model: SiteModel, listing: Listing, page: int, count: int, posts: list[SitePost]
+) -> dict[str, Any]:
+    """Template values of one list page (everything but the site-wide ones)."""
+    path = listing.page_path(page)
+    root = urls.root_of(path)
+    newer = urls.href(listing.page_path(page - 1), root) if page > 1 else None
+    older = urls.href(listing.page_path(page + 1), root) if page < count else None
+    items = [
+        ListItem(safe_post(p), urls.href(urls.post_page(p.id), root), model.replies(p.id))
+        for p in posts
+    ]
+    heading = {
+        "index": "",
+        "source": f"From {listing.name}",
+        "tag": f"Tagged “{listing.name}”",
+        "month": f"Posts of {listing.name}",
+    }[listing.kind]
+    return {
+        "path": path,
+        "root": root,
+        "heading": heading,
+        "intro": "",
+        "items": items,
+        "pages": Pages(page, count, newer, older),
+        "listing": listing,
+        "overview": None,
+    }
+
+
+def overview(model: SiteModel, listings: list[Listing]) -> dict[str, list[tuple[str, str, int]]]:
+    """Sources, months and the most used tags, for the first page of the index."""
+    result: dict[str, list[tuple[str, str, int]]] = {"sources": [], "months": [], "tags": []}
+    tags = []
+    for listing in listings:
+        entry = (listing.name, urls.href(listing.page_path(1)), len(listing.posts))
+        if listing.kind == "source":
+            result["sources"].append(entry)
+        elif listing.kind == "month":
+            result["months"].append(entry)
+        elif listing.kind == "tag":
+            tags.append(entry)
+    tags.sort(key=lambda item: (-item[2], item[0].lower()))
+    result["tags"] = sorted(tags[:100], key=lambda item: item[0].lower())
+    return result

@@ -1,0 +1,189 @@
+/* ownfeed search: finds posts in the index under search/, in the browser, no server.
+ *
+ * The index is split into small script files (search/index.js, search/t<N>.js for words,
+ * search/d<N>.js for post titles), loaded with <script> elements as a query needs them,
+ * so it works on any static host and, in most browsers, from file:// too.
+ * Words are folded the same way as the exporter does it: lower case, accents removed.
+ */
+(function () {
+  "use strict";
+
+  var form = document.querySelector(".search-form");
+  var input = document.getElementById("q");
+  var status = document.getElementById("search-status");
+  var list = document.getElementById("search-results");
+  var more = document.getElementById("search-more");
+  if (!form || !input || !status || !list || !more) {
+    return;
+  }
+
+  var PAGE = 20;
+  var waiting = {};
+  var loaded = {};
+  var hits = [];
+  var shown = 0;
+  var meta = null;
+
+  function arrive(key, value) {
+    if (waiting[key]) {
+      waiting[key].resolve(value);
+    }
+  }
+
+  window.ownfeedSearch = {
+    meta: function (value) { arrive("index", value); },
+    shard: function (n, value) { arrive("t" + n, value); },
+    docs: function (n, value) { arrive("d" + n, value); }
+  };
+
+  function load(name) {
+    if (loaded[name]) {
+      return loaded[name];
+    }
+    loaded[name] = new Promise(function (resolve, reject) {
+      waiting[name] = { resolve: resolve };
+      var script = document.createElement("script");
+      script.src = "search/" + name + ".js";
+      script.onerror = function () {
+        delete loaded[name];
+        reject(new Error("cannot load search/" + name + ".js"));
+      };
+      document.head.appendChild(script);
+    });
+    return loaded[name];
+  }
+
+  function fold(word) {
+    return word.normalize("NFKD").replace(/\p{M}/gu, "");
+  }
+
+  function words(text) {
+    var found = text.normalize("NFC").toLowerCase().match(/[\p{L}\p{N}]+/gu) || [];
+    var result = [];
+    found.forEach(function (word) {
+      var folded = Array.from(fold(word)).slice(0, 32).join("");
+      if (Array.from(folded).length >= 2 && result.indexOf(folded) < 0) {
+        result.push(folded);
+      }
+    });
+    return result;
+  }
+
+  function shardOf(word) {
+    var chars = Array.from(word);
+    return (chars[0].codePointAt(0) * 31 + chars[1].codePointAt(0)) % meta.shards;
+  }
+
+  function decode(postings) {
+    var docs = [];
+    var last = 0;
+    postings.split(".").forEach(function (part, i) {
+      var n = parseInt(part, 36);
+      last = i === 0 ? n : last + n;
+      docs.push(last);
+    });
+    return docs;
+  }
+
+  function matches(word, terms) {
+    var found = new Set();
+    Object.keys(terms).forEach(function (term) {
+      if (term.indexOf(word) === 0) {
+        decode(terms[term]).forEach(function (doc) { found.add(doc); });
+      }
+    });
+    return found;
+  }
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function failed() {
+    var local = window.location.protocol === "file:";
+    say(local
+      ? "Search cannot run here: this browser does not let a page opened from a file load the search index. Serve the folder over http(s) (for example: python3 -m http.server) or use the list of posts."
+      : "Search could not load its index. Please reload the page, or use the list of posts.");
+  }
+
+  function search(query) {
+    var wanted = words(query);
+    list.textContent = "";
+    more.hidden = true;
+    hits = [];
+    shown = 0;
+    if (!wanted.length) {
+      say("Type a word of at least two letters.");
+      return;
+    }
+    say("Searching…");
+    load("index").then(function (value) {
+      meta = value;
+      return Promise.all(wanted.map(function (word) { return load("t" + shardOf(word)); }));
+    }).then(function (shards) {
+      var result = null;
+      wanted.forEach(function (word, i) {
+        var found = matches(word, shards[i]);
+        result = result === null ? found : new Set(Array.from(result).filter(function (d) { return found.has(d); }));
+      });
+      hits = Array.from(result || []).sort(function (a, b) { return b - a; });
+      var label = hits.length === 1 ? "1 post found" : hits.length + " posts found";
+      say(label + " for “" + query.trim() + "”.");
+      return showMore();
+    }).catch(failed);
+  }
+
+  function showMore() {
+    var page = hits.slice(shown, shown + PAGE);
+    shown += page.length;
+    var chunks = Array.from(new Set(page.map(function (doc) { return Math.floor(doc / meta.chunk); })));
+    return Promise.all(chunks.map(function (n) { return load("d" + n); })).then(function (lists) {
+      var byChunk = {};
+      chunks.forEach(function (n, i) { byChunk[n] = lists[i]; });
+      page.forEach(function (doc) {
+        var item = byChunk[Math.floor(doc / meta.chunk)][doc % meta.chunk];
+        if (item) {
+          list.appendChild(render(item));
+        }
+      });
+      more.hidden = shown >= hits.length;
+    });
+  }
+
+  function render(item) {
+    var li = document.createElement("li");
+    var link = document.createElement("a");
+    link.href = item[0];
+    link.textContent = item[1];
+    var meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = " · " + item[2] + (item[4] ? " · " + item[4] : "");
+    var excerpt = document.createElement("p");
+    excerpt.className = "excerpt";
+    excerpt.textContent = item[3];
+    li.appendChild(link);
+    li.appendChild(meta);
+    li.appendChild(excerpt);
+    return li;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var query = input.value;
+    if (window.history && window.history.replaceState && window.location.protocol !== "file:") {
+      window.history.replaceState(null, "", "?q=" + encodeURIComponent(query));
+    }
+    search(query);
+  });
+  more.addEventListener("click", function () {
+    showMore().catch(failed);
+  });
+
+  var initial = new URLSearchParams(window.location.search).get("q");
+  if (initial) {
+    input.value = initial;
+    search(initial);
+  } else {
+    say("Type one or more words; posts containing all of them are listed, latest archived first.");
+  }
+})();

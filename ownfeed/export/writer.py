@@ -1,0 +1,182 @@
+"""Incremental, all-or-nothing writing of the site folder.
+
+Why: a re-export with nothing new must touch (close to) no files, so a copy to the web host
+stays cheap, and a failed export must never leave a half-written site. So every file is
+first staged in a hidden folder inside the output; only when everything rendered are the
+staged files moved into place (`os.replace`, atomic per file) and the manifest written.
+The manifest (`.ownfeed-export.json`) records each file we wrote with the fingerprint of
+its inputs: a file whose inputs did not change is not even rendered again, and only files
+listed there are ever deleted: files we did not write are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = ".ownfeed-export.json"
+STAGING_PREFIX = ".ownfeed-staging-"
+_FORMAT = 1
+
+
+def fingerprint(*parts: object) -> str:
+    """A short stable digest of a page's inputs."""
+    digest = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+@dataclass
+class WriteCounts:
+    written: int = 0
+    unchanged: int = 0
+    media_copied: int = 0
+    removed: int = 0
+
+
+class SiteWriter:
+    """Collects the files of one export; `commit()` puts them in place, `abort()` drops them."""
+
+    def __init__(self, output: Path, *, full: bool = False) -> None:
+        self.output = output
+        self.full = full
+        self.counts = WriteCounts()
+        self.old = {} if full else self._load_manifest()
+        self.old_paths = set(self._load_manifest()) if full else set(self.old)
+        self.new: dict[str, str] = {}
+        self._staged: list[str] = []
+        output.mkdir(parents=True, exist_ok=True)
+        for stale in output.glob(STAGING_PREFIX + "*"):  # left by an export that crashed
+            shutil.rmtree(stale, ignore_errors=True)
+        self.staging = output / f"{STAGING_PREFIX}{os.getpid()}"
+        self.staging.mkdir()
+        self._dirs: set[Path] = set()
+
+    def _load_manifest(self) -> dict[str, str]:
+        try:
+            data = json.loads((self.output / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            return {}
+        files = data.get("files")
+        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+    def fresh(self, path: str, print_: str) -> bool:
+        """True (and kept as is) when the file exists with the same input fingerprint."""
+        if self.old.get(path) != print_ or not (self.output / path).is_file():
+            return False
+        self.new[path] = print_
+        self.counts.unchanged += 1
+        return True
+
+    def keep_prefix(self, prefix: str) -> bool:
+        """Keep every file of the last export under `prefix` (all must still exist)."""
+        paths = [path for path in self.old if path.startswith(prefix) and path not in self.new]
+        if not all((self.output / path).is_file() for path in paths):
+            return False
+        for path in paths:
+            self.new[path] = self.old[path]
+        self.counts.unchanged += len(paths)
+        return True
+
+    def put(self, path: str, data: bytes, print_: str | None = None) -> None:
+        """Stage a file unless the same bytes are in place already (or `full` is set)."""
+        self.new[path] = print_ or fingerprint(hashlib.sha256(data).hexdigest())
+        target = self.output / path
+        if not self.full and _same_bytes(target, data):
+            self.counts.unchanged += 1
+            return
+        staged = self._stage_path(path)
+        staged.write_bytes(data)
+        self._staged.append(path)
+        self.counts.written += 1
+
+    def put_text(self, path: str, text: str, print_: str | None = None) -> None:
+        self.put(path, text.encode("utf-8"), print_)
+
+    def put_file(self, path: str, source: Path, print_: str) -> bool:
+        """Stage a hard link to (or a copy of) an existing file, e.g. a media file."""
+        if self.fresh(path, print_):
+            return True
+        if not source.is_file():
+            return False
+        target = self.output / path
+        self.new[path] = print_
+        if not self.full and target.is_file() and _same_file(target, source):
+            self.counts.unchanged += 1
+            return True
+        staged = self._stage_path(path)
+        try:
+            os.link(source, staged)
+        except OSError:
+            shutil.copyfile(source, staged)
+        self._staged.append(path)
+        self.counts.media_copied += 1
+        return True
+
+    def _stage_path(self, path: str) -> Path:
+        staged = self.staging / path
+        if staged.parent not in self._dirs:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(staged.parent)
+        return staged
+
+    def commit(self) -> WriteCounts:
+        """Move staged files into place, remove our files that are gone, save the manifest."""
+        made: set[Path] = set()
+        for path in self._staged:
+            target = self.output / path
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            os.replace(self.staging / path, target)
+        for path in sorted(self.old_paths - set(self.new)):
+            target = self.output / path
+            if _inside(self.output, target) and target.is_file():
+                target.unlink()
+                self.counts.removed += 1
+        manifest = {"format": _FORMAT, "files": dict(sorted(self.new.items()))}
+        data = json.dumps(manifest, indent=0).encode("utf-8")
+        if not _same_bytes(self.output / MANIFEST, data):
+            temporary = self.staging / MANIFEST
+            temporary.write_bytes(data)
+            os.replace(temporary, self.output / MANIFEST)
+        self.abort()
+        return self.counts
+
+    def abort(self) -> None:
+        """Drop everything staged; the site in place stays as it was."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    try:
+        if target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    with contextlib.suppress(OSError):
+        if os.path.samefile(target, source):
+            return True
+        return target.stat().st_size == source.stat().st_size
+    return False
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
