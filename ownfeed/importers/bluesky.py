@@ -8,7 +8,6 @@ the CDN URL the AppView gives, and are downloaded by the next sync.
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -17,6 +16,7 @@ import libipld
 from ownfeed.importers.batch import ImportBatch, ImportOptions, provenance, text
 from ownfeed.importers.bundle import Bundle, FileBundle
 from ownfeed.models import Author, Media, Post, PostKind, parse_iso
+from ownfeed.sources.richtext import facet_tags, profile_url, render
 
 PLATFORM = "bluesky"
 POST = "app.bsky.feed.post"
@@ -44,9 +44,7 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     profile = _block(blocks, records.get(PROFILE))
     handle = _handle(options.account) or did
     name = text(profile.get("displayName")) if isinstance(profile, dict) else None
-    author = Author(
-        platform=PLATFORM, handle=handle, name=name, url=f"https://bsky.app/profile/{handle}"
-    )
+    author = Author(platform=PLATFORM, handle=handle, name=name, url=profile_url(handle))
     batch = ImportBatch(platform=PLATFORM, account=handle)
     origin = provenance(bundle, member, PLATFORM)
     for key, cid in records.items():
@@ -140,8 +138,8 @@ def _post(
         native_id=f"at://{did}/{POST}/{rkey}",
         kind=kind,
         is_own=True,
-        url=f"https://bsky.app/profile/{handle}/post/{rkey}",
-        content_html=render(str(body), record.get("facets")),
+        url=f"{profile_url(handle)}/post/{rkey}",
+        content_html=render(str(body), _facets(record)) or None,
         content_text=str(body),
         language=text(langs[0]) if isinstance(langs, list) and langs else None,
         author=author,
@@ -164,62 +162,20 @@ def web_url(at_uri: str) -> str | None:
     """at://<did>/app.bsky.feed.post/<rkey> -> https://bsky.app/profile/<did>/post/<rkey>."""
     parts = at_uri.removeprefix("at://").split("/")
     if len(parts) == 3 and parts[1] == POST:
-        return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
+        return f"{profile_url(parts[0])}/post/{parts[2]}"
     return None
 
 
-def render(body: str, facets: Any) -> str:
-    """The post's text as HTML with its links, mentions and tags (facets index UTF-8 bytes)."""
-    data = body.encode("utf-8")
-    spans: list[tuple[int, int, str]] = []
-    for facet in facets if isinstance(facets, list) else ():
-        index = facet.get("index") if isinstance(facet, dict) else None
-        features = facet.get("features") if isinstance(facet, dict) else None
-        if not isinstance(index, dict) or not isinstance(features, list) or not features:
-            continue
-        start, end = index.get("byteStart"), index.get("byteEnd")
-        href = _facet_href(features[0])
-        if not (isinstance(start, int) and isinstance(end, int)) or href is None:
-            continue
-        if 0 <= start < end <= len(data):
-            spans.append((start, end, href))
-    parts: list[str] = []
-    position = 0
-    for start, end, href in sorted(spans):
-        if start < position:
-            continue  # overlapping facets: keep the first
-        parts.append(_escape(data[position:start]))
-        parts.append(f'<a href="{html.escape(href)}">{_escape(data[start:end])}</a>')
-        position = end
-    parts.append(_escape(data[position:]))
-    return "<p>" + "".join(parts).replace("\n", "<br>\n") + "</p>"
-
-
-def _escape(chunk: bytes) -> str:
-    return html.escape(chunk.decode("utf-8", errors="replace"))
-
-
-def _facet_href(feature: Any) -> str | None:
-    if not isinstance(feature, dict):
-        return None
-    kind = str(feature.get("$type", ""))
-    if kind.endswith("#link") and str(feature.get("uri", "")).startswith(("http://", "https://")):
-        return str(feature["uri"])
-    if kind.endswith("#mention") and text(feature.get("did")):
-        return f"https://bsky.app/profile/{feature['did']}"
-    if kind.endswith("#tag") and text(feature.get("tag")):
-        return f"https://bsky.app/hashtag/{feature['tag']}"
-    return None
+def _facets(record: dict[str, Any]) -> list[Any]:
+    facets = record.get("facets")
+    return facets if isinstance(facets, list) else []
 
 
 def _tags(record: dict[str, Any]) -> tuple[str, ...]:
-    tags: list[str] = [t for t in (text(v) for v in record.get("tags") or ()) if t]
-    for facet in record.get("facets") or ():
-        for feature in facet.get("features") or () if isinstance(facet, dict) else ():
-            if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#tag"):
-                tag = text(feature.get("tag"))
-                tags += [tag] if tag else []
-    return tuple(dict.fromkeys(tags))
+    """Tags given outside the text (`tags`) and inside it (`#tag` facets)."""
+    listed = record.get("tags")
+    tags = [t for t in (text(v) for v in (listed if isinstance(listed, list) else ())) if t]
+    return tuple(dict.fromkeys(tags + facet_tags(_facets(record))))
 
 
 def _images(did: str, embed: Any) -> tuple[Media, ...]:

@@ -85,7 +85,8 @@ def _is_public(item: dict[str, Any]) -> bool:
 
 
 def _author(bundle: Bundle, prefix: str, items: list[Any], options: ImportOptions) -> Author | None:
-    """The account as `user@host`, from actor.json, else the activities' actor, else config."""
+    """The account, keyed like the API source: `@user@host` (the configured handle wins,
+    since the handle's domain may differ from the server's)."""
     actor: Any = None
     if prefix + "actor.json" in bundle.names():
         actor = load_json(bundle, prefix + "actor.json")
@@ -98,17 +99,20 @@ def _author(bundle: Bundle, prefix: str, items: list[Any], options: ImportOption
     host = urlsplit(actor_id).hostname if actor_id else None
     if username is None and actor_id:
         username = PurePosixPath(urlsplit(actor_id).path).name or None
-    if not username or not host:
-        account = (options.account or "").strip().lstrip("@")
-        if "@" not in account:
-            return None
-        username, host = account.split("@", 1)
+    handle = f"@{username}@{host}" if username and host else None
+    configured = (options.account or "").strip().lstrip("@")
+    if configured.count("@") == 1:
+        user, host = configured.split("@")
+        handle = f"@{user}@{host.lower()}"  # as the API source spells it
+    if handle is None:
+        return None
     url = text(actor.get("url"))
+    user, host = handle[1:].split("@", 1)
     return Author(
         platform=PLATFORM,
-        handle=f"{username}@{host}",
-        name=text(actor.get("name")),
-        url=url if url and url.startswith("http") else f"https://{host}/@{username}",
+        handle=handle,
+        name=text(actor.get("name")) or username,
+        url=url if url and url.startswith("http") else f"https://{host}/@{user}",
     )
 
 

@@ -23,6 +23,7 @@ STAMP = (2024, 1, 1, 0, 0, 0)
 # --------------------------------------------------------------------------- twitter
 
 OWN_ID = "1111111111"
+PHOTO_BYTES = b"\xff\xd8\xff\xe0fake-jpeg-office"
 
 
 def tweet(tid: str, created: str, full_text: str, **extra: Any) -> dict[str, Any]:
@@ -104,7 +105,12 @@ def twitter_tweets() -> list[dict[str, Any]]:
         "RT @partner: Congratulations to Novosyx on the launch",
     )
     retweet["tweet"]["entities"]["user_mentions"] = [
-        {"name": "Partner", "screen_name": "partner", "id_str": "2222222222", "indices": ["3", "11"]}
+        {
+            "name": "Partner",
+            "screen_name": "partner",
+            "id_str": "2222222222",
+            "indices": ["3", "11"],
+        }
     ]
     edit_ids = ["1598000000000000010", "1598000000000000011"]
     first = tweet("1598000000000000010", "Sat Dec 03 10:00:00 +0000 2022", "Our office opns Monday")
@@ -116,7 +122,9 @@ def twitter_tweets() -> list[dict[str, Any]]:
             "isEditEligible": True,
         }
     }
-    edited = tweet("1598000000000000011", "Sat Dec 03 10:02:00 +0000 2022", "Our office opens Monday")
+    edited = tweet(
+        "1598000000000000011", "Sat Dec 03 10:02:00 +0000 2022", "Our office opens Monday"
+    )
     edited["tweet"]["edit_info"] = {
         "edit": {
             "initialTweetId": "1598000000000000010",
@@ -180,7 +188,9 @@ def twitter() -> None:
         "archiveInfo": {"generationDate": "2024-01-01T00:00:00.000Z", "isPartialArchive": False},
         "dataTypes": {
             "tweets": {
-                "files": [{"fileName": "data/tweets.js", "globalName": "YTD.tweets.part0", "count": "8"}]
+                "files": [
+                    {"fileName": "data/tweets.js", "globalName": "YTD.tweets.part0", "count": "8"}
+                ]
             }
         },
     }
@@ -192,11 +202,12 @@ def twitter() -> None:
         HERE / "twitter.zip",
         {
             "Your archive.html": b"<!DOCTYPE html><title>Your archive</title>",
-            "data/manifest.js": b"window.__THAR_CONFIG = " + json.dumps(manifest, indent=2).encode(),
+            "data/manifest.js": b"window.__THAR_CONFIG = "
+            + json.dumps(manifest, indent=2).encode(),
             "data/account.js": js("account", account),
             "data/tweets.js": js("tweets", twitter_tweets()),
             "data/deleted-tweets.js": js("deleted_tweets", [deleted]),
-            "data/tweets_media/1598000000000000020-FjOffice01.jpg": b"\xff\xd8\xff\xe0fake-jpeg-office",
+            "data/tweets_media/1598000000000000020-FjOffice01.jpg": PHOTO_BYTES,
         },
     )
 
@@ -274,8 +285,16 @@ def mastodon() -> None:
             }
         ],
         tag=[{"type": "Hashtag", "href": f"{HOST}/tags/novosyx", "name": "#Novosyx"}],
-        likes={"id": f"{ACTOR}/statuses/110000000000000001/likes", "type": "Collection", "totalItems": 4},
-        shares={"id": f"{ACTOR}/statuses/110000000000000001/shares", "type": "Collection", "totalItems": 2},
+        likes={
+            "id": f"{ACTOR}/statuses/110000000000000001/likes",
+            "type": "Collection",
+            "totalItems": 4,
+        },
+        shares={
+            "id": f"{ACTOR}/statuses/110000000000000001/shares",
+            "type": "Collection",
+            "totalItems": 2,
+        },
     )
     self_reply = note(
         110000000000000002,
@@ -339,7 +358,9 @@ def mastodon() -> None:
             "outbox.json": json.dumps(outbox, indent=2).encode(),
             "actor.json": json.dumps(actor, indent=2).encode(),
             "likes.json": json.dumps({**empty, "id": "likes.json", "orderedItems": []}).encode(),
-            "bookmarks.json": json.dumps({**empty, "id": "bookmarks.json", "orderedItems": []}).encode(),
+            "bookmarks.json": json.dumps(
+                {**empty, "id": "bookmarks.json", "orderedItems": []}
+            ).encode(),
             "avatar.png": b"\x89PNG\r\n\x1a\nfake-avatar",
             MEDIA_PATH: b"\x89PNG\r\n\x1a\nfake-office-photo",
         },
@@ -420,33 +441,83 @@ def item(
 	</item>"""
 
 
+AUTHOR = "".join(
+    [
+        "\t<wp:author><wp:author_id>1</wp:author_id>",
+        "<wp:author_login><![CDATA[jane]]></wp:author_login>",
+        "<wp:author_email><![CDATA[jane@novosyx.example]]></wp:author_email>",
+        "<wp:author_display_name><![CDATA[Jane Doe]]></wp:author_display_name>",
+        "<wp:author_first_name><![CDATA[Jane]]></wp:author_first_name>",
+        "<wp:author_last_name><![CDATA[Doe]]></wp:author_last_name></wp:author>",
+    ]
+)
+
+
 def wordpress() -> None:
     hello_comments = "".join(
         [
-            comment(5, "Bob Reader", "Congratulations!\nLooking forward to it.", "2020-01-02 09:00:00", url="https://bob.example"),
-            comment(6, "Jane Doe", "Thank you, Bob.", "2020-01-02 10:00:00", parent=5, user_id=1, url=SITE),
+            comment(
+                5,
+                "Bob Reader",
+                "Congratulations!\nLooking forward to it.",
+                "2020-01-02 09:00:00",
+                url="https://bob.example",
+            ),
+            comment(
+                6,
+                "Jane Doe",
+                "Thank you, Bob.",
+                "2020-01-02 10:00:00",
+                parent=5,
+                user_id=1,
+                url=SITE,
+            ),
             comment(7, "Cheap Pills", "Buy now", "2020-01-02 11:00:00", approved="0"),
             comment(8, "Carol", "Replying to a held comment.", "2020-01-02 12:00:00", parent=7),
-            comment(9, "Partner Blog", "[&#8230;] Novosyx said hello [&#8230;]", "2020-01-03 08:00:00", kind="pingback", url="https://partner.example/news/"),
-            comment(10, "Old Blog", "A trackback excerpt", "2020-01-03 09:00:00", kind="trackback", url="https://old.example/post"),
+            comment(
+                9,
+                "Partner Blog",
+                "[&#8230;] Novosyx said hello [&#8230;]",
+                "2020-01-03 08:00:00",
+                kind="pingback",
+                url="https://partner.example/news/",
+            ),
+            comment(
+                10,
+                "Old Blog",
+                "A trackback excerpt",
+                "2020-01-03 09:00:00",
+                kind="trackback",
+                url="https://old.example/post",
+            ),
             comment(11, "Spammer", "spam spam", "2020-01-03 10:00:00", approved="spam"),
-            comment(12, "Bob Reader", "You are welcome!", "2020-01-03 11:00:00", parent=6, url="https://bob.example"),
+            comment(
+                12,
+                "Bob Reader",
+                "You are welcome!",
+                "2020-01-03 11:00:00",
+                parent=6,
+                url="https://bob.example",
+            ),
         ]
     )
     categories = (
         '\n\t\t<category domain="category" nicename="news"><![CDATA[News]]></category>'
         '\n\t\t<category domain="post_tag" nicename="launch"><![CDATA[Launch]]></category>'
-        '\n\t\t<category domain="post_format" nicename="post-format-aside"><![CDATA[Aside]]></category>'
+        '\n\t\t<category domain="post_format" nicename="post-format-aside">'
+        "<![CDATA[Aside]]></category>"
     )
     thumbnail = (
         "\n\t\t<wp:postmeta>\n\t\t\t<wp:meta_key><![CDATA[_thumbnail_id]]></wp:meta_key>"
         "\n\t\t\t<wp:meta_value><![CDATA[40]]></wp:meta_value>\n\t\t</wp:postmeta>"
     )
-    attachment = item(40, "team", "team", "", "2020-01-01 09:00:00", kind="attachment").replace(
-        "<wp:post_parent>0</wp:post_parent>", "<wp:post_parent>37</wp:post_parent>"
-    ).replace(
-        "<wp:is_sticky>0</wp:is_sticky>",
-        f"<wp:is_sticky>0</wp:is_sticky>\n\t\t<wp:attachment_url><![CDATA[{SITE}/wp-content/uploads/2020/01/team.jpg]]></wp:attachment_url>",
+    attachment = (
+        item(40, "team", "team", "", "2020-01-01 09:00:00", kind="attachment")
+        .replace("<wp:post_parent>0</wp:post_parent>", "<wp:post_parent>37</wp:post_parent>")
+        .replace(
+            "<wp:is_sticky>0</wp:is_sticky>",
+            f"<wp:is_sticky>0</wp:is_sticky>\n\t\t<wp:attachment_url><![CDATA[{SITE}/wp-content/uploads/2020/01/team.jpg]]></wp:attachment_url>",
+        )
     )
     items = [
         attachment,
@@ -489,7 +560,7 @@ def wordpress() -> None:
 	<wp:wxr_version>1.2</wp:wxr_version>
 	<wp:base_site_url>{SITE}</wp:base_site_url>
 	<wp:base_blog_url>{SITE}</wp:base_blog_url>
-	<wp:author><wp:author_id>1</wp:author_id><wp:author_login><![CDATA[jane]]></wp:author_login><wp:author_email><![CDATA[jane@novosyx.example]]></wp:author_email><wp:author_display_name><![CDATA[Jane Doe]]></wp:author_display_name><wp:author_first_name><![CDATA[Jane]]></wp:author_first_name><wp:author_last_name><![CDATA[Doe]]></wp:author_last_name></wp:author>
+{AUTHOR}
 	<wp:category><wp:term_id>1</wp:term_id><wp:category_nicename><![CDATA[news]]></wp:category_nicename><wp:category_parent><![CDATA[]]></wp:category_parent><wp:cat_name><![CDATA[News]]></wp:cat_name></wp:category>
 	<wp:tag><wp:term_id>2</wp:term_id><wp:tag_slug><![CDATA[launch]]></wp:tag_slug><wp:tag_name><![CDATA[Launch]]></wp:tag_name></wp:tag>
 	<generator>https://wordpress.org/?v=6.4.2</generator>
@@ -563,7 +634,10 @@ def bluesky() -> None:
                 {
                     "index": {"byteStart": link_start, "byteEnd": link_start + 22},
                     "features": [
-                        {"$type": "app.bsky.richtext.facet#link", "uri": "https://novosyx.example/office"}
+                        {
+                            "$type": "app.bsky.richtext.facet#link",
+                            "uri": "https://novosyx.example/office",
+                        }
                     ],
                 },
                 {
@@ -633,7 +707,16 @@ def bluesky() -> None:
             left,
         )
     )
-    commit = put({"did": DID, "version": 3, "data": root, "rev": "3kbzrev222222", "prev": None, "sig": b"\x00" * 64})
+    commit = put(
+        {
+            "did": DID,
+            "version": 3,
+            "data": root,
+            "rev": "3kbzrev222222",
+            "prev": None,
+            "sig": b"\x00" * 64,
+        }
+    )
     header = libipld.encode_dag_cbor({"roots": [commit], "version": 1})
     out = bytearray(varint(len(header)) + header)
     for key in [commit, *[k for k in blocks if k != commit]]:

@@ -1,0 +1,75 @@
+"""Importer tests: shared helpers for building archives and comparing archive contents."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ownfeed.archive import Archive
+from ownfeed.importers import ImportReport, run_import
+from ownfeed.media import MediaStore
+
+DATA = Path(__file__).parents[1] / "data" / "import"
+TABLES = ("posts", "post_versions", "post_tags", "media", "sources", "authors")
+
+
+def do_import(
+    archive: Archive,
+    kind: str,
+    path: Path,
+    media_root: Path,
+    *,
+    source: str | None = None,
+    source_type: str | None = None,
+) -> ImportReport:
+    return run_import(
+        archive,
+        kind,
+        path,
+        source=source,
+        source_type=source_type,
+        media_store=MediaStore(media_root),
+    )
+
+
+def snapshot(archive: Archive, *, ignore: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables an import writes, for before/after comparisons."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for table in TABLES:
+        rows = archive.query(f"SELECT * FROM {table}")
+        found[table] = sorted(
+            tuple(v for k, v in zip(row.keys(), tuple(row), strict=True) if k not in ignore)
+            for row in rows
+        )
+    return found
+
+
+def rebuild_zip(source: Path, target: Path, changes: dict[str, bytes | None] | None = None) -> Path:
+    """A copy of a zip with members replaced (bytes), removed (None) or added."""
+    changes = dict(changes or {})
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename in changes:
+                data = changes.pop(info.filename)
+                if data is not None:
+                    new.writestr(info.filename, data)
+            else:
+                new.writestr(info, old.read(info))
+        for name, data in changes.items():
+            if data is not None:
+                new.writestr(name, data)
+    return target
+
+
+def post(archive: Archive, platform: str, native_id: str) -> dict[str, Any]:
+    row = archive.one(
+        "SELECT * FROM posts WHERE platform = ? AND native_id = ?", (platform, native_id)
+    )
+    assert row is not None, f"no post {platform} {native_id}"
+    return dict(row)
+
+
+def pairs(archive: Archive, sql: str) -> dict[Any, Any]:
+    """A two-column query as a dict."""
+    return {row[0]: row[1] for row in archive.query(sql)}

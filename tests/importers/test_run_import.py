@@ -1,0 +1,217 @@
+"""run_import as a whole: attribution, atomicity, hostile archives, idempotency, media."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ownfeed.archive import Archive
+from ownfeed.errors import ConfigError, ParseError
+from ownfeed.importers import IMPORTERS
+from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+
+TWITTER = DATA / "twitter.zip"
+FIXTURES = {
+    "twitter": DATA / "twitter.zip",
+    "mastodon": DATA / "mastodon.zip",
+    "wordpress": DATA / "wordpress.xml",
+    "bluesky": DATA / "bluesky.car",
+}
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    with Archive(tmp_path / "archive.db") as db:
+        yield db
+
+
+def test_every_kind_has_an_importer_and_a_fixture() -> None:
+    assert set(IMPORTERS) == set(FIXTURES)
+
+
+@pytest.mark.parametrize("kind", sorted(FIXTURES))
+def test_reimport_of_every_kind_adds_no_row_and_no_version(
+    archive: Archive, tmp_path: Path, kind: str
+) -> None:
+    first = do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    assert first.new > 0 and first.posts == first.new
+    before = snapshot(archive, ignore=("last_seen_at",))
+    again = do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    assert (again.new, again.updated, again.gone, again.versions, again.media_copied) == (0,) * 5
+    assert again.unchanged == first.new
+    assert snapshot(archive, ignore=("last_seen_at",)) == before
+
+
+def test_posts_go_to_the_named_source_or_to_an_import_source(
+    archive: Archive, tmp_path: Path
+) -> None:
+    do_import(
+        archive,
+        "wordpress",
+        FIXTURES["wordpress"],
+        tmp_path / "m",
+        source="blog",
+        source_type="wordpress",
+    )
+    do_import(archive, "twitter", TWITTER, tmp_path / "m")
+    sources = {tuple(r) for r in archive.query("SELECT name, type FROM sources")}
+    assert sources == {("blog", "wordpress"), ("twitter-import", "import")}
+    counts = pairs(archive, "SELECT source, count(*) FROM posts GROUP BY source")
+    assert counts == {"blog": 9, "twitter-import": 8}
+
+
+def test_a_named_source_keeps_its_configured_type(archive: Archive, tmp_path: Path) -> None:
+    archive.conn.execute(
+        "INSERT INTO sources (name, type, locator) VALUES ('blog', 'feed', 'https://x/')"
+    )
+    do_import(archive, "wordpress", FIXTURES["wordpress"], tmp_path / "m", source="blog")
+    row = archive.one("SELECT type, locator FROM sources WHERE name = 'blog'")
+    assert row is not None and tuple(row) == ("feed", "https://x/")
+
+
+def test_unknown_kind_and_missing_path(archive: Archive, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown import kind 'myspace'"):
+        do_import(archive, "myspace", TWITTER, tmp_path / "m")
+    with pytest.raises(ParseError, match="no such file or folder"):
+        do_import(archive, "twitter", tmp_path / "nothing.zip", tmp_path / "m")
+
+
+def test_the_wrong_kind_says_what_it_expected(archive: Archive, tmp_path: Path) -> None:
+    with pytest.raises(ParseError, match=r"twitter.zip: no WordPress export \(.xml\) found"):
+        do_import(archive, "wordpress", TWITTER, tmp_path / "m")
+    with pytest.raises(ParseError, match="not a Mastodon export"):
+        do_import(archive, "mastodon", TWITTER, tmp_path / "m")
+
+
+# --- atomic: a broken archive writes nothing --------------------------------------------------
+
+
+def _zip_with(tmp_path: Path, name: str, *, mode: int = 0o644, data: bytes = b"x") -> Path:
+    target = rebuild_zip(TWITTER, tmp_path / "evil.zip")
+    with zipfile.ZipFile(target, "a") as bundle:
+        info = zipfile.ZipInfo(name)
+        info.external_attr = mode << 16
+        bundle.writestr(info, data)
+    return target
+
+
+def _truncated(tmp_path: Path) -> Path:
+    target = tmp_path / "evil.zip"
+    target.write_bytes(TWITTER.read_bytes()[: TWITTER.stat().st_size // 2])
+    return target
+
+
+def _corrupt_media(tmp_path: Path) -> Path:
+    """A media member whose bytes no longer match its CRC: found only when it is copied."""
+    stored = tmp_path / "stored.zip"
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as out, zipfile.ZipFile(TWITTER) as old:
+        for item in old.infolist():
+            out.writestr(item.filename, old.read(item))
+    data = bytearray(stored.read_bytes())
+    marker = b"fake-jpeg-office"
+    at = data.index(marker)
+    data[at : at + len(marker)] = marker.upper()
+    target = tmp_path / "evil.zip"
+    target.write_bytes(bytes(data))
+    return target
+
+
+BROKEN = {
+    "truncated zip": (_truncated, "not a readable zip archive"),
+    "zip slip": (
+        lambda p: _zip_with(p, "data/../../evil.js"),
+        "unsafe entry name 'data/../../evil.js'",
+    ),
+    "absolute name": (
+        lambda p: _zip_with(p, "/etc/cron.d/evil"),
+        "unsafe entry name '/etc/cron.d/evil'",
+    ),
+    "windows path": (lambda p: _zip_with(p, "..\\..\\evil.js"), "unsafe entry name"),
+    "drive letter": (lambda p: _zip_with(p, "C:/evil.js"), "unsafe entry name"),
+    "symlink member": (
+        lambda p: _zip_with(
+            p, "data/tweets_media/link.jpg", mode=stat.S_IFLNK | 0o777, data=b"/etc/passwd"
+        ),
+        "is a symlink",
+    ),
+    "duplicate member": (lambda p: _zip_with(p, "data/tweets.js", data=b"[]"), "appears twice"),
+    "bad json": (
+        lambda p: rebuild_zip(
+            TWITTER, p / "evil.zip", {"data/tweets.js": b"window.YTD.tweets.part0 = [{"}
+        ),
+        "evil.zip:data/tweets.js: invalid JSON",
+    ),
+    "corrupt media": (
+        _corrupt_media,
+        "evil.zip:data/tweets_media/1598000000000000020-FjOffice01.jpg",
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_archive_changes_nothing(archive: Archive, tmp_path: Path, case: str) -> None:
+    do_import(archive, "wordpress", FIXTURES["wordpress"], tmp_path / "media")
+    before = snapshot(archive)
+    media_before = sorted((tmp_path / "media").rglob("*"))
+    build, expected = BROKEN[case]
+    with pytest.raises(ParseError) as error:
+        do_import(archive, "twitter", build(tmp_path), tmp_path / "media")
+    message = str(error.value)
+    assert expected in message and "\n" not in message
+    assert snapshot(archive) == before
+    assert sorted((tmp_path / "media").rglob("*")) == media_before
+    assert not (tmp_path / "evil.js").exists()
+
+
+def test_a_symlink_in_an_export_folder_is_refused(archive: Archive, tmp_path: Path) -> None:
+    folder = tmp_path / "export" / "data"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(TWITTER) as bundle:
+        (folder / "tweets.js").write_bytes(bundle.read("data/tweets.js"))
+    (folder / "tweets_media").mkdir()
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"not yours")
+    os.symlink(secret, folder / "tweets_media" / "1598000000000000020-FjOffice01.jpg")
+    with pytest.raises(
+        ParseError, match=r"'data/tweets_media/1598000000000000020-FjOffice01\.jpg' is a symlink"
+    ):
+        do_import(archive, "twitter", tmp_path / "export", tmp_path / "media")
+    assert archive.one("SELECT count(*) FROM posts")[0] == 0  # type: ignore[index]
+    assert not (tmp_path / "media").exists()
+
+
+# --- media and deletions across imports ---------------------------------------------------------
+
+
+def test_media_are_named_by_content_never_by_the_archive(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "twitter", TWITTER, tmp_path / "media")
+    do_import(archive, "mastodon", FIXTURES["mastodon"], tmp_path / "media")
+    files = sorted(p for p in (tmp_path / "media").rglob("*") if p.is_file())
+    rows = archive.query("SELECT sha256, local_path FROM media WHERE local_path IS NOT NULL")
+    assert len(files) == len(rows) == 2
+    for row in rows:
+        assert Path(row["local_path"]).stem == row["sha256"]
+        assert (tmp_path / "media" / row["local_path"]) in files
+
+
+def test_a_later_export_marks_a_tweet_deleted_since(archive: Archive, tmp_path: Path) -> None:
+    with zipfile.ZipFile(TWITTER) as bundle:
+        deleted = json.loads(bundle.read("data/deleted-tweets.js").decode().split("=", 1)[1])
+        tweets = json.loads(bundle.read("data/tweets.js").decode().split("=", 1)[1])
+    body = f"window.YTD.tweets.part0 = {json.dumps(tweets + deleted)}".encode()
+    older = rebuild_zip(
+        TWITTER, tmp_path / "older.zip", {"data/tweets.js": body, "data/deleted-tweets.js": None}
+    )
+    first = do_import(archive, "twitter", older, tmp_path / "media")
+    assert (first.new, first.gone) == (8, 0)
+    assert post(archive, "twitter", "1598000000000000030")["gone_at"] is None
+    second = do_import(archive, "twitter", TWITTER, tmp_path / "media")
+    assert (second.new, second.gone) == (0, 1)
+    assert post(archive, "twitter", "1598000000000000030")["gone_at"] == "2022-12-05T09:10:00+00:00"
