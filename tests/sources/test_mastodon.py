@@ -15,6 +15,9 @@ import pytest
 from ownfeed.archive.db import Archive
 from ownfeed.archive.runs import known_posts
 from ownfeed.archive.store import mark_gone, store_posts
+from ownfeed.demo.mastodon import MastodonSample
+from ownfeed.demo.mastodon import source_entries as demo_entries
+from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
 from ownfeed.http import HttpClient
 from ownfeed.models import KnownPost, Post, SourceResult
@@ -541,3 +544,67 @@ def test_parse_account_accepts_handles_with_and_without_leading_at() -> None:
     assert parse_account("novosyx@127.0.0.1:8080") == ("novosyx", "127.0.0.1:8080")
     with pytest.raises(SourceError, match="@user@host"):
         parse_account("https://social.example/@novosyx")
+
+
+# --- the demo instance, end to end -------------------------------------------------------------
+
+
+def counted(routes: dict[str, Any], log: list[str]) -> dict[str, Any]:
+    """Routes that note each request's path, to count what a sync costs."""
+
+    def wrap(handler: Any) -> Any:
+        def answer(request: Any) -> Any:
+            log.append(request.path)
+            return handler(request)
+
+        return answer
+
+    return {path: wrap(handler) for path, handler in routes.items()}
+
+
+def test_demo_instance_is_archived_and_follows_the_world(tmp_path: Path) -> None:
+    sample = MastodonSample()
+    log: list[str] = []
+    with DemoWeb() as web:
+        web.mount(counted(sample.routes(), log))
+        [entry] = demo_entries(web.base_url)
+        source = MastodonSource(
+            SourceConfig(
+                "mastodon", "mastodon", options={k: entry[k] for k in ("account", "instance")}
+            )
+        )
+        archive = Archived(tmp_path, source)
+        archive.sync()
+        rows = archive.archive.query("SELECT * FROM posts")
+        own = [r for r in rows if r["is_own"]]
+        assert len(own) == 7  # 4 posts, 2 replies, 1 boost
+        assert {r["kind"] for r in own} == {"post", "reply", "repost"}
+        others = [r for r in rows if not r["is_own"]]
+        assert all(r["in_reply_to"] or r["kind"] == "post" for r in others)
+        names = {a["name"] for a in archive.archive.query("SELECT name FROM authors")}
+        assert {"Jörg Müller", "Zoë Weiß", "Novosyx GmbH"} <= names
+        deepest = archive.archive.one(
+            "SELECT p.* FROM posts p JOIN authors a ON a.id = p.author_id WHERE a.name = 'Zoë Weiß'"
+        )
+        root = archive.archive.one("SELECT * FROM posts WHERE id = ?", (deepest["thread_root"],))
+        assert root["is_own"] and "Hallo Fediverse" in root["content_html"]
+        assert archive.archive.one("SELECT count(*) FROM media")[0] == 2
+
+        before = len(log)
+        _, counts = archive.sync()
+        assert len(log) - before == 1 and (counts.new, counts.updated) == (0, 0)
+
+        sample.change_world()
+        _, counts = archive.sync()
+        assert counts.new == 2  # the new post and the new reply
+        known = list(known_posts(archive.archive, "mastodon", "mastodon").values())
+        result = run(source, state=archive.state, verify=known)
+        with archive.archive.transaction():
+            store_posts(archive.archive, result.posts, "mastodon")
+            mark_gone(archive.archive, result)
+        gone = archive.archive.query("SELECT content_html FROM posts WHERE gone_at IS NOT NULL")
+        assert [r["content_html"] for r in gone] == [
+            "<p>Ein Jahr Novosyx im Fediverse. Danke an alle, die mitreden!</p>"
+        ]
+        edited = archive.archive.one("SELECT * FROM posts WHERE title = 'Release-Spoiler'")
+        assert edited["versions"] == 2 and "Archiv" in edited["content_html"]
