@@ -9,6 +9,7 @@ from ownfeed.sources.base import Source
 # type -> "module:Class"; imported lazily so a broken kind cannot break the others.
 _KINDS: dict[str, str] = {
     "feed": "ownfeed.sources.feed:FeedSource",
+    "wordpress": "ownfeed.sources.wordpress:WordPressSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
