@@ -78,59 +78,118 @@ def _raw_json(raw: Any) -> str | None:
     return json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _write_author(conn: sqlite3.Connection, author: Author) -> str:
-    conn.execute(
-        """INSERT INTO authors (id, platform, handle, name, url, avatar_url)
-           VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET
-             handle = coalesce(excluded.handle, handle),
-             name = coalesce(excluded.name, name),
-             url = coalesce(excluded.url, url),
-             avatar_url = coalesce(excluded.avatar_url, avatar_url)""",
-        (author.id, author.platform, author.handle, author.name, author.url, author.avatar_url),
-    )
-    return author.id
+# Every column of a new post row, in INSERT order.
+_POST_COLUMNS = (
+    "id",
+    "platform",
+    "native_id",
+    "source",
+    "kind",
+    "is_own",
+    "content_html",
+    "content_text",
+    "first_seen_at",
+    "last_seen_at",
+    "thread_root",
+    "content_hash",
+    "versions",
+    *_GROWING,
+)
+_INSERT_POST = (
+    f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({', '.join('?' * len(_POST_COLUMNS))})"
+)
+_UPSERT_AUTHOR = """INSERT INTO authors (id, platform, handle, name, url, avatar_url)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+      handle = coalesce(excluded.handle, handle),
+      name = coalesce(excluded.name, name),
+      url = coalesce(excluded.url, url),
+      avatar_url = coalesce(excluded.avatar_url, avatar_url)
+    WHERE coalesce(excluded.handle, handle) IS NOT handle
+       OR coalesce(excluded.name, name) IS NOT name
+       OR coalesce(excluded.url, url) IS NOT url
+       OR coalesce(excluded.avatar_url, avatar_url) IS NOT avatar_url"""
+_UPSERT_MEDIA = """INSERT INTO media (id, post_id, url, kind, mime, alt, width, height)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+      alt = coalesce(excluded.alt, alt),
+      mime = coalesce(mime, excluded.mime),
+      width = coalesce(excluded.width, width),
+      height = coalesce(excluded.height, height)
+    WHERE coalesce(excluded.alt, alt) IS NOT alt
+       OR coalesce(mime, excluded.mime) IS NOT mime
+       OR coalesce(excluded.width, width) IS NOT width
+       OR coalesce(excluded.height, height) IS NOT height"""
+_INSERT_VERSION = """INSERT OR IGNORE INTO post_versions
+    (post_id, version, captured_at, title, content_html, content_hash)
+    VALUES (?, ?, ?, ?, ?, ?)"""
 
 
-def _write_media(conn: sqlite3.Connection, pid: str, items: Iterable[Media]) -> None:
-    for item in items:
-        conn.execute(
-            """INSERT INTO media (id, post_id, url, kind, mime, alt, width, height)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET
-                 alt = coalesce(excluded.alt, alt),
-                 mime = coalesce(mime, excluded.mime),
-                 width = coalesce(excluded.width, width),
-                 height = coalesce(excluded.height, height)""",
-            (
-                media_id(pid, item.url),
-                pid,
-                item.url,
-                item.kind,
-                item.mime,
-                item.alt,
-                item.width,
-                item.height,
-            ),
+class _Batch:
+    """The rows one `store_posts` call writes, collected first and sent with executemany.
+
+    Collecting keeps the statement count per batch constant (not per post), which is what
+    makes a 15,000-post first sync cheap; the order of rows within each statement is the
+    order of the posts, so upserts merge exactly as one statement per post would.
+    """
+
+    def __init__(self) -> None:
+        self.authors: dict[str, tuple[Any, ...]] = {}
+        self.inserts: list[tuple[Any, ...]] = []
+        self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.versions: list[tuple[Any, ...]] = []
+        self.tags: list[tuple[str, str]] = []
+        self.media: list[tuple[Any, ...]] = []
+
+    def author(self, author: Author) -> str:
+        """Queue an author upsert; the same id twice is merged the way two upserts would be
+        (coalesce: the last non-NULL value of each column wins)."""
+        key = author.id
+        row: tuple[Any, ...] = (
+            key,
+            author.platform,
+            author.handle,
+            author.name,
+            author.url,
+            author.avatar_url,
         )
+        earlier = self.authors.get(key)
+        if earlier is not None:
+            row = tuple(
+                new if new is not None else old for new, old in zip(row, earlier, strict=True)
+            )
+        self.authors[key] = row
+        return key
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(_UPSERT_AUTHOR, self.authors.values())
+        conn.executemany(_INSERT_POST, self.inserts)
+        for columns, rows in self.updates.items():
+            assignments = ", ".join(f"{name} = :{name}" for name in columns)
+            conn.executemany(f"UPDATE posts SET {assignments} WHERE id = :id", rows)
+        conn.executemany(_INSERT_VERSION, self.versions)
+        conn.executemany("INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?, ?)", self.tags)
+        conn.executemany(_UPSERT_MEDIA, self.media)
 
 
-def _write_tags(conn: sqlite3.Connection, pid: str, tags: Iterable[str]) -> None:
-    conn.executemany(
-        "INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?, ?)",
-        [(pid, tag.strip()) for tag in tags if tag and tag.strip()],
+def _add_media(batch: _Batch, pid: str, items: Iterable[Media]) -> None:
+    batch.media.extend(
+        (
+            media_id(pid, item.url),
+            pid,
+            item.url,
+            item.kind,
+            item.mime,
+            item.alt,
+            item.width,
+            item.height,
+        )
+        for item in items
     )
 
 
-def _add_version(
-    conn: sqlite3.Connection, pid: str, version: int, now: str, post: Post, digest: str
-) -> None:
-    conn.execute(
-        """INSERT OR IGNORE INTO post_versions
-           (post_id, version, captured_at, title, content_html, content_hash)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        (pid, version, now, post.title, post.content_html, digest),
-    )
+def _add_tags(batch: _Batch, pid: str, tags: Iterable[str]) -> None:
+    batch.tags.extend((pid, tag.strip()) for tag in tags if tag and tag.strip())
 
 
 def _row_values(post: Post, author: str | None) -> dict[str, Any]:
@@ -151,37 +210,33 @@ def _row_values(post: Post, author: str | None) -> dict[str, Any]:
     }
 
 
-def _insert_post(
-    conn: sqlite3.Connection, post: Post, source: str, now: str, author: str | None
-) -> None:
+def _insert_post(batch: _Batch, post: Post, source: str, now: str, author: str | None) -> None:
     pid = post.id
     digest = post.hash
     root = post_id(post.platform, post.thread_root) if post.thread_root else pid
-    values = {
-        **_row_values(post, author),
-        "id": pid,
-        "platform": post.platform,
-        "native_id": post.native_id,
-        "source": source,
-        "kind": post.kind,
-        "is_own": int(post.is_own),
-        "content_html": post.content_html,
-        "content_text": post.text,
-        "first_seen_at": now,
-        "last_seen_at": now,
-        "thread_root": root,
-        "content_hash": digest,
-        "versions": 1,
-    }
-    columns = ", ".join(values)
-    marks = ", ".join(f":{name}" for name in values)
-    conn.execute(f"INSERT INTO posts ({columns}) VALUES ({marks})", values)
-    _add_version(conn, pid, 1, now, post, digest)
+    growing = _row_values(post, author)
+    batch.inserts.append(
+        (
+            pid,
+            post.platform,
+            post.native_id,
+            source,
+            post.kind,
+            int(post.is_own),
+            post.content_html,
+            post.text,
+            now,
+            now,
+            root,
+            digest,
+            1,
+            *(growing[name] for name in _GROWING),
+        )
+    )
+    batch.versions.append((pid, 1, now, post.title, post.content_html, digest))
 
 
-def _update_post(
-    conn: sqlite3.Connection, row: sqlite3.Row, post: Post, now: str, author: str | None
-) -> bool:
+def _update_post(batch: _Batch, row: sqlite3.Row, post: Post, now: str, author: str | None) -> bool:
     """Merge a new delivery into an archived post; True when something a reader sees changed."""
     pid = row["id"]
     changes: dict[str, Any] = {}
@@ -205,73 +260,103 @@ def _update_post(
             changes["title"] = None  # the new version has no title; the old one stays in versions
         changes["content_hash"] = digest
         changes["versions"] = row["versions"] + 1
-        _add_version(conn, pid, row["versions"] + 1, now, post, digest)
+        batch.versions.append(
+            (pid, row["versions"] + 1, now, post.title, post.content_html, digest)
+        )
     changes["last_seen_at"] = now
     if row["gone_at"] is not None:
         changes["gone_at"] = None
         changes["gone_reason"] = None
-    columns = ", ".join(f"{name} = :{name}" for name in changes)
-    conn.execute(f"UPDATE posts SET {columns} WHERE id = :id", {**changes, "id": pid})
+    # Rows that change the same columns share one executemany; an unchanged re-read only
+    # moves last_seen_at and leaves the FTS triggers (UPDATE OF title, content_text) alone.
+    batch.updates.setdefault(tuple(changes), []).append({**changes, "id": pid})
     meaningful = set(changes) - {"last_seen_at", "raw", "reply_count", "like_count"}
     meaningful -= {"repost_count", "updated_at"}
     return bool(new_version or meaningful)
 
 
+def _waiting_children(
+    conn: sqlite3.Connection, platform: str, natives: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(child id, parent native id) of archived replies still waiting for one of `natives`."""
+    found: list[tuple[str, str]] = []
+    for chunk in _chunks(natives):
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"""SELECT id, in_reply_to_native FROM posts
+                WHERE platform = ? AND in_reply_to_native IN ({marks})
+                  AND in_reply_to IS NULL AND in_reply_to_native IS NOT NULL""",
+            [platform, *chunk],
+        )
+        found.extend((row[0], row[1]) for row in rows)
+    return found
+
+
 def _link_relations(conn: sqlite3.Connection, posts: Sequence[Post]) -> None:
     """Point replies and reposts at their parents once both are archived, in either order."""
-    by_id = {p.id: p for p in posts}
     wanted: set[str] = set()
     for post in posts:
         if post.in_reply_to:
             wanted.add(post_id(post.platform, post.in_reply_to))
         if post.repost_of:
             wanted.add(post_id(post.platform, post.repost_of))
-    present = _present(conn, wanted)
+    present = _present(conn, wanted) if wanted else set()
+    parents: list[tuple[str, str]] = []
+    targets: list[tuple[str, str]] = []
     for post in posts:
         if post.in_reply_to:
             parent = post_id(post.platform, post.in_reply_to)
             if parent in present:
-                conn.execute(
-                    "UPDATE posts SET in_reply_to = ? WHERE id = ? AND in_reply_to IS NULL",
-                    (parent, post.id),
-                )
+                parents.append((parent, post.id))
         if post.repost_of:
             target = post_id(post.platform, post.repost_of)
             if target in present:
-                conn.execute(
-                    "UPDATE posts SET repost_of = ? WHERE id = ? AND repost_of IS NULL",
-                    (target, post.id),
-                )
-    # children archived earlier that waited for one of these posts
-    for pid, post in by_id.items():
-        conn.execute(
-            """UPDATE posts SET in_reply_to = ?
-               WHERE platform = ? AND in_reply_to_native = ? AND in_reply_to IS NULL""",
-            (pid, post.platform, post.native_id),
-        )
+                targets.append((target, post.id))
+    conn.executemany(
+        "UPDATE posts SET in_reply_to = ? WHERE id = ? AND in_reply_to IS NULL", parents
+    )
+    conn.executemany("UPDATE posts SET repost_of = ? WHERE id = ? AND repost_of IS NULL", targets)
+    # children archived earlier that waited for one of these posts: found in one query per
+    # chunk through the partial index posts_waiting_parent, updated only where they exist
+    by_platform: dict[str, dict[str, str]] = {}
+    for post in posts:
+        by_platform.setdefault(post.platform, {})[post.native_id] = post.id
+    waiting: list[tuple[str, str]] = []
+    for platform, natives in by_platform.items():
+        for child, native in _waiting_children(conn, platform, sorted(natives)):
+            waiting.append((natives[native], child))
+    conn.executemany(
+        "UPDATE posts SET in_reply_to = ? WHERE id = ? AND in_reply_to IS NULL", waiting
+    )
 
 
 def store_posts(
     archive: Archive, posts: Sequence[Post], source: str, now: datetime | None = None
 ) -> WriteCounts:
-    """Merge posts into the archive (call inside a transaction). Duplicates: the last wins."""
+    """Merge posts into the archive (call inside a transaction). Duplicates: the last wins.
+
+    One lookup of the existing rows per 500 posts, then one executemany per kind of row:
+    no statement runs per post.
+    """
     stamp = iso(now or utcnow()) or ""
     conn = archive.conn
     unique = list({p.id: p for p in posts}.values())
     existing = _existing(conn, [p.id for p in unique])
     counts = WriteCounts()
+    batch = _Batch()
     for post in unique:
-        author = _write_author(conn, post.author) if post.author else None
+        author = batch.author(post.author) if post.author else None
         row = existing.get(post.id)
         if row is None:
-            _insert_post(conn, post, source, stamp, author)
+            _insert_post(batch, post, source, stamp, author)
             counts.new += 1
-        elif _update_post(conn, row, post, stamp, author):
+        elif _update_post(batch, row, post, stamp, author):
             counts.updated += 1
         else:
             counts.unchanged += 1
-        _write_tags(conn, post.id, post.tags)
-        _write_media(conn, post.id, post.media)
+        _add_tags(batch, post.id, post.tags)
+        _add_media(batch, post.id, post.media)
+    batch.write(conn)
     _link_relations(conn, unique)
     return counts
 
