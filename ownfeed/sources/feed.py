@@ -1,7 +1,9 @@
 """The `feed` source: RSS/Atom/JSON Feed posts and, with `comments`, their comment feeds.
 
 The feed request is the primary one (its failure fails the source); comment feeds and
-older pages are secondary (a failure is a warning, retried next sync).
+older pages are secondary (a failure is a warning, retried next sync). The first sync
+follows a feed's older pages (RFC 5005 `next`/`prev-archive`, JSON Feed `next_url`), so a
+feed that offers its history gives all of it, not just the newest window.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
     "application/json;q=0.8, text/html;q=0.5, */*;q=0.1"
 )
-DEFAULT_MAX_PAGES = 10
+DEFAULT_MAX_PAGES = 100
 
 
 class FeedSource(Source):
@@ -101,8 +103,9 @@ class FeedSource(Source):
         feed_url: str,
         result: SourceResult,
     ) -> list[FeedEntry]:
-        """With `backfill = true`, walk `next` links (RFC 5005, JSON Feed) once, or on --full."""
-        if not self.config.option("backfill", False) or (state.get("backfilled") and not ctx.full):
+        """Walk older pages (RFC 5005 `next`/`prev-archive`, JSON Feed `next_url`) on the first
+        sync and on --full; `backfill = false` turns it off, `max_pages` bounds it."""
+        if not self.config.option("backfill", True) or (state.get("backfilled") and not ctx.full):
             return []
         max_pages = int(self.config.option("max_pages", DEFAULT_MAX_PAGES))
         seen, page = {feed_url}, first

@@ -176,7 +176,7 @@ def _to_parsed_feed(parsed: Any, url: str) -> ParsedFeed:
         home_url=_http_url(feed.get("link")),
         language=language,
         entries=tuple(_unique(entries)),
-        next_url=_link_with_rel(feed.get("links", ()), "next"),
+        next_url=_older_page(feed.get("links", ()), url),
         bozo=_bozo_reason(parsed) if parsed.get("bozo") else None,
     )
 
@@ -363,6 +363,19 @@ def _comments_url(entry: Any) -> str | None:
             if found:
                 return found
     return _http_url(entry.get("wfw_commentrss"))
+
+
+def _older_page(links: Iterable[Any], base: str) -> str | None:
+    """The next (older) document: RFC 5005 paged `next`, else archived `prev-archive`.
+
+    Feed-level links are not resolved by feedparser, so relative ones are resolved here.
+    """
+    links = list(links)
+    for rel in ("next", "prev-archive"):
+        for link in links:
+            if link.get("rel") == rel and (found := _absolute(base, link.get("href"))):
+                return found
+    return None
 
 
 def _link_with_rel(links: Iterable[Any], rel: str) -> str | None:
