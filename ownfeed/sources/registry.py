@@ -10,6 +10,7 @@ from ownfeed.sources.base import Source
 _KINDS: dict[str, str] = {
     "feed": "ownfeed.sources.feed:FeedSource",
     "wordpress": "ownfeed.sources.wordpress:WordPressSource",
+    "youtube": "ownfeed.sources.youtube:YouTubeSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
