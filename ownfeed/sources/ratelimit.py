@@ -54,7 +54,8 @@ def _header(headers: httpx.Headers, name: str) -> str | None:
 
 def _server_now(headers: httpx.Headers, local_now: float) -> float:
     """The server's clock from `Date`, so a reset timestamp is read against the same clock."""
-    value = headers.get("date")
+    values = headers.get_list("date")  # a proxy may add a second one: the first is the origin's
+    value = values[0] if values else None
     if not value:
         return local_now
     try:
