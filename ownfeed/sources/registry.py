@@ -11,6 +11,7 @@ _KINDS: dict[str, str] = {
     "feed": "ownfeed.sources.feed:FeedSource",
     "wordpress": "ownfeed.sources.wordpress:WordPressSource",
     "youtube": "ownfeed.sources.youtube:YouTubeSource",
+    "reddit": "ownfeed.sources.reddit:RedditSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
