@@ -590,6 +590,7 @@ class BlueskySource(Source):
     async def _verify_batch(
         self, xrpc: _Xrpc, mapper: _Mapper, uris: list[str], result: SourceResult
     ) -> None:
+        """One getPosts call; a rate limit is raised (verifying stops), else a warning."""
         try:
             response = await xrpc.get("app.bsky.feed.getPosts", [("uris", u) for u in uris])
             if response.status != 200:
@@ -597,6 +598,8 @@ class BlueskySource(Source):
                 raise SourceError(f"HTTP {response.status} {name} {message}".strip())
             data = response.json()
         except SourceError as error:
+            if error.status == 429:
+                raise
             result.warnings.append(f"verify {len(uris)} post(s): {error}")
             return
         views = data.get("posts") if isinstance(data, dict) else None
@@ -610,14 +613,23 @@ class BlueskySource(Source):
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:
         """getPosts in batches of 25: a post the AppView no longer returns is gone.
-        Repost records are not posts and cannot be asked for; they are left alone."""
+
+        Repost records are not posts and cannot be asked for; they are left alone. A rate
+        limit ends the check with one warning; what was checked until then still counts.
+        """
         xrpc = self._xrpc(ctx)
         result = SourceResult(state=dict(ctx.state))
         did = ctx.state.get("did") or (self.actor if self.actor.startswith("did:") else None)
         mapper = _Mapper(str(did) if did else None)
         uris = [p.native_id for p in posts if is_post_uri(p.native_id)]
-        batches = [uris[i : i + GET_POSTS_BATCH] for i in range(0, len(uris), GET_POSTS_BATCH)]
-        for done, batch in enumerate(batches, 1):
-            await self._verify_batch(xrpc, mapper, batch, result)
-            ctx.progress(min(done * GET_POSTS_BATCH, len(uris)), len(uris))
+        for start in range(0, len(uris), GET_POSTS_BATCH):
+            try:
+                await self._verify_batch(
+                    xrpc, mapper, uris[start : start + GET_POSTS_BATCH], result
+                )
+            except SourceError as error:
+                left = len(uris) - start
+                result.warnings.append(f"verify stopped, {left} post(s) left unchecked: {error}")
+                break
+            ctx.progress(min(start + GET_POSTS_BATCH, len(uris)), len(uris))
         return result

@@ -572,39 +572,61 @@ class MastodonSource(Source):
     async def _verify_one(
         self, api: _Api, mapper: _Mapper, post: KnownPost, result: SourceResult
     ) -> None:
+        """One status: gone, seen again (with its current content), or a warning.
+        Raises SourceError only when verifying should stop (rate limit, our instance
+        refusing anonymous access)."""
         url = self._status_url(api, post.native_id)
         if url is None:
             return  # not a URI we can map to an API call: nothing to say either way
+        shown = post.url or post.native_id
         try:
             response = await api.get(url, accept=(401, 403, 404, 410))
+            if response.status in (401, 403) and url.startswith(api.base):
+                raise api.auth_error(response.status)
+            status = _json_object(response, "status") if response.status == 200 else {}
         except SourceError as error:
-            result.warnings.append(f"verify {post.url or post.native_id}: {error}")
+            if error.status in (401, 403, 429):
+                raise
+            result.warnings.append(f"verify {shown}: {error}")
             return
         if response.status in (404, 410):
             result.gone.append(Gone(PLATFORM, post.native_id, f"HTTP {response.status}"))
         elif response.status in (401, 403):
-            result.warnings.append(f"verify {post.url or post.native_id}: HTTP {response.status}")
+            result.warnings.append(f"verify {shown}: HTTP {response.status}")
         else:
-            status = _json_object(response, "status")
             if status.get("uri") == post.native_id:
                 result.posts.append(mapper.post(status))
             result.seen_again.append((PLATFORM, post.native_id))
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:
-        """GET each status: 404/410 marks it gone, 200 may bring a new version (an edit)."""
+        """GET each status: 404/410 marks it gone, 200 may bring a new version (an edit).
+
+        A rate limit or an instance refusing anonymous reads ends the check with one
+        warning; what was checked until then still counts.
+        """
         api = self._api(ctx)
         api.base = str(ctx.state.get("api_base") or api.base)
         mapper = self._mapper(ctx.state.get("account_id"))
         result = SourceResult(state=dict(ctx.state))
         gate = asyncio.Semaphore(THREAD_CONCURRENCY)
+        stopped: list[SourceError] = []
         done = 0
 
         async def one(post: KnownPost) -> None:
             nonlocal done
             async with gate:
-                await self._verify_one(api, mapper, post, result)
+                if stopped:
+                    return
+                try:
+                    await self._verify_one(api, mapper, post, result)
+                except SourceError as error:
+                    stopped.append(error)
+                    return
                 done += 1
                 ctx.progress(done, len(posts))
 
         await asyncio.gather(*(one(post) for post in posts))
+        if stopped:
+            left = len(posts) - done
+            result.warnings.append(f"verify stopped, {left} post(s) left unchecked: {stopped[0]}")
         return result

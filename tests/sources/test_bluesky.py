@@ -456,6 +456,20 @@ def test_verify_failure_is_a_warning(server: TestServer) -> None:
     assert result.gone == [] and len(result.warnings) == 1 and "502" in result.warnings[0]
 
 
+def test_verify_stops_with_one_warning_when_rate_limited(
+    server: TestServer, pauses: list[float]
+) -> None:
+    reset = str(int(datetime.now(UTC).timestamp()) + 900)
+    server.route(
+        GET_POSTS, as_json({}, 429, **{"RateLimit-Remaining": "0", "RateLimit-Reset": reset})
+    )
+    posts = [known(at("novosyx", f"3kxx{n:09d}")) for n in range(30)]
+    result = run(make_source(server), verify=posts)
+    assert result.gone == [] and len(server.requests_to(GET_POSTS)) == 1
+    [warning] = result.warnings
+    assert warning.startswith("verify stopped, 30 post(s) left unchecked: rate limited")
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 

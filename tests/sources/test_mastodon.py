@@ -538,6 +538,29 @@ def test_verify_then_store_records_gone_and_a_new_version(
     assert archive.row(S4)["versions"] == 2
 
 
+def test_verify_stops_with_one_warning_when_rate_limited(
+    server: TestServer, pauses: list[float]
+) -> None:
+    limited = as_json({"error": "Too many requests"}, 429, **_reset_headers(3600, False))
+    ids = [f"1100000000000001{n:02d}" for n in range(12)]
+    for status_id in ids:
+        server.route(f"/api/v1/statuses/{status_id}", limited)
+    posts = [known(f"{SOCIAL}/novosyx/statuses/{status_id}") for status_id in ids]
+    result = run(make_source(server), verify=posts)
+    assert result.gone == [] and result.seen_again == []
+    [warning] = result.warnings
+    assert warning.startswith("verify stopped, 12 post(s) left unchecked: rate limited")
+    assert len(server.requests) <= 4  # only those already in flight
+
+
+def test_verify_against_a_closed_instance_stops_with_one_warning(server: TestServer) -> None:
+    for status_id in ("110000000000000010", "110000000000000030", "110000000000000040"):
+        server.route(f"/api/v1/statuses/{status_id}", as_json(load("unauthorized.json"), 401))
+    result = run(make_source(server), verify=[known(S1), known(S3), known(S4)])
+    assert len(result.warnings) == 1 and "HTTP 401" in result.warnings[0]
+    assert result.gone == []
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 
