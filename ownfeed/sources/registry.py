@@ -12,6 +12,7 @@ _KINDS: dict[str, str] = {
     "wordpress": "ownfeed.sources.wordpress:WordPressSource",
     "youtube": "ownfeed.sources.youtube:YouTubeSource",
     "reddit": "ownfeed.sources.reddit:RedditSource",
+    "lemmy": "ownfeed.sources.lemmy:LemmySource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
