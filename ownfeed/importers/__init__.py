@@ -18,13 +18,13 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from ownfeed.archive import Archive, mark_gone, store_posts
+from ownfeed.archive import Archive, WriteCounts, mark_gone, store_posts
 from ownfeed.archive.media import record_media_stored
 from ownfeed.archive.runs import ensure_source
 from ownfeed.archive.store import media_id
 from ownfeed.errors import ArchiveError, ConfigError, ParseError
 from ownfeed.importers import bluesky, mastodon, twitter, wordpress
-from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile
+from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, PackedRaw
 from ownfeed.importers.bundle import Bundle, one_line, open_bundle
 from ownfeed.media import MediaStore, StoredFile
 from ownfeed.models import Gone, Media, Post, SourceResult, utcnow
@@ -37,6 +37,7 @@ IMPORTERS: dict[str, ModuleType] = {
     "bluesky": bluesky,
 }
 _CHUNK = 500
+_WRITE_CHUNK = 2000
 
 
 @dataclass
@@ -95,7 +96,7 @@ def run_import(
         else:
             ensure_source(archive, name, "import", batch.account or path.name)
         for depth, level in enumerate(plan.levels):
-            counts = store_posts(archive, level, name, now)
+            counts = _store(archive, level, name, now)
             if depth == 0:
                 report.new, report.updated = counts.new, counts.updated
                 report.unchanged = counts.unchanged + plan.skipped
@@ -106,6 +107,26 @@ def run_import(
             record_media_stored(archive, mid, file.sha256, file.size, file.local_path, mime)
     report.media_copied = len(stored)
     return report
+
+
+def _store(archive: Archive, posts: list[Post], source: str, now: datetime) -> WriteCounts:
+    """Write posts a chunk at a time, so that only one chunk's raw JSON is unpacked at once.
+
+    Relations between posts of different chunks are linked all the same: the archive links
+    a reply to its parent whichever of the two arrives first.
+    """
+    total = WriteCounts()
+    for start in range(0, len(posts), _WRITE_CHUNK):
+        chunk = [_unpacked(post) for post in posts[start : start + _WRITE_CHUNK]]
+        counts = store_posts(archive, chunk, source, now)
+        total.new += counts.new
+        total.updated += counts.updated
+        total.unchanged += counts.unchanged
+    return total
+
+
+def _unpacked(post: Post) -> Post:
+    return replace(post, raw=post.raw.unpack()) if isinstance(post.raw, PackedRaw) else post
 
 
 def _parse(module: ModuleType, bundle: Bundle, options: ImportOptions) -> ImportBatch:
@@ -125,25 +146,30 @@ def _parse(module: ModuleType, bundle: Bundle, options: ImportOptions) -> Import
 
 def _plan(archive: Archive, batch: ImportBatch) -> _Plan:
     """Decide what is new against what the archive already holds (read-only)."""
-    ids = [post.id for post in batch.posts]
-    gone_at = _gone_state(archive, ids)
-    known = _known_hashes(archive, list(batch.history))
     posts, files = _reuse_media_urls(archive, batch.posts, batch.files)
-    plan = _Plan()
-    for post in posts:
-        deleted = post.native_id in batch.gone
-        if deleted and gone_at.get(post.id) is not None:
+    ids = [post.id for post in posts]
+    deleted = {pid for pid, post in zip(ids, posts, strict=True) if post.native_id in batch.gone}
+    gone_at = _gone_state(archive, sorted(deleted))
+    known = _known_hashes(archive, list(batch.history))
+    plan = _Plan(levels=[[]])
+    written: set[str] = set()
+    for pid, post in zip(ids, posts, strict=True):
+        if pid in deleted and gone_at.get(pid) is not None:
             plan.skipped += 1  # already archived and marked gone: nothing to learn
             continue
-        hashes = known.get(post.id, set())
-        sends = [v for v in batch.history.get(post.id, ()) if v.hash not in hashes] + [post]
-        for depth, version in enumerate(sends):
-            if len(plan.levels) <= depth:
-                plan.levels.append([])
-            plan.levels[depth].append(version)
-        if deleted:
+        written.add(pid)
+        earlier = batch.history.get(pid)
+        if earlier is None:
+            plan.levels[0].append(post)
+        else:
+            hashes = known.get(pid, set())
+            sends = [v for v in earlier if v.hash not in hashes] + [post]
+            for depth, version in enumerate(sends):
+                if len(plan.levels) <= depth:
+                    plan.levels.append([])
+                plan.levels[depth].append(version)
+        if pid in deleted:
             plan.gone.append((post.native_id, batch.gone[post.native_id]))
-    written = {post.id for level in plan.levels for post in level}
     stored = _stored_media(archive, sorted({f.post_id for f in files}))
     queued: set[str] = set()
     for file in files:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,20 @@ class ImportBatch:
     files: list[LocalFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     account: str | None = None
+
+
+class PackedRaw:
+    """A post's raw JSON, compressed until it is written: a big export holds hundreds of
+    megabytes of it, and `run_import` unpacks it one chunk of posts at a time."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, raw: Any) -> None:
+        dumped = json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
+        self.data = zlib.compress(dumped.encode("utf-8"), 1)
+
+    def unpack(self) -> str:
+        return zlib.decompress(self.data).decode("utf-8")
 
 
 def provenance(bundle: Bundle, member: str, kind: str) -> dict[str, str]:
@@ -128,6 +143,7 @@ __all__ = [
     "ImportBatch",
     "ImportOptions",
     "LocalFile",
+    "PackedRaw",
     "count",
     "guess_mime",
     "load_json",

@@ -8,12 +8,14 @@ an export from the platform never contains them.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+from typing import IO, cast
 
 from ownfeed.errors import ParseError
 
@@ -50,6 +52,10 @@ class Bundle(ABC):
     @abstractmethod
     def read(self, name: str) -> bytes:
         """One member's bytes; ParseError when it cannot be read."""
+
+    def open(self, name: str) -> IO[bytes]:
+        """One member as a stream, for files too large to hold (read errors: ParseError)."""
+        return io.BytesIO(self.read(name))
 
     def close(self) -> None:
         return None
@@ -117,6 +123,12 @@ class ZipBundle(Bundle):
         except Exception as error:  # BadZipFile, bad CRC, zlib.error, encrypted, truncated
             raise self.fail(name, f"cannot be read ({error})") from None
 
+    def open(self, name: str) -> IO[bytes]:
+        info = self._index.get(name)
+        if info is None:
+            raise self.fail(name, "missing")
+        return cast(IO[bytes], _Guarded(self, name, self._zip.open(info)))
+
     def close(self) -> None:
         self._zip.close()
 
@@ -149,6 +161,16 @@ class FolderBundle(Bundle):
             raise self.fail(name, "missing")
         return _read_file(full, self, name)
 
+    def open(self, name: str) -> IO[bytes]:
+        full = self._index.get(name)
+        if full is None:
+            raise self.fail(name, "missing")
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as error:
+            raise self.fail(name, f"cannot be read ({error.strerror or error})") from None
+        return cast(IO[bytes], _Guarded(self, name, os.fdopen(fd, "rb")))
+
 
 class FileBundle(Bundle):
     """A single exported file (a WXR document, a CAR repository) as a one-member bundle."""
@@ -160,6 +182,27 @@ class FileBundle(Bundle):
         if name != self.label:
             raise self.fail(name, "missing")
         return _read_file(self.path, self, name)
+
+
+class _Guarded(io.RawIOBase):
+    """A member stream whose read errors (bad CRC, truncated data) are ParseErrors."""
+
+    def __init__(self, bundle: Bundle, name: str, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._bundle, self._name, self._stream = bundle, name, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except Exception as error:  # BadZipFile, zlib.error, OSError, EOFError
+            raise self._bundle.fail(self._name, f"cannot be read ({error})") from None
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _read_file(path: Path, bundle: Bundle, name: str) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,16 +20,17 @@ from ownfeed.importers.batch import (
     ImportBatch,
     ImportOptions,
     LocalFile,
+    PackedRaw,
     count,
     guess_mime,
-    load_json,
     media_kind,
     provenance,
     text,
     thread_roots,
 )
 from ownfeed.importers.bundle import Bundle
-from ownfeed.models import Author, Media, Post, PostKind, parse_iso, post_id
+from ownfeed.importers.ytd import iter_items, read_js
+from ownfeed.models import Author, Media, Post, PostKind, parse_iso
 
 PLATFORM = "twitter"
 _TWEETS = re.compile(r"^tweets?(?:-part\d+)?\.js$")
@@ -37,14 +38,35 @@ _DELETED = re.compile(r"^deleted-tweets?(?:-part\d+)?\.js$")
 _MEDIA_DIRS = ("tweets_media", "tweet_media", "deleted_tweets_media")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _DIGITS = re.compile(r"^[0-9]{1,25}$")
-_TWITTER_DATE = "%a %b %d %H:%M:%S %z %Y"
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_TWITTER_DATE = re.compile(
+    r"^[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d) \+0000 (\d{4})$"
+)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Tweet:
-    data: dict[str, Any]
+    """What the import needs of one tweet; its object tree is dropped once this is made
+    (the raw JSON is kept compressed, a small part of the tree's size)."""
+
     id: str
-    member: str
+    created: datetime
+    edit_ids: tuple[str, ...]
+    replied: str | None
+    replied_user: str | None
+    text: str
+    html: str
+    tags: tuple[str, ...]
+    media: tuple[tuple[Media, str], ...]  # (media row, file name in the archive)
+    likes: int | None
+    reposts: int | None
+    language: str | None
+    raw: PackedRaw
     deleted: bool
     deleted_at: datetime | None
 
@@ -68,17 +90,17 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     author = _author(account)
     media_files = _media_index(bundle, data_dir)
     for key, versions in chains.items():
-        posts = [
-            _post(bundle, t, key, versions[0], account, author, alias, roots.get(key))
-            for t in versions
-        ]
-        newest = versions[-1]
-        batch.posts.append(posts[-1])
+        root = roots.get(key)
+        posts = [_post(t, key, versions[0], account, author, alias, root) for t in versions]
+        newest = posts[-1]
+        pid = newest.id
+        batch.posts.append(newest)
         if len(posts) > 1:
-            batch.history[posts[-1].id] = posts[:-1]
+            batch.history[pid] = posts[:-1]
         if all(t.deleted for t in versions):
-            batch.gone[key] = newest.deleted_at
-        batch.files += _local_files(posts[-1], versions, media_files)
+            batch.gone[key] = versions[-1].deleted_at
+        if newest.media:
+            batch.files += _local_files(pid, versions, media_files)
     return batch
 
 
@@ -113,40 +135,49 @@ def _part_order(name: str) -> tuple[int, str]:
     return (int(match.group(1)) if match else 0, name)
 
 
-def read_js(bundle: Bundle, member: str) -> Any:
-    """A `window.YTD.<name>.partN = [...]` (or `window.__THAR_CONFIG = {...}`) file as JSON."""
-    data = bundle.read(member)
-    try:
-        body = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise bundle.fail(member, f"not UTF-8 ({error.reason} at byte {error.start})") from None
-    if not body.lstrip().startswith(("[", "{")):
-        head, sep, rest = body.partition("=")
-        if not sep or not head.strip().startswith("window."):
-            raise bundle.fail(member, "expected 'window.YTD.… = [' at the start")
-        body = " " * len(head) + " " + rest  # keep line and column numbers for errors
-    return load_json(bundle, member, body.rstrip().rstrip(";").encode("utf-8"))
-
-
 def _read_tweets(bundle: Bundle, member: str, deleted: bool) -> list[_Tweet]:
-    items = read_js(bundle, member)
-    if not isinstance(items, list):
-        raise bundle.fail(member, "expected a list of tweets")
-    found: list[_Tweet] = []
-    for index, item in enumerate(items):
-        tweet = item.get("tweet", item) if isinstance(item, dict) else None
-        if not isinstance(tweet, dict):
-            raise bundle.fail(member, f"entry {index}: not a tweet object")
-        tid = text(tweet.get("id_str")) or text(tweet.get("id"))
-        if tid is None or not _DIGITS.match(tid):
-            raise bundle.fail(member, f"entry {index}: no tweet id")
-        if not isinstance(tweet.get("full_text", tweet.get("text", "")), str):
-            raise bundle.fail(member, f"entry {index} (tweet {tid}): full_text is not text")
-        if _date(tweet.get("created_at")) is None:
-            raise bundle.fail(member, f"entry {index} (tweet {tid}): bad created_at")
-        when = _date(tweet.get("deleted_at")) if deleted else None
-        found.append(_Tweet(tweet, tid, member, deleted, when))
-    return found
+    origin = provenance(bundle, member, PLATFORM)
+    return [
+        _tweet(bundle, member, index, item, origin, deleted)
+        for index, item in iter_items(bundle, member)
+    ]
+
+
+def _tweet(
+    bundle: Bundle, member: str, index: int, item: Any, origin: dict[str, str], deleted: bool
+) -> _Tweet:
+    """One array element as a tweet; ParseError naming the file and entry when it is none."""
+    data = item.get("tweet", item) if isinstance(item, dict) else None
+    if not isinstance(data, dict):
+        raise bundle.fail(member, f"entry {index}: not a tweet object")
+    tid = text(data.get("id_str")) or text(data.get("id"))
+    if tid is None or not _DIGITS.match(tid):
+        raise bundle.fail(member, f"entry {index}: no tweet id")
+    if not isinstance(data.get("full_text", data.get("text", "")), str):
+        raise bundle.fail(member, f"entry {index} (tweet {tid}): full_text is not text")
+    created = _date(data.get("created_at"))
+    if created is None:
+        raise bundle.fail(member, f"entry {index} (tweet {tid}): bad created_at")
+    plain, markup = _content(data)
+    language = text(data.get("lang"))
+    return _Tweet(
+        id=tid,
+        created=created,
+        edit_ids=_edit_ids(tid, data),
+        replied=text(data.get("in_reply_to_status_id_str"))
+        or text(data.get("in_reply_to_status_id")),
+        replied_user=text(data.get("in_reply_to_screen_name")),
+        text=plain,
+        html=markup,
+        tags=_hashtags(data),
+        media=tuple(_media(data)),
+        likes=count(data.get("favorite_count")),
+        reposts=count(data.get("retweet_count")),
+        language=None if language in (None, "und") else language,
+        raw=PackedRaw({"import": origin, "tweet": data}),
+        deleted=deleted,
+        deleted_at=_date(data.get("deleted_at")) if deleted else None,
+    )
 
 
 def _account(bundle: Bundle, prefix: str, options: ImportOptions) -> _Account:
@@ -186,8 +217,8 @@ def _chains(tweets: list[_Tweet]) -> tuple[dict[str, list[_Tweet]], dict[str, st
     alias: dict[str, str] = {}
     chains: dict[str, list[_Tweet]] = {}
     for tweet in tweets:
-        ids = _edit_ids(tweet)
-        key = min(ids, key=int)
+        ids = tweet.edit_ids
+        key = ids[0] if len(ids) == 1 else min(ids, key=int)
         for other in ids:
             alias.setdefault(other, key)
     for tweet in tweets:
@@ -202,11 +233,12 @@ def _chains(tweets: list[_Tweet]) -> tuple[dict[str, list[_Tweet]], dict[str, st
     return chains, alias
 
 
-def _edit_ids(tweet: _Tweet) -> list[str]:
-    info = tweet.data.get("edit_info")
-    ids = [tweet.id]
+def _edit_ids(tid: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """Every id of the tweet's edit chain that the tweet names, its own first."""
+    info = data.get("edit_info")
+    ids = [tid]
     if not isinstance(info, dict):
-        return ids
+        return tuple(ids)
     initial, edit = info.get("initial"), info.get("edit")
     listed: Any = None
     if isinstance(initial, dict):
@@ -220,13 +252,13 @@ def _edit_ids(tweet: _Tweet) -> list[str]:
             listed = control.get("editTweetIds")
     if isinstance(listed, list):
         ids += [i for i in (text(v) for v in listed) if i and _DIGITS.match(i)]
-    return ids
+    return tuple(dict.fromkeys(ids))
 
 
 def _thread_roots(chains: dict[str, list[_Tweet]], alias: dict[str, str]) -> dict[str, str]:
     parents: dict[str, str | None] = {}
     for key, versions in chains.items():
-        replied = text(versions[-1].data.get("in_reply_to_status_id_str"))
+        replied = versions[-1].replied
         parents[key] = alias.get(replied, replied) if replied else None
     return thread_roots(parents)
 
@@ -235,7 +267,6 @@ def _thread_roots(chains: dict[str, list[_Tweet]], alias: dict[str, str]) -> dic
 
 
 def _post(
-    bundle: Bundle,
     tweet: _Tweet,
     key: str,
     first: _Tweet,
@@ -244,36 +275,35 @@ def _post(
     alias: dict[str, str],
     root: str | None,
 ) -> Post:
-    data = tweet.data
-    content_text, content_html = _content(data)
-    replied = text(data.get("in_reply_to_status_id_str")) or text(data.get("in_reply_to_status_id"))
+    replied = tweet.replied
     kind: PostKind = "post"
-    if content_text.startswith("RT @"):
+    if tweet.text.startswith("RT @"):
         kind = "repost"
     elif replied:
         kind = "reply"
-    parent_user = text(data.get("in_reply_to_screen_name")) or "i/web"
-    language = text(data.get("lang"))
+    parent_url = None
+    if replied:
+        parent_url = f"https://twitter.com/{tweet.replied_user or 'i/web'}/status/{replied}"
     return Post(
         platform=PLATFORM,
         native_id=key,
         kind=kind,
         is_own=True,
         url=_status_url(account.username, key),
-        content_html=content_html,
-        content_text=content_text,
-        language=None if language in (None, "und") else language,
+        content_html=tweet.html,
+        content_text=tweet.text,
+        language=tweet.language,
         author=author,
-        published_at=_date(first.data.get("created_at")),
-        updated_at=_date(data.get("created_at")) if tweet is not first else None,
+        published_at=first.created,
+        updated_at=tweet.created if tweet is not first else None,
         in_reply_to=alias.get(replied, replied) if replied else None,
-        in_reply_to_url=f"https://twitter.com/{parent_user}/status/{replied}" if replied else None,
+        in_reply_to_url=parent_url,
         thread_root=root,
-        tags=_hashtags(data),
-        media=tuple(media for media, _ in _media(data)),
-        like_count=count(data.get("favorite_count")),
-        repost_count=count(data.get("retweet_count")),
-        raw={"import": provenance(bundle, tweet.member, PLATFORM), "tweet": data},
+        tags=tweet.tags,
+        media=tuple(media for media, _ in tweet.media),
+        like_count=tweet.likes,
+        repost_count=tweet.reposts,
+        raw=tweet.raw,
     )
 
 
@@ -382,11 +412,10 @@ def _best_video(item: dict[str, Any]) -> str | None:
     return best[1] if best else None
 
 
-def _local_files(post: Post, versions: list[_Tweet], index: dict[str, str]) -> list[LocalFile]:
+def _local_files(pid: str, versions: list[_Tweet], index: dict[str, str]) -> list[LocalFile]:
     """The archive's copy of each attachment: `<tweet id>-<file name>` in tweets_media/."""
     files: list[LocalFile] = []
-    pid = post_id(PLATFORM, post.native_id)
-    for media, basename in _media(versions[-1].data):
+    for media, basename in versions[-1].media:
         member = None
         for tweet in reversed(versions):
             member = index.get(f"{tweet.id}-{basename}")
@@ -402,11 +431,17 @@ def _local_files(post: Post, versions: list[_Tweet], index: dict[str, str]) -> l
 
 
 def _date(value: Any) -> datetime | None:
-    """Twitter's `Tue Apr 08 17:27:14 +0000 2025`, or ISO 8601."""
+    """Twitter's `Tue Apr 08 17:27:14 +0000 2025` (always UTC), or ISO 8601."""
     raw = text(value)
     if raw is None:
         return None
-    try:
-        return datetime.strptime(raw, _TWITTER_DATE)
-    except ValueError:
+    match = _TWITTER_DATE.match(raw)
+    if match is None or match.group(1) not in _MONTHS:
         return parse_iso(raw)
+    month, day, hour, minute, second, year = match.groups()
+    try:
+        return datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+    except ValueError:
+        return None

@@ -220,3 +220,23 @@ def test_a_zip_without_tweets_is_not_an_archive(archive: Archive, tmp_path: Path
     other = rebuild_zip(DATA / "mastodon.zip", tmp_path / "other.zip")
     with pytest.raises(ParseError, match=r"no data/tweets\.js"):
         do_import(archive, "twitter", other, tmp_path / "media")
+
+
+def test_large_files_are_read_a_window_at_a_time(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny windows: elements, multi-byte characters and errors cross window borders."""
+    from ownfeed.importers import ytd
+
+    monkeypatch.setattr(ytd, "WINDOW", 7)
+    items = _tweets(ZIP)
+    items[0]["tweet"]["full_text"] = "Grüße 😊 aus Köln — ☕"
+    changed = rebuild_zip(ZIP, tmp_path / "small.zip", {"data/tweets.js": _js("tweets", items)})
+    report = do_import(archive, "twitter", changed, tmp_path / "media")
+    assert (report.new, report.gone, report.versions, report.media_copied) == (8, 1, 1, 1)
+    photo = post(archive, "twitter", "1598000000000000020")
+    assert photo["content_text"] == "Grüße 😊 aus Köln — ☕"
+    body = b"window.YTD.tweets.part0 = [\n" + json.dumps(items[0]).encode() + b",\n  {oops}\n]"
+    broken = rebuild_zip(ZIP, tmp_path / "broken.zip", {"data/tweets.js": body})
+    with pytest.raises(ParseError, match=r"tweets\.js: invalid JSON at line 3 column 4"):
+        do_import(archive, "twitter", broken, tmp_path / "media")
