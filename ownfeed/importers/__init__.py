@@ -57,6 +57,16 @@ class ImportReport:
     def posts(self) -> int:
         return self.new + self.updated + self.unchanged
 
+    def __str__(self) -> str:
+        """The summary line: `12 new, 1 updated, 30 unchanged, 2 gone; 3 media files copied`."""
+        line = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+        line += f"{self.gone} gone"
+        if self.versions:
+            line += f", {self.versions} earlier version(s)"
+        if self.media_copied:
+            line += f"; {self.media_copied} media file(s) copied"
+        return line + "".join(f"\nwarning: {w}" for w in self.warnings)
+
 
 @dataclass
 class _Plan:
@@ -76,14 +86,22 @@ def run_import(
     source: str | None,
     source_type: str | None,
     media_store: MediaStore,
+    account: str | None = None,
 ) -> ImportReport:
-    """Import one export into the archive, attributed to `source` or to `<kind>-import`."""
+    """Import one export into the archive, attributed to `source` or to `<kind>-import`.
+
+    `account` is the configured source's account or URL (its locator), when known: it names
+    the account where an export does not (a Bluesky repository has a DID, no handle).
+    Without it, the locator of the source's archive row is used.
+    """
     module = IMPORTERS.get(kind)
     if module is None:
         raise ConfigError(f"unknown import kind {kind!r} (known: {', '.join(sorted(IMPORTERS))})")
     path = Path(path)
     name = source or f"{kind}-import"
-    options = ImportOptions(account=_locator(archive, source) if source else None)
+    if account is None and source:
+        account = _locator(archive, source)
+    options = ImportOptions(account=account)
     with open_bundle(path) as bundle:
         batch = _parse(module, bundle, options)
         plan = _plan(archive, batch)

@@ -215,3 +215,30 @@ def test_a_later_export_marks_a_tweet_deleted_since(archive: Archive, tmp_path: 
     second = do_import(archive, "twitter", TWITTER, tmp_path / "media")
     assert (second.new, second.gone) == (0, 1)
     assert post(archive, "twitter", "1598000000000000030")["gone_at"] == "2022-12-05T09:10:00+00:00"
+
+
+def test_the_summary_line(archive: Archive, tmp_path: Path) -> None:
+    report = do_import(archive, "twitter", TWITTER, tmp_path / "media")
+    assert str(report) == (
+        "8 new, 0 updated, 0 unchanged, 1 gone, 1 earlier version(s); 1 media file(s) copied"
+    )
+
+
+def test_the_callers_account_names_an_account_the_export_does_not(
+    archive: Archive, tmp_path: Path
+) -> None:
+    from ownfeed.importers import run_import
+    from ownfeed.media import MediaStore
+
+    run_import(
+        archive,
+        "bluesky",
+        FIXTURES["bluesky"],
+        source="bluesky",
+        source_type="bluesky",
+        media_store=MediaStore(tmp_path / "media"),
+        account="novosyx.bsky.social",
+    )
+    row = archive.one("SELECT url FROM posts WHERE native_id LIKE '%3kbzfirst2222'")
+    assert row is not None
+    assert row[0] == "https://bsky.app/profile/novosyx.bsky.social/post/3kbzfirst2222"
