@@ -9,25 +9,23 @@ already stored are not copied again.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlsplit
 
 from ownfeed.archive import Archive, WriteCounts, mark_gone, store_posts
 from ownfeed.archive.media import record_media_stored
 from ownfeed.archive.runs import ensure_source
-from ownfeed.archive.store import media_id
 from ownfeed.errors import ArchiveError, ConfigError, ParseError
 from ownfeed.importers import bluesky, mastodon, twitter, wordpress
 from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, PackedRaw
 from ownfeed.importers.bundle import Bundle, one_line, open_bundle
+from ownfeed.importers.plan import make_plan
 from ownfeed.media import MediaStore, StoredFile
-from ownfeed.models import Gone, Media, Post, SourceResult, utcnow
+from ownfeed.models import Gone, Post, SourceResult, utcnow
 
 #: kind -> module with `parse(bundle, options) -> ImportBatch`
 IMPORTERS: dict[str, ModuleType] = {
@@ -36,7 +34,6 @@ IMPORTERS: dict[str, ModuleType] = {
     "wordpress": wordpress,
     "bluesky": bluesky,
 }
-_CHUNK = 500
 _WRITE_CHUNK = 2000
 
 
@@ -68,16 +65,6 @@ class ImportReport:
         return line + "".join(f"\nwarning: {w}" for w in self.warnings)
 
 
-@dataclass
-class _Plan:
-    """What to write: post batches in version order, deletions, and files to copy."""
-
-    levels: list[list[Post]] = field(default_factory=list)
-    gone: list[tuple[str, datetime | None]] = field(default_factory=list)
-    files: list[tuple[str, LocalFile]] = field(default_factory=list)  # (media id, file)
-    skipped: int = 0
-
-
 def run_import(
     archive: Archive,
     kind: str,
@@ -104,7 +91,7 @@ def run_import(
     options = ImportOptions(account=account)
     with open_bundle(path) as bundle:
         batch = _parse(module, bundle, options)
-        plan = _plan(archive, batch)
+        plan = make_plan(archive, batch)
         stored = _copy_media(bundle, media_store, plan.files)
     now = utcnow()
     report = ImportReport(source=name, warnings=list(batch.warnings))
@@ -159,74 +146,6 @@ def _parse(module: ModuleType, bundle: Bundle, options: ImportOptions) -> Import
     return batch
 
 
-# --------------------------------------------------------------------------- planning
-
-
-def _plan(archive: Archive, batch: ImportBatch) -> _Plan:
-    """Decide what is new against what the archive already holds (read-only)."""
-    posts, files = _reuse_media_urls(archive, batch.posts, batch.files)
-    ids = [post.id for post in posts]
-    deleted = {pid for pid, post in zip(ids, posts, strict=True) if post.native_id in batch.gone}
-    gone_at = _gone_state(archive, sorted(deleted))
-    known = _known_hashes(archive, list(batch.history))
-    plan = _Plan(levels=[[]])
-    written: set[str] = set()
-    for pid, post in zip(ids, posts, strict=True):
-        if pid in deleted and gone_at.get(pid) is not None:
-            plan.skipped += 1  # already archived and marked gone: nothing to learn
-            continue
-        written.add(pid)
-        earlier = batch.history.get(pid)
-        if earlier is None:
-            plan.levels[0].append(post)
-        else:
-            hashes = known.get(pid, set())
-            sends = [v for v in earlier if v.hash not in hashes] + [post]
-            for depth, version in enumerate(sends):
-                if len(plan.levels) <= depth:
-                    plan.levels.append([])
-                plan.levels[depth].append(version)
-        if pid in deleted:
-            plan.gone.append((post.native_id, batch.gone[post.native_id]))
-    stored = _stored_media(archive, sorted({f.post_id for f in files}))
-    queued: set[str] = set()
-    for file in files:
-        mid = media_id(file.post_id, file.url)
-        if file.post_id in written and mid not in stored and mid not in queued:
-            queued.add(mid)
-            plan.files.append((mid, file))
-    return plan
-
-
-def _reuse_media_urls(
-    archive: Archive, posts: list[Post], files: list[LocalFile]
-) -> tuple[list[Post], list[LocalFile]]:
-    """An export that rewrote media URLs to archive paths: when the post already has a row
-    for the same path under its upstream URL, use that row instead of making a second one."""
-    suffixed = [f for f in files if f.same_as_suffix]
-    if not suffixed:
-        return posts, files
-    urls = _media_urls(archive, sorted({f.post_id for f in suffixed}))
-    renamed: dict[tuple[str, str], str] = {}
-    for file in suffixed:
-        for url in urls.get(file.post_id, ()):
-            if url != file.url and urlsplit(url).path.endswith(str(file.same_as_suffix)):
-                renamed[(file.post_id, file.url)] = url
-                break
-    if not renamed:
-        return posts, files
-    files = [replace(f, url=renamed.get((f.post_id, f.url), f.url)) for f in files]
-    posts = [_rename_media(p, renamed) for p in posts]
-    return posts, files
-
-
-def _rename_media(post: Post, renamed: dict[tuple[str, str], str]) -> Post:
-    if not any((post.id, m.url) in renamed for m in post.media):
-        return post
-    media: list[Media] = [replace(m, url=renamed.get((post.id, m.url), m.url)) for m in post.media]
-    return replace(post, media=tuple(media))
-
-
 def _copy_media(
     bundle: Bundle, store: MediaStore, files: Sequence[tuple[str, LocalFile]]
 ) -> list[tuple[str, StoredFile, str | None]]:
@@ -254,47 +173,6 @@ def _mark_gone(
     return sum(
         mark_gone(archive, SourceResult(gone=items), when) for when, items in by_time.items()
     )
-
-
-# --------------------------------------------------------------------------- archive reads
-# Read-only look-ups the planner needs; every write goes through ownfeed.archive.
-
-
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def _rows(archive: Archive, sql: str, ids: Sequence[str]) -> Iterable[sqlite3.Row]:
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        yield from archive.query(sql.format(marks=marks), list(chunk))
-
-
-def _gone_state(archive: Archive, ids: Sequence[str]) -> dict[str, str | None]:
-    sql = "SELECT id, gone_at FROM posts WHERE id IN ({marks})"
-    return {row[0]: row[1] for row in _rows(archive, sql, ids)}
-
-
-def _known_hashes(archive: Archive, ids: Sequence[str]) -> dict[str, set[str]]:
-    sql = "SELECT post_id, content_hash FROM post_versions WHERE post_id IN ({marks})"
-    known: dict[str, set[str]] = defaultdict(set)
-    for post, digest in _rows(archive, sql, ids):
-        known[post].add(digest)
-    return known
-
-
-def _stored_media(archive: Archive, post_ids: Sequence[str]) -> set[str]:
-    sql = "SELECT id FROM media WHERE local_path IS NOT NULL AND post_id IN ({marks})"
-    return {row[0] for row in _rows(archive, sql, post_ids)}
-
-
-def _media_urls(archive: Archive, post_ids: Sequence[str]) -> dict[str, list[str]]:
-    sql = "SELECT post_id, url FROM media WHERE post_id IN ({marks})"
-    urls: dict[str, list[str]] = defaultdict(list)
-    for post, url in _rows(archive, sql, post_ids):
-        urls[post].append(url)
-    return urls
 
 
 def _locator(archive: Archive, name: str) -> str | None:
