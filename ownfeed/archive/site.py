@@ -10,7 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import sqlite3
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
@@ -144,9 +144,8 @@ def _marks(count: int) -> str:
 
 
 def _post(row: sqlite3.Row) -> SitePost:
-    values = dict(row)
-    values["is_own"] = bool(values["is_own"])
-    return SitePost(**values)
+    """Positional on purpose: this runs for every post of an export."""
+    return SitePost(row[0], row[1], row[2], row[3], bool(row[4]), *tuple(row)[5:])
 
 
 def _select(content: bool, excerpt: int) -> str:
@@ -324,7 +323,7 @@ def downloaded_media(archive: Archive) -> list[MediaItem]:
 def tags(archive: Archive, *, own_only: bool = True) -> dict[str, list[str]]:
     """Tags by post id (of our own posts unless `own_only` is False), sorted."""
     join = "JOIN posts p ON p.id = t.post_id AND p.is_own = 1" if own_only else ""
-    rows = archive.query(f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
+    rows = archive.conn.execute(f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
     found: dict[str, list[str]] = {}
     for post_id, tag in rows:
         found.setdefault(post_id, []).append(tag)
@@ -346,12 +345,28 @@ def sources(archive: Archive) -> dict[str, SourceInfo]:
     return {row[0]: SourceInfo(*row) for row in rows}
 
 
-def search_texts(archive: Archive, ids: Container[str]) -> Iterator[tuple[str, str, str, str]]:
-    """(id, title, text, platform) of the given posts, for the search index.
+def search_texts(
+    archive: Archive, ids: Collection[str], *, chars: int | None = None
+) -> Iterator[tuple[str, str, str, str]]:
+    """(id, title, text, platform) of the given posts in archive order (rowid), for search.
 
-    One scan in storage order (no sort, no id list in SQL): the caller numbers documents.
+    `chars` cuts the text (titles and excerpts need no more). Many ids: one scan in storage
+    order; a few: looked up by id, then put in the same order.
     """
-    sql = "SELECT id, coalesce(title, ''), coalesce(content_text, ''), platform FROM posts"
-    for row in archive.conn.execute(sql):
-        if row[0] in ids:
-            yield row[0], row[1], row[2], row[3]
+    text = (
+        "coalesce(content_text, '')"
+        if chars is None
+        else f"substr(coalesce(content_text, ''), 1, {int(chars)})"
+    )
+    columns = f"rowid, id, coalesce(title, ''), {text}, platform"
+    if len(ids) > 2000:
+        for row in archive.conn.execute(f"SELECT {columns} FROM posts ORDER BY rowid"):
+            if row[1] in ids:
+                yield row[1], row[2], row[3], row[4]
+        return
+    found: list[sqlite3.Row] = []
+    for chunk in _chunks(sorted(ids)):
+        sql = f"SELECT {columns} FROM posts WHERE id IN ({_marks(len(chunk))})"
+        found += archive.conn.execute(sql, list(chunk)).fetchall()
+    for row in sorted(found, key=lambda r: int(r[0])):
+        yield row[1], row[2], row[3], row[4]

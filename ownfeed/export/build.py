@@ -163,6 +163,7 @@ class Export:
     def write_lists(self, model: SiteModel) -> None:
         listings = model.listings()
         summary = pages.overview(model, listings)
+        items = pages.ListItems(self.templates, model)
         per_page = max(1, self.config.per_page)
         for listing in listings:
             count = max(1, math.ceil(len(listing.posts) / per_page))
@@ -182,7 +183,7 @@ class Export:
                 )
                 if self.writer.fresh(path, print_):
                     continue
-                context = pages.list_context(model, listing, number, count, posts)
+                context = pages.list_context(items, listing, number, count, posts)
                 if first:
                     context["overview"] = summary
                 html = self.templates.render(

@@ -15,7 +15,7 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import MediaItem, SitePost, SourceInfo
 from ownfeed.export import urls
-from ownfeed.export.sanitize import media_key
+from ownfeed.export.sanitize import media_key, safe_post
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class SiteModel:
     tag_slugs: dict[str, str] = field(default_factory=dict)
     _thread_digest: dict[str, str] = field(default_factory=dict)
     _subtree: dict[str, int] = field(default_factory=dict)
+    _shown: dict[str, SitePost] = field(default_factory=dict)
 
     @classmethod
     def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
@@ -176,6 +177,13 @@ class SiteModel:
         for key, posts in sorted(by_month.items(), reverse=True):
             result.append(Listing("month", key, key, posts))
         return result
+
+    def shown(self, post: SitePost) -> SitePost:
+        """The post as lists show it: upstream URLs checked once, whatever lists it."""
+        found = self._shown.get(post.id)
+        if found is None:
+            found = self._shown[post.id] = safe_post(post)
+        return found
 
     def tag_links(self, post_id: str) -> list[tuple[str, str]]:
         """(tag, page path) of a post's tags, one per page (`C++` and `c` share one)."""

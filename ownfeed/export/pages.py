@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
 from ownfeed.export import urls
 from ownfeed.export.model import Listing, SiteModel
 from ownfeed.export.sanitize import safe_url
-from ownfeed.export.views import platform_name, safe_post
+from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
 
 CSP = (
@@ -27,6 +29,7 @@ CSP = (
     "frame-src 'none'; base-uri 'none'; form-action 'self'"
 )
 
+_CSP_MARKUP = Markup.escape(CSP)
 PACKAGE = resources.files("ownfeed.export")
 
 
@@ -36,8 +39,47 @@ def _package_dir(name: str) -> Path:
 
 def display_date(value: str | None) -> str:
     """`2024-03-05 14:02 UTC`: unambiguous in every language."""
+    if value and len(value) == 25 and value.endswith("+00:00") and value[10] == "T":
+        return f"{value[:10]} {value[11:16]} UTC"  # the archive's own format: no parsing
     moment = parse_iso(value)
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else (value or "")
+
+
+def time_tag(value: str | None, kind: str = "dt-published") -> Markup:
+    """`<time>` with the machine-readable date and the displayed one."""
+    stamp = escape(value or "")
+    return Markup(f'<time class="{escape(kind)}" datetime="{stamp}">{display_date(stamp)}</time>')
+
+
+def author_card(post: SitePost) -> Markup:
+    """The p-author h-card of a post (its URL must already be checked: safe_post).
+
+    Plain f-strings with html.escape: this runs for every entry on every page.
+    """
+    name = post.author_name or post.author_handle
+    if not name:
+        fallback = "us" if post.is_own else "someone"
+        return Markup(
+            f'<span class="p-author h-card"><span class="p-name">{fallback}</span></span>'
+        )
+    if post.author_url:
+        rel = "" if post.is_own else ' rel="nofollow noopener ugc"'
+        url = escape(post.author_url)
+        inner = f'<a class="p-name u-url" href="{url}"{rel}>{escape(name)}</a>'
+    else:
+        inner = f'<span class="p-name">{escape(name)}</span>'
+    if post.author_handle and post.author_name:
+        inner += f' <span class="p-nickname handle">{escape(post.author_handle)}</span>'
+    return Markup(f'<span class="p-author h-card">{inner}</span>')
+
+
+_OURS = Markup('<span class="badge own">ours</span>')
+_THEIRS = Markup('<span class="badge other">by someone else</span>')
+
+
+def whose(post: SitePost) -> Markup:
+    """The visible mark of whose post this is."""
+    return _OURS if post.is_own else _THEIRS
 
 
 def _theme_templates(theme: Path) -> Path:
@@ -63,11 +105,14 @@ class Pages:
     older: str | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ListItem:
-    post: SitePost  # with checked URLs (views.safe_post)
+    """One post in a list; `html` is its rendered `list_item.html`."""
+
+    post: SitePost  # with checked URLs (sanitize.safe_post)
     href: str
     replies: int
+    html: str = ""
 
     @property
     def platform(self) -> str:
@@ -78,9 +123,34 @@ class ListItem:
         return entry_label(self.post)
 
     @property
+    def author(self) -> str:
+        return self.post.author_name or self.post.author_handle or "us"
+
+    @property
     def excerpt(self) -> str:
         text = " ".join(self.post.excerpt.split())
         return text if len(text) < 280 else text[:279].rsplit(" ", 1)[0] + "…"
+
+
+class ListItems:
+    """Renders each post's list entry once, for all the lists (index, source, tag, month)
+    that show it: most list pages are then a join of cached snippets."""
+
+    def __init__(self, templates: Templates, model: SiteModel) -> None:
+        self.template = templates.env.get_template("list_item.html")
+        self.model = model
+        self._cache: dict[tuple[str, str], ListItem] = {}
+
+    def get(self, post: SitePost, root: str) -> ListItem:
+        key = (post.id, root)
+        item = self._cache.get(key)
+        if item is None:
+            model = self.model
+            href = urls.href(urls.post_page(post.id), root)
+            item = ListItem(model.shown(post), href, model.replies(post.id))
+            item.html = Markup(self.template.render(item=item, root=root))
+            self._cache[key] = item
+        return item
 
 
 def entry_label(post: SitePost) -> str:
@@ -110,6 +180,7 @@ class Templates:
         )
         self.env.filters["date"] = display_date
         self.env.filters["safe_url"] = safe_url
+        self.env.globals.update(author_card=author_card, whose=whose, time_tag=time_tag)
         self.theme = theme
 
     def fingerprint(self) -> str:
@@ -135,21 +206,18 @@ class Templates:
         return files
 
     def render(self, name: str, **context: Any) -> str:
-        return self.env.get_template(name).render(csp=CSP, **context)
+        return self.env.get_template(name).render(csp=_CSP_MARKUP, **context)
 
 
 def list_context(
-    model: SiteModel, listing: Listing, page: int, count: int, posts: list[SitePost]
+    items: ListItems, listing: Listing, page: int, count: int, posts: list[SitePost]
 ) -> dict[str, Any]:
     """Template values of one list page (everything but the site-wide ones)."""
     path = listing.page_path(page)
     root = urls.root_of(path)
     newer = urls.href(listing.page_path(page - 1), root) if page > 1 else None
     older = urls.href(listing.page_path(page + 1), root) if page < count else None
-    items = [
-        ListItem(safe_post(p), urls.href(urls.post_page(p.id), root), model.replies(p.id))
-        for p in posts
-    ]
+    entries = [items.get(post, root) for post in posts]
     heading = {
         "index": "",
         "source": f"From {listing.name}",
@@ -161,7 +229,7 @@ def list_context(
         "root": root,
         "heading": heading,
         "intro": "",
-        "items": items,
+        "items": entries,
         "pages": Pages(page, count, newer, older),
         "listing": listing,
         "overview": None,

@@ -12,10 +12,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
+
+from ownfeed.archive.site import SitePost
 
 TAGS = frozenset(
     {
@@ -175,6 +177,7 @@ class Sanitizer:
 
 
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+_PLAIN_HTTP = re.compile(r"https?://[^\x00-\x20\x7f]+\Z", re.IGNORECASE)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -185,6 +188,8 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     value = url.strip()
+    if _PLAIN_HTTP.match(value):
+        return value
     try:
         scheme = urlsplit(_URL_NOISE.sub("", value)).scheme.lower()
     except ValueError:
@@ -192,3 +197,12 @@ def safe_url(url: str | None) -> str | None:
     if scheme not in ("http", "https") or _URL_NOISE.search(value):
         return None
     return value
+
+
+def safe_post(post: SitePost) -> SitePost:
+    """The post with every upstream URL a page links to checked (http(s) only)."""
+    url, author_url = safe_url(post.url), safe_url(post.author_url)
+    reply_to = safe_url(post.in_reply_to_url)
+    if (url, author_url, reply_to) == (post.url, post.author_url, post.in_reply_to_url):
+        return post
+    return replace(post, url=url, author_url=author_url, in_reply_to_url=reply_to)

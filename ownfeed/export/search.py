@@ -3,20 +3,29 @@
 Why script files and not JSON: a `<script src>` loads on any static host and, unlike
 fetch(), mostly also from `file://`. Why shards: a query loads only the shards of its words
 (by their first two letters) and the titles of the posts it shows, not the whole index.
-Documents are numbered in archive order, so new posts append and leave most files as they
-were; results are listed most recently archived first.
+
+Why two segments: tokenizing every post again for one edit would make a small re-export
+as slow as a full one. The base segment (`search/t<N>.js`) indexes every post as it was at
+the last full build; the delta segment (`search/u<N>.js`) indexes what is new or changed
+since (only shards with words), and `stale` lists base documents to ignore. When the
+delta grows past a tenth of the index (or on `--full`), the base is rebuilt.
+`.ownfeed-search.json` remembers what the base holds.
+Documents are numbered in archive order, so new posts append; results are listed most
+recently archived first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 import unicodedata
-from array import array
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 
 from ownfeed.archive import site
 from ownfeed.archive.db import Archive
@@ -25,10 +34,12 @@ from ownfeed.export.model import SiteModel
 from ownfeed.export.views import platform_name
 from ownfeed.export.writer import SiteWriter, fingerprint
 
+FORMAT = 2
 DOCS_PER_CHUNK = 500
 MIN_WORD, MAX_WORD = 2, 32
+INDEX = "search/index.js"
+STATE = ".ownfeed-search.json"
 _WORD_RE = re.compile(r"[^\W_]+")
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @cache
@@ -39,21 +50,16 @@ def _marks() -> dict[int, None]:
 
 @cache
 def _fold(word: str) -> str:
-    if word.isascii():
-        return word[:MAX_WORD]
     return unicodedata.normalize("NFKD", word).translate(_marks())[:MAX_WORD]
 
 
 def words(text: str) -> set[str]:
     """The distinct search words of a text, folded like search.js does it."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    found = set()
-    for word in _WORD_RE.findall(text.lower()):
-        folded = _fold(word)
-        if len(folded) >= MIN_WORD:
-            found.add(folded)
-    return found
+    if text.isascii():
+        found = set(_WORD_RE.findall(text.lower()))
+        return {w if len(w) <= MAX_WORD else w[:MAX_WORD] for w in found if len(w) >= MIN_WORD}
+    found = set(_WORD_RE.findall(unicodedata.normalize("NFC", text).lower()))
+    return {f for f in map(_fold, found) if len(f) >= MIN_WORD}
 
 
 def shard_count(docs: int) -> int:
@@ -68,31 +74,17 @@ def shard_of(word: str, shards: int) -> int:
     return (ord(word[0]) * 31 + ord(word[1])) % shards
 
 
-def _base36(number: int) -> str:
-    if number == 0:
-        return "0"
-    digits = []
-    while number:
-        number, rest = divmod(number, 36)
-        digits.append(_B36[rest])
-    return "".join(reversed(digits))
-
-
 def encode(postings: Iterable[int]) -> str:
-    """Ascending doc numbers as base-36 deltas joined by dots (compact, easy to decode)."""
-    parts = []
-    last = 0
-    for index, doc in enumerate(postings):
-        parts.append(_base36(doc if index == 0 else doc - last))
-        last = doc
-    return ".".join(parts)
+    """Ascending doc numbers as decimal deltas joined by commas (compact, easy to decode)."""
+    numbers = list(postings)
+    return ",".join(map(str, map(operator.sub, numbers, chain((0,), numbers))))
 
 
 @dataclass(frozen=True)
 class Doc:
-    id: str
     href: str  # relative to the site root, where search.html is
     date: str
+    digest: str  # changes when what the index holds of the post may have changed
 
 
 def documents(model: SiteModel) -> dict[str, Doc]:
@@ -107,47 +99,158 @@ def documents(model: SiteModel) -> dict[str, Doc]:
                 href = f"{urls.post_page(page)}#p-{pid}"
             else:
                 continue
-            docs[pid] = Doc(pid, href, model.dates.get(pid, "")[:10])
+            digest = fingerprint(model.digest.get(pid, ""), href)[:16]
+            docs[pid] = Doc(href, model.dates.get(pid, "")[:10], digest)
     return docs
 
 
-def write_search(writer: SiteWriter, archive: Archive, model: SiteModel, salt: str) -> None:
-    """Write `search/…` unless no searchable post changed since the last export.
+@dataclass
+class State:
+    """What the base segment holds: document numbers, and each base document's digest."""
 
-    Documents are numbered in archive order (rowid), so a new post is appended: only the
-    last document chunk and the word shards of its words change.
-    """
+    shards: int
+    numbers: dict[str, int] = field(default_factory=dict)
+    indexed: dict[str, str] = field(default_factory=dict)
+    count: int = 0  # the next free document number
+
+    def number(self, pid: str) -> int:
+        found = self.numbers.get(pid)
+        if found is None:
+            found = self.numbers[pid] = self.count
+            self.count += 1
+        return found
+
+    @property
+    def chunks(self) -> int:
+        return (self.count + DOCS_PER_CHUNK - 1) // DOCS_PER_CHUNK
+
+    def dump(self) -> str:
+        data = {"format": FORMAT, "shards": self.shards, "numbers": self.numbers}
+        return json.dumps({**data, "indexed": self.indexed}, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def load(cls, writer: SiteWriter) -> State | None:
+        if STATE not in writer.old:
+            return None
+        try:
+            data = json.loads((writer.output / STATE).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                return None
+            numbers = {str(k): int(v) for k, v in data["numbers"].items()}
+            indexed = {str(k): str(v) for k, v in data["indexed"].items()}
+            count = max(numbers.values(), default=-1) + 1
+            return cls(int(data["shards"]), numbers, indexed, count)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+class SearchIndex:
+    """Builds the files of one export's search index."""
+
+    def __init__(
+        self, writer: SiteWriter, archive: Archive, docs: dict[str, Doc], print_: str
+    ) -> None:
+        self.writer = writer
+        self.archive = archive
+        self.docs = docs
+        self.print_ = print_
+
+    def full(self) -> None:
+        state = State(shard_count(len(self.docs)))
+        postings = self._postings(state, self.docs)
+        state.indexed = {pid: self.docs[pid].digest for pid in state.numbers}
+        self._segment("t", state.shards, postings)
+        self._chunks(state, set(range(state.chunks)))
+        self._finish(state, delta=[], stale=[])
+
+    def incremental(self, state: State) -> bool:
+        """Only a delta on top of the kept base; False when a full build is due instead."""
+        docs = self.docs
+        changed = [pid for pid, doc in docs.items() if state.indexed.get(pid) != doc.digest]
+        if len(changed) > max(200, len(docs) // 10):
+            return False
+        if not self.writer.keep([f"search/t{n}.js" for n in range(state.shards)]):
+            return False
+        gone = [pid for pid in state.numbers if pid not in docs]
+        stale = sorted(state.numbers[pid] for pid in [*changed, *gone] if pid in state.indexed)
+        before = state.chunks
+        postings = self._postings(state, changed)
+        touched = {state.numbers[pid] // DOCS_PER_CHUNK for pid in [*changed, *gone]}
+        kept = [f"search/d{c}.js" for c in range(before) if c not in touched]
+        if not self.writer.keep(kept):
+            touched |= set(range(before))
+        delta = self._segment("u", state.shards, postings, sparse=True)
+        self._chunks(state, touched)
+        self._finish(state, delta=delta, stale=stale)
+        return True
+
+    def _postings(self, state: State, ids: Iterable[str]) -> dict[str, list[int]]:
+        """Word -> ascending doc numbers of `ids`; numbers new documents in archive order."""
+        postings: dict[str, list[int]] = defaultdict(list)
+        for pid, title, text, _ in site.search_texts(self.archive, set(ids)):
+            number = state.number(pid)
+            for word in words(f"{title} {text}"):
+                postings[word].append(number)
+        for numbers in postings.values():
+            numbers.sort()
+        return postings
+
+    def _segment(
+        self, prefix: str, shards: int, postings: dict[str, list[int]], *, sparse: bool = False
+    ) -> list[int]:
+        """Write a segment's shards (`sparse`: only those with words); their numbers."""
+        by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
+        for word in sorted(postings):
+            by_shard[shard_of(word, shards)][word] = encode(postings[word])
+        written = []
+        for number, terms in enumerate(by_shard):
+            if sparse and not terms:
+                continue
+            name = f"{prefix}{number}"
+            self.writer.put_text(f"search/{name}.js", _call("shard", name, terms))
+            written.append(number)
+        return written
+
+    def _chunks(self, state: State, chunks: set[int]) -> None:
+        """Write the document chunks (titles, excerpts) with these numbers."""
+        by_number = {n: pid for pid, n in state.numbers.items() if n // DOCS_PER_CHUNK in chunks}
+        wanted = {pid for pid in by_number.values() if pid in self.docs}
+        rows: dict[str, list[str]] = {}
+        for pid, title, text, platform in site.search_texts(self.archive, wanted, chars=400):
+            doc = self.docs[pid]
+            shown = title or _shorten(text, 80) or "(no text)"
+            rows[pid] = [doc.href, shown, doc.date, _shorten(text, 200), platform_name(platform)]
+        for chunk in sorted(chunks):
+            end = min(state.count, (chunk + 1) * DOCS_PER_CHUNK)
+            items = [rows.get(by_number.get(n, "")) for n in range(chunk * DOCS_PER_CHUNK, end)]
+            self.writer.put_text(f"search/d{chunk}.js", _call("docs", f"d{chunk}", items))
+
+    def _finish(self, state: State, *, delta: list[int], stale: list[int]) -> None:
+        meta = {
+            "version": FORMAT,
+            "docs": state.count,
+            "chunk": DOCS_PER_CHUNK,
+            "shards": state.shards,
+            "delta": delta,
+            "stale": encode(stale),
+        }
+        self.writer.put_text(INDEX, _call("meta", "index", meta), self.print_)
+        self.writer.put_text(STATE, state.dump())
+
+
+def write_search(writer: SiteWriter, archive: Archive, model: SiteModel, salt: str) -> None:
+    """Write `search/…` unless no searchable post changed since the last export."""
     docs = documents(model)
     digest = hashlib.blake2b(digest_size=12)
     for pid in sorted(docs):
-        digest.update(f"{pid}:{docs[pid].href}:{model.digest.get(pid, '')}\n".encode())
-    print_ = fingerprint(salt, "search", len(docs), digest.hexdigest())
-    if writer.old.get("search/index.js") == print_ and writer.keep_prefix("search/"):
+        digest.update(f"{pid}:{docs[pid].digest}\n".encode())
+    print_ = fingerprint(salt, "search", FORMAT, len(docs), digest.hexdigest())
+    if writer.old.get(INDEX) == print_ and writer.keep_prefix("search/", STATE):
         return
-    postings: dict[str, array[int]] = {}
-    rows: list[list[str]] = []
-    for pid, title, text, platform in site.search_texts(archive, docs):
-        at = len(rows)
-        doc = docs[pid]
-        shown = title or _shorten(text, 80) or "(no text)"
-        rows.append([doc.href, shown, doc.date, _shorten(text, 200), platform_name(platform)])
-        for word in words(title + " " + text):
-            bucket = postings.get(word)
-            if bucket is None:
-                postings[word] = bucket = array("I")
-            bucket.append(at)
-    shards = shard_count(len(rows))
-    by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
-    for word in sorted(postings):
-        by_shard[shard_of(word, shards)][word] = encode(postings[word])
-    meta = {"version": 1, "docs": len(rows), "chunk": DOCS_PER_CHUNK, "shards": shards}
-    writer.put_text("search/index.js", _call("meta", meta), print_)
-    for number, terms in enumerate(by_shard):
-        writer.put_text(f"search/t{number}.js", _call("shard", number, terms))
-    for start in range(0, len(rows), DOCS_PER_CHUNK):
-        chunk = rows[start : start + DOCS_PER_CHUNK]
-        number = start // DOCS_PER_CHUNK
-        writer.put_text(f"search/d{number}.js", _call("docs", number, chunk))
+    index = SearchIndex(writer, archive, docs, print_)
+    state = State.load(writer)
+    if state is None or not index.incremental(state):
+        index.full()
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _MAX_SLUG = 80
+_PLAIN = re.compile(r"[A-Za-z0-9/._~-]*\Z")
 
 
 def slug(text: str) -> str:
@@ -64,6 +65,8 @@ def root_of(path: str) -> str:
 
 def href(path: str, root: str = "") -> str:
     """A relative link to a site file, percent-encoded (UTF-8 tag names stay valid URLs)."""
+    if _PLAIN.match(path):
+        return root + path
     return root + quote(path, safe="/-._~")
 
 

@@ -7,7 +7,7 @@ where a link points) is made here, on plain data from the archive.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html import escape
 
 from markupsafe import Markup
@@ -15,7 +15,7 @@ from markupsafe import Markup
 from ownfeed.archive.site import MediaItem, SitePost, Version
 from ownfeed.export import urls
 from ownfeed.export.model import SiteModel
-from ownfeed.export.sanitize import Cleaned, Sanitizer, media_key, safe_url
+from ownfeed.export.sanitize import Cleaned, Sanitizer, media_key, safe_post, safe_url
 
 MAX_DEPTH = 30  # deeper replies are shown at this depth, so templates never recurse far
 
@@ -34,15 +34,6 @@ PLATFORMS = {
 
 def platform_name(platform: str) -> str:
     return PLATFORMS.get(platform, platform.title())
-
-
-def safe_post(post: SitePost) -> SitePost:
-    """The post with every upstream URL a page links to checked (http(s) only)."""
-    url, author_url = safe_url(post.url), safe_url(post.author_url)
-    reply_to = safe_url(post.in_reply_to_url)
-    if (url, author_url, reply_to) == (post.url, post.author_url, post.in_reply_to_url):
-        return post
-    return replace(post, url=url, author_url=author_url, in_reply_to_url=reply_to)
 
 
 @dataclass

@@ -48,16 +48,20 @@ class SiteWriter:
         self.output = output
         self.full = full
         self.counts = WriteCounts()
-        self.old = {} if full else self._load_manifest()
-        self.old_paths = set(self._load_manifest()) if full else set(self.old)
-        self.new: dict[str, str] = {}
-        self._staged: list[str] = []
         output.mkdir(parents=True, exist_ok=True)
         for stale in output.glob(STAGING_PREFIX + "*"):  # left by an export that crashed
             shutil.rmtree(stale, ignore_errors=True)
+        manifest = self._load_manifest()
+        self.old = {} if full else manifest
+        self.old_paths = set(manifest)
+        self.new: dict[str, str] = {}
+        self.existing = _sizes(str(output))  # one walk instead of a stat per file
+        self._staged: list[str] = []
         self.staging = output / f"{STAGING_PREFIX}{os.getpid()}"
         self.staging.mkdir()
-        self._dirs: set[Path] = set()
+        self._root = str(output) + os.sep
+        self._stage_root = str(self.staging) + os.sep
+        self._dirs: set[str] = set()
 
     def _load_manifest(self) -> dict[str, str]:
         try:
@@ -71,31 +75,36 @@ class SiteWriter:
 
     def fresh(self, path: str, print_: str) -> bool:
         """True (and kept as is) when the file exists with the same input fingerprint."""
-        if self.old.get(path) != print_ or not (self.output / path).is_file():
+        if self.old.get(path) != print_ or path not in self.existing:
             return False
         self.new[path] = print_
         self.counts.unchanged += 1
         return True
 
-    def keep_prefix(self, prefix: str) -> bool:
-        """Keep every file of the last export under `prefix` (all must still exist)."""
-        paths = [path for path in self.old if path.startswith(prefix) and path not in self.new]
-        if not all((self.output / path).is_file() for path in paths):
+    def keep(self, paths: list[str]) -> bool:
+        """Keep these files of the last export as they are, if they all still exist."""
+        if not all(path in self.old and path in self.existing for path in paths):
             return False
         for path in paths:
-            self.new[path] = self.old[path]
-        self.counts.unchanged += len(paths)
+            if path not in self.new:
+                self.new[path] = self.old[path]
+                self.counts.unchanged += 1
         return True
+
+    def keep_prefix(self, prefix: str, *extra: str) -> bool:
+        """Keep every file of the last export under `prefix` (and `extra`), if all exist."""
+        return self.keep([path for path in self.old if path.startswith(prefix)] + list(extra))
 
     def put(self, path: str, data: bytes, print_: str | None = None) -> None:
         """Stage a file unless the same bytes are in place already (or `full` is set)."""
         self.new[path] = print_ or fingerprint(hashlib.sha256(data).hexdigest())
-        target = self.output / path
-        if not self.full and _same_bytes(target, data):
-            self.counts.unchanged += 1
-            return
-        staged = self._stage_path(path)
-        staged.write_bytes(data)
+        if not self.full and self.existing.get(path) == len(data):
+            with contextlib.suppress(OSError), open(self._root + path, "rb") as current:
+                if current.read() == data:
+                    self.counts.unchanged += 1
+                    return
+        with open(self._stage(path), "wb") as staged:
+            staged.write(data)
         self._staged.append(path)
         self.counts.written += 1
 
@@ -108,12 +117,12 @@ class SiteWriter:
             return True
         if not source.is_file():
             return False
-        target = self.output / path
         self.new[path] = print_
-        if not self.full and target.is_file() and _same_file(target, source):
+        target = self.output / path
+        if not self.full and path in self.existing and _same_file(target, source):
             self.counts.unchanged += 1
             return True
-        staged = self._stage_path(path)
+        staged = self._stage(path)
         try:
             os.link(source, staged)
         except OSError:
@@ -122,22 +131,22 @@ class SiteWriter:
         self.counts.media_copied += 1
         return True
 
-    def _stage_path(self, path: str) -> Path:
-        staged = self.staging / path
-        if staged.parent not in self._dirs:
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(staged.parent)
-        return staged
+    def _stage(self, path: str) -> str:
+        folder = os.path.dirname(path)
+        if folder not in self._dirs:
+            os.makedirs(self._stage_root + folder, exist_ok=True)
+            self._dirs.add(folder)
+        return self._stage_root + path
 
     def commit(self) -> WriteCounts:
         """Move staged files into place, remove our files that are gone, save the manifest."""
-        made: set[Path] = set()
+        made: set[str] = set()
         for path in self._staged:
-            target = self.output / path
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            os.replace(self.staging / path, target)
+            folder = os.path.dirname(path)
+            if folder not in made:
+                os.makedirs(self._root + folder, exist_ok=True)
+                made.add(folder)
+            os.replace(self._stage_root + path, self._root + path)
         for path in sorted(self.old_paths - set(self.new)):
             target = self.output / path
             if _inside(self.output, target) and target.is_file():
@@ -155,6 +164,20 @@ class SiteWriter:
     def abort(self) -> None:
         """Drop everything staged; the site in place stays as it was."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _sizes(root: str) -> dict[str, int]:
+    """Relative path (with `/`) -> size of every file below `root`, staging folders skipped."""
+    sizes: dict[str, int] = {}
+    prefix = len(root) + 1
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        base = folder[prefix:].replace(os.sep, "/")
+        for name in names:
+            with contextlib.suppress(OSError):
+                stat = os.stat(os.path.join(folder, name))
+                sizes[f"{base}/{name}" if base else name] = stat.st_size
+    return sizes
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:

@@ -384,7 +384,8 @@ def test_a_new_reply_touches_only_affected_pages(fresh: Sample) -> None:
     changed = {path for path in after if before.get(path) != after[path]}
     assert f"posts/{TOOT}.html" in changed
     assert f"posts/{P1}.html" not in changed
-    assert len(changed) <= 12, sorted(changed)
+    assert not [path for path in changed if path.startswith("search/t")]  # base index kept
+    assert len(changed) <= 15, sorted(changed)
     assert report.files_written == len(changed - {MANIFEST})
     assert "Schön, dass ihr da seid!" in (output / f"posts/{TOOT}.html").read_text()
 
@@ -533,3 +534,96 @@ def test_slugs() -> None:
     names = unique_slugs(["foo", "Foo 2", "bar-2"])
     assert names["foo"] == "foo" and names["bar-2"] == "bar-2"
     assert names["Foo 2"] != "foo-2"  # would be page 2 of "foo"
+
+
+# -- the search script, run in Node with a minimal DOM (skipped without Node) --------------
+
+NODE_HARNESS = r"""
+const fs = require("fs"), path = require("path"), vm = require("vm");
+const [site, query, protocol] = process.argv.slice(1);
+const elements = {};
+function el(key) {
+  if (!elements[key]) {
+    elements[key] = { textContent: "", hidden: false, value: "", children: [],
+      appendChild(child) { this.children.push(child); },
+      addEventListener(type, fn) { this["on" + type] = fn; } };
+  }
+  return elements[key];
+}
+global.window = global;
+window.location = { protocol: protocol, search: "?q=" + encodeURIComponent(query) };
+window.history = null;
+global.document = {
+  querySelector: el, getElementById: el,
+  createElement: () => ({ children: [], appendChild(c) { this.children.push(c); } }),
+  head: { appendChild(script) {
+    setTimeout(() => {
+      const file = path.join(site, script.src);
+      if (protocol === "file:" || !fs.existsSync(file)) { script.onerror(); return; }
+      vm.runInThisContext(fs.readFileSync(file, "utf8"));
+    }, 0);
+  } },
+};
+vm.runInThisContext(fs.readFileSync(path.join(site, "assets/search.js"), "utf8"));
+setTimeout(() => {
+  const results = el("search-results").children.map((li) => li.children[0].href);
+  console.log(JSON.stringify({ status: el("search-status").textContent, results }));
+}, 300);
+"""
+
+
+def run_search(output: Path, query: str, protocol: str = "http:") -> dict[str, object]:
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    done = subprocess.run(
+        [node, "-e", NODE_HARNESS, str(output), query, protocol],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_search_script_finds_posts(exported: tuple[Sample, Path]) -> None:
+    _, output = exported
+    found = run_search(output, "Vertrauen")
+    assert f"posts/{P1}.html" in found["results"]  # type: ignore[operator]
+    assert "found" in str(found["status"])
+    assert run_search(output, "uber")["results"]  # "Über", accents folded
+    both = run_search(output, "gern gesch")["results"]  # all words, as prefixes
+    assert both == [f"posts/{C2}.html"]
+    assert run_search(output, "zzzunknown")["results"] == []
+    assert "file" in str(run_search(output, "vertrauen", "file:")["status"])
+
+
+def test_search_after_incremental_exports(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    config = fresh.config(output)
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert run_search(output, "still here")["results"] == [f"posts/{GONE}.html"]
+    edit = Post(
+        platform="web",
+        native_id=BLOG + "/2024/gone",
+        url=BLOG + "/2024/gone",
+        title="A post the platform removed",
+        content_html="<p>Back again, rewritten.</p>",
+        author=US_BLOG,
+        published_at=T0 - timedelta(days=70),
+    )
+    with fresh.archive.transaction():
+        store_posts(fresh.archive, [edit], "blog", now=T0 + timedelta(days=6))
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert (output / "search" / "t0.js").exists()
+    assert run_search(output, "still here")["results"] == []  # the base entry is stale
+    assert run_search(output, "rewritten")["results"] == [f"posts/{GONE}.html"]
+    assert run_search(output, "platform removed")["results"] == [f"posts/{GONE}.html"]
+    build_site(fresh.archive, config, fresh.media_dir, full=True)
+    assert run_search(output, "rewritten")["results"] == [f"posts/{GONE}.html"]
+    assert not list((output / "search").glob("u*.js"))  # a full build folds the delta in

@@ -1,9 +1,11 @@
 /* ownfeed search: finds posts in the index under search/, in the browser, no server.
  *
- * The index is split into small script files (search/index.js, search/t<N>.js for words,
- * search/d<N>.js for post titles), loaded with <script> elements as a query needs them,
- * so it works on any static host and, in most browsers, from file:// too.
- * Words are folded the same way as the exporter does it: lower case, accents removed.
+ * The index is split into small script files, loaded with <script> elements as a query
+ * needs them, so it works on any static host and, in most browsers, from file:// too:
+ * search/index.js (counts, and the base documents to ignore), search/t<N>.js (words of
+ * the base segment), search/u<N>.js (words of posts new or changed since the base was
+ * built), search/d<N>.js (titles and excerpts). Words are folded the way the exporter
+ * folds them: lower case, accents removed.
  */
 (function () {
   "use strict";
@@ -23,6 +25,7 @@
   var hits = [];
   var shown = 0;
   var meta = null;
+  var stale = null;
 
   function arrive(key, value) {
     if (waiting[key]) {
@@ -31,9 +34,9 @@
   }
 
   window.ownfeedSearch = {
-    meta: function (value) { arrive("index", value); },
-    shard: function (n, value) { arrive("t" + n, value); },
-    docs: function (n, value) { arrive("d" + n, value); }
+    meta: arrive,
+    shard: arrive,
+    docs: arrive
   };
 
   function load(name) {
@@ -77,22 +80,35 @@
   function decode(postings) {
     var docs = [];
     var last = 0;
-    postings.split(".").forEach(function (part, i) {
-      var n = parseInt(part, 36);
-      last = i === 0 ? n : last + n;
-      docs.push(last);
-    });
+    if (postings) {
+      postings.split(",").forEach(function (part) {
+        last += parseInt(part, 10);
+        docs.push(last);
+      });
+    }
     return docs;
   }
 
-  function matches(word, terms) {
-    var found = new Set();
+  function matches(word, terms, found, skip) {
     Object.keys(terms).forEach(function (term) {
       if (term.indexOf(word) === 0) {
-        decode(terms[term]).forEach(function (doc) { found.add(doc); });
+        decode(terms[term]).forEach(function (doc) {
+          if (!skip || !skip.has(doc)) {
+            found.add(doc);
+          }
+        });
       }
     });
     return found;
+  }
+
+  function shardsFor(word) {
+    var n = shardOf(word);
+    var files = [load("t" + n)];
+    if (meta.delta.indexOf(n) >= 0) {
+      files.push(load("u" + n));
+    }
+    return Promise.all(files);
   }
 
   function say(text) {
@@ -119,11 +135,15 @@
     say("Searching…");
     load("index").then(function (value) {
       meta = value;
-      return Promise.all(wanted.map(function (word) { return load("t" + shardOf(word)); }));
+      stale = new Set(decode(meta.stale));
+      return Promise.all(wanted.map(shardsFor));
     }).then(function (shards) {
       var result = null;
       wanted.forEach(function (word, i) {
-        var found = matches(word, shards[i]);
+        var found = matches(word, shards[i][0], new Set(), stale);
+        if (shards[i][1]) {
+          matches(word, shards[i][1], found, null);
+        }
         result = result === null ? found : new Set(Array.from(result).filter(function (d) { return found.has(d); }));
       });
       hits = Array.from(result || []).sort(function (a, b) { return b - a; });
