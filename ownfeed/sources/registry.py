@@ -13,6 +13,7 @@ _KINDS: dict[str, str] = {
     "youtube": "ownfeed.sources.youtube:YouTubeSource",
     "reddit": "ownfeed.sources.reddit:RedditSource",
     "lemmy": "ownfeed.sources.lemmy:LemmySource",
+    "activitypub": "ownfeed.sources.activitypub:ActivityPubSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
