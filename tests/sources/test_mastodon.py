@@ -21,7 +21,7 @@ from ownfeed.demo.mastodon import source_entries as demo_entries
 from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
 from ownfeed.http import HttpClient
-from ownfeed.models import KnownPost, Post, SourceResult
+from ownfeed.models import Author, KnownPost, Post, SourceResult
 from ownfeed.sources import ratelimit
 from ownfeed.sources.base import SourceConfig, SourceContext
 from ownfeed.sources.mastodon import MastodonSource, parse_account
@@ -89,7 +89,7 @@ class Instance:
             if index + 1 < len(self.pages):
                 links.insert(0, f'<{base}?limit=40&max_id={page[-1]["id"]}>; rel="next"')
             headers["Link"] = ", ".join(links)
-        return as_json(page, **headers)
+        return Reply(json.dumps(page), 200, headers, content_type="application/json")
 
     def context(self, request: Request) -> Reply:
         status_id = urlsplit(request.path).path.split("/")[-2]
@@ -147,11 +147,21 @@ class Archived:
         return result, counts
 
     def row(self, native_id: str) -> Any:
-        return self.archive.one("SELECT * FROM posts WHERE native_id = ?", (native_id,))
+        return self.one("SELECT * FROM posts WHERE native_id = ?", (native_id,))
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        row = self.archive.one(sql, params)
+        assert row is not None, sql
+        return row
 
 
 def by_id(result: SourceResult) -> dict[str, Post]:
     return {post.native_id: post for post in result.posts}
+
+
+def author_of(post: Post) -> Author:
+    assert post.author is not None
+    return post.author
 
 
 # --- first sync ---------------------------------------------------------------------------
@@ -190,8 +200,8 @@ def test_posts_we_answered_are_kept_as_context(server: TestServer) -> None:
     assert posts[S5].in_reply_to == J1 and posts[S5].thread_root == J0
     assert posts[J1].in_reply_to == J0 and not posts[J1].is_own
     assert posts[J0].kind == "post" and not posts[J0].is_own
-    assert posts[J0].author is not None and posts[J0].author.name == "Jürgen Weiß"
-    assert posts[J0].author.handle == "@juergen@other.example"
+    assert author_of(posts[J0]).name == "Jürgen Weiß"
+    assert author_of(posts[J0]).handle == "@juergen@other.example"
 
 
 def test_boost_is_a_repost_with_the_boosted_status_as_context(server: TestServer) -> None:
@@ -213,14 +223,14 @@ def test_status_fields_are_mapped(server: TestServer) -> None:
     assert s4.published_at == datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
     assert s4.updated_at == datetime(2024, 3, 1, 12, 20, 31, tzinfo=UTC)
     assert (s4.reply_count, s4.like_count, s4.repost_count) == (1, 30, 7)
-    assert s4.author is not None and s4.author.handle == "@novosyx@social.example"
-    assert s4.author.name == "Novosyx GmbH"
+    assert author_of(s4).handle == "@novosyx@social.example"
+    assert author_of(s4).name == "Novosyx GmbH"
     [image] = s4.media
     assert image.alt == "Das neue Lager in Köln, Regale voller Kartons"
     assert (image.kind, image.mime, image.width, image.height) == ("image", "image/png", 1200, 800)
     assert s4.raw["id"] == "110000000000000040"
-    assert posts[A1].author is not None and posts[A1].author.name == "Änne Müller"
-    assert posts[A3].author is not None and posts[A3].author.handle == "@bernd@social.example"
+    assert author_of(posts[A1]).name == "Änne Müller"
+    assert author_of(posts[A3]).handle == "@bernd@social.example"
     assert ":blobcat:" in (posts[S3].content_html or "")  # custom emoji stays readable
 
 
@@ -608,12 +618,12 @@ def test_demo_instance_is_archived_and_follows_the_world(tmp_path: Path) -> None
         assert all(r["in_reply_to"] or r["kind"] == "post" for r in others)
         names = {a["name"] for a in archive.archive.query("SELECT name FROM authors")}
         assert {"Jörg Müller", "Zoë Weiß", "Novosyx GmbH"} <= names
-        deepest = archive.archive.one(
+        deepest = archive.one(
             "SELECT p.* FROM posts p JOIN authors a ON a.id = p.author_id WHERE a.name = 'Zoë Weiß'"
         )
-        root = archive.archive.one("SELECT * FROM posts WHERE id = ?", (deepest["thread_root"],))
+        root = archive.one("SELECT * FROM posts WHERE id = ?", (deepest["thread_root"],))
         assert root["is_own"] and "Hallo Fediverse" in root["content_html"]
-        assert archive.archive.one("SELECT count(*) FROM media")[0] == 2
+        assert archive.one("SELECT count(*) FROM media")[0] == 2
 
         before = len(log)
         _, counts = archive.sync()
@@ -631,5 +641,5 @@ def test_demo_instance_is_archived_and_follows_the_world(tmp_path: Path) -> None
         assert [r["content_html"] for r in gone] == [
             "<p>Ein Jahr Novosyx im Fediverse. Danke an alle, die mitreden!</p>"
         ]
-        edited = archive.archive.one("SELECT * FROM posts WHERE title = 'Release-Spoiler'")
+        edited = archive.one("SELECT * FROM posts WHERE title = 'Release-Spoiler'")
         assert edited["versions"] == 2 and "Archiv" in edited["content_html"]
