@@ -219,9 +219,7 @@ def _read_file(path: Path, bundle: Bundle, name: str) -> bytes:
 
 def open_bundle(path: Path) -> Bundle:
     """A folder, a zip (by its magic bytes or .zip name, so a truncated zip says so) or a file."""
-    if path.is_symlink() and path.is_dir():
-        raise ParseError(f"{path}: refusing a symlinked folder")
-    if path.is_dir():
+    if path.is_dir():  # the folder the user named may be a link; links inside it may not
         return FolderBundle(path)
     if not path.is_file():
         raise ParseError(f"{path}: no such file or folder")

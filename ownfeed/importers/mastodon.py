@@ -24,7 +24,7 @@ from ownfeed.importers.batch import (
     text,
     thread_roots,
 )
-from ownfeed.importers.bundle import Bundle, find
+from ownfeed.importers.bundle import Bundle, FileBundle, find
 from ownfeed.models import Author, Media, Post, PostKind, parse_iso, post_id
 
 PLATFORM = "mastodon"
@@ -34,7 +34,9 @@ _PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     outbox = find(bundle, "outbox.json")
     if outbox is None:
-        raise bundle.fail(bundle.label, "no outbox.json found: not a Mastodon export")
+        single = isinstance(bundle, FileBundle)
+        hint = " (unpack a .tar.gz export and import its folder)" if single else ""
+        raise bundle.fail(bundle.label, f"no outbox.json found: not a Mastodon export{hint}")
     folder = str(PurePosixPath(outbox).parent)
     prefix = "" if folder == "." else folder + "/"
     document = load_json(bundle, outbox)

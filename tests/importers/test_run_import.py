@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import stat
@@ -242,3 +243,34 @@ def test_the_callers_account_names_an_account_the_export_does_not(
     row = archive.one("SELECT url FROM posts WHERE native_id LIKE '%3kbzfirst2222'")
     assert row is not None
     assert row[0] == "https://bsky.app/profile/novosyx.bsky.social/post/3kbzfirst2222"
+
+
+def test_a_linked_export_folder_is_followed(archive: Archive, tmp_path: Path) -> None:
+    """The folder the user names may be a link; only links inside the export are refused."""
+    folder = tmp_path / "export" / "data"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(TWITTER) as bundle:
+        (folder / "tweets.js").write_bytes(bundle.read("data/tweets.js"))
+    os.symlink(tmp_path / "export", tmp_path / "latest")
+    assert do_import(archive, "twitter", tmp_path / "latest", tmp_path / "media").new == 7
+
+
+def test_an_old_tar_gz_mastodon_export_says_what_to_do(archive: Archive, tmp_path: Path) -> None:
+    path = tmp_path / "archive-20200101.tar.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
+    with pytest.raises(ParseError, match=r"unpack a \.tar\.gz export and import its folder"):
+        do_import(archive, "mastodon", path, tmp_path / "media")
+
+
+def test_the_committed_fixtures_are_what_the_script_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    for build in (module.twitter, module.mastodon, module.wordpress, module.bluesky):
+        build()
+    for name in ("twitter.zip", "mastodon.zip", "wordpress.xml", "bluesky.car"):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
