@@ -272,5 +272,9 @@ def test_the_committed_fixtures_are_what_the_script_makes(
     monkeypatch.setattr(module, "HERE", tmp_path)
     for build in (module.twitter, module.mastodon, module.wordpress, module.bluesky):
         build()
-    for name in ("twitter.zip", "mastodon.zip", "wordpress.xml", "bluesky.car"):
+    for name in ("wordpress.xml", "bluesky.car"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+    for name in ("twitter.zip", "mastodon.zip"):  # compressed bytes may vary with zlib
+        with zipfile.ZipFile(tmp_path / name) as made, zipfile.ZipFile(DATA / name) as kept:
+            assert made.namelist() == kept.namelist()
+            assert all(made.read(n) == kept.read(n) for n in kept.namelist()), name
