@@ -266,7 +266,7 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
         if kind not in IMPORTERS:
             raise ConfigError(f"unknown import kind {kind!r} (known: {', '.join(IMPORTERS)})")
         config = obj.config()
-        source_type = config.source(source_name).type if source_name else None
+        configured = config.source(source_name) if source_name else None
         with ArchiveLock(config.archive), Archive(config.archive) as archive:
             try:
                 report = run_import(
@@ -274,12 +274,17 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
                     kind,
                     Path(path),
                     source=source_name,
-                    source_type=source_type,
+                    source_type=configured.type if configured else None,
                     media_store=MediaStore(config.media_dir),
+                    account=(configured.option("account") or configured.option("url"))
+                    if configured
+                    else None,
                 )
             except ParseError as error:
                 _fail(f"{kind} import of {path}: {error}", EXIT_FAILED)
                 return
+    for warning in report.warnings:
+        stderr_line(f"warning: {warning}")
     click.echo(f"Imported {path}: {report}")
 
 
