@@ -14,6 +14,7 @@ _KINDS: dict[str, str] = {
     "reddit": "ownfeed.sources.reddit:RedditSource",
     "lemmy": "ownfeed.sources.lemmy:LemmySource",
     "activitypub": "ownfeed.sources.activitypub:ActivityPubSource",
+    "github": "ownfeed.sources.github:GitHubSource",
     "mastodon": "ownfeed.sources.mastodon:MastodonSource",
     "bluesky": "ownfeed.sources.bluesky:BlueskySource",
 }
