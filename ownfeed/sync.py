@@ -20,6 +20,7 @@ from ownfeed.archive.runs import (
     start_run,
 )
 from ownfeed.config import Config
+from ownfeed.cpu import CpuPool, usable_cpus
 from ownfeed.errors import ConfigError, SourceError
 from ownfeed.http import HttpClient
 from ownfeed.media import MediaStore, download_media
@@ -27,6 +28,10 @@ from ownfeed.models import SourceResult, utcnow
 from ownfeed.netpolicy import url_is_private
 from ownfeed.sources.base import Source, SourceConfig, SourceContext
 from ownfeed.sources.registry import source_class
+
+#: From this many sources on, feeds are parsed in worker processes (one per core); below it
+#: a thread is cheaper than starting processes.
+PROCESS_POOL_MIN_SOURCES = 4
 
 
 class Progress(Protocol):
@@ -145,9 +150,12 @@ async def sync_archive(
     run_id = start_run(archive)
     report = SyncReport(run_id=run_id, status="ok")
     client = http or HttpClient(timeout=config.timeout, concurrency=config.concurrency)
+    cpu = CpuPool(processes=len(sources) >= PROCESS_POOL_MIN_SOURCES and usable_cpus() > 1)
+    warming = asyncio.create_task(cpu.start())  # workers start while requests are in flight
     try:
-        for source in sources:
-            ensure_source(archive, source.name, source.config.type, source.locator)
+        with archive.transaction():
+            for source in sources:
+                ensure_source(archive, source.name, source.config.type, source.locator)
         now = utcnow()
 
         policies = {
@@ -164,6 +172,8 @@ async def sync_archive(
                 full=options.full,
                 now=now,
                 progress=lambda done, total: progress.advanced(source.name, done, total),
+                offload=cpu.run,
+                skip_unchanged_bodies=True,
             )
             begin = time.monotonic()
             try:
@@ -198,6 +208,10 @@ async def sync_archive(
             report.media_stored = sum(stored for stored, _ in downloads)
             report.media_failed = sum(failed for _, failed in downloads)
     finally:
+        if not warming.done():
+            warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
+        await cpu.aclose()
         if http is None:
             await client.aclose()
     failed = len(report.failed)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from ownfeed.cpu import Offload, in_thread
 from ownfeed.errors import FetchError
 from ownfeed.http import HttpClient
 from ownfeed.models import Gone, KnownPost, SourceResult, utcnow
@@ -45,6 +46,11 @@ class SourceContext:
     full: bool = False
     now: datetime = field(default_factory=utcnow)
     progress: Callable[[int, int | None], None] = _no_progress
+    #: where to run CPU-heavy parsing: a thread by default, the sync's process pool in a sync
+    offload: Offload = in_thread
+    #: a body byte-identical to the last parsed one counts as unchanged, like a 304 (the sync
+    #: engine sets this; a direct caller gets the posts of every successful read)
+    skip_unchanged_bodies: bool = False
 
     def in_refresh_window(self, published_at: str | datetime | None, days: int) -> bool:
         """True when a post is recent enough to be re-read on every sync."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
+import hashlib
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -50,10 +51,15 @@ class FeedSource(Source):
         result = SourceResult(state=state)
         feed_url, response = await self._fetch_primary(ctx, state)
         result.http_status = response.status
-        if response.not_modified:
+        unchanged = _same_body(ctx, state, feed_url, response)
+        if response.not_modified or (unchanged and not self._backfill_due(ctx, state)):
+            # A body byte-identical to the last parsed one is a 304 in all but name
+            # (servers without validators): no parse, no rewrite of unchanged posts.
+            if not response.not_modified:
+                _remember(state, feed_url, response)
             await self._refresh_known_comments(ctx, state, result)
             return result
-        parsed = _parse(response)
+        parsed = await _parse(ctx, response)
         _remember(state, feed_url, response)
         result.title, result.home_url = parsed.title, parsed.home_url
         entries = list(parsed.entries)
@@ -105,7 +111,7 @@ class FeedSource(Source):
     ) -> list[FeedEntry]:
         """Walk older pages (RFC 5005 `next`/`prev-archive`, JSON Feed `next_url`) on the first
         sync and on --full; `backfill = false` turns it off, `max_pages` bounds it."""
-        if not self.config.option("backfill", True) or (state.get("backfilled") and not ctx.full):
+        if not self._backfill_due(ctx, state):
             return []
         max_pages = int(self.config.option("max_pages", DEFAULT_MAX_PAGES))
         seen, page = {feed_url}, first
@@ -113,13 +119,20 @@ class FeedSource(Source):
         while page.next_url and page.next_url not in seen and len(seen) < max_pages:
             seen.add(page.next_url)
             try:
-                page = _parse(await ctx.http.get(page.next_url, headers={"Accept": ACCEPT}))
+                page = await _parse(
+                    ctx, await ctx.http.get(page.next_url, headers={"Accept": ACCEPT})
+                )
             except SourceError as error:
                 result.warnings.append(f"older page {page.next_url}: {error}")
                 return entries
             entries += page.entries
         state["backfilled"] = True
         return entries
+
+    def _backfill_due(self, ctx: SourceContext, state: dict[str, Any]) -> bool:
+        return bool(self.config.option("backfill", True)) and (
+            not state.get("backfilled") or ctx.full
+        )
 
     # ----------------------------------------------------------------------- comments
 
@@ -204,7 +217,11 @@ async def _fetch_comments(
     response = await _get(ctx, state, entry.comments_url)
     if response.not_modified:
         return []
-    comments = parse_comments(
+    if _same_body(ctx, state, entry.comments_url, response):
+        _remember(state, entry.comments_url, response)
+        return []
+    comments = await ctx.offload(
+        parse_comments,
         response.body,
         url=response.url,
         content_type=response.headers.get("content-type", ""),
@@ -214,10 +231,27 @@ async def _fetch_comments(
     return comments
 
 
-def _parse(response: Response) -> ParsedFeed:
-    return parse_feed(
-        response.body, url=response.url, content_type=response.headers.get("content-type", "")
+async def _parse(ctx: SourceContext, response: Response) -> ParsedFeed:
+    """Parse off the event loop (the sync's worker processes): parsing is the CPU wall."""
+    return await ctx.offload(
+        parse_feed,
+        response.body,
+        url=response.url,
+        content_type=response.headers.get("content-type", ""),
     )
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _same_body(ctx: SourceContext, state: dict[str, Any], url: str, response: Response) -> bool:
+    """True when `url` answered exactly what was parsed last time and the caller (the sync
+    engine) asked to skip such bodies; never with --full."""
+    if not ctx.skip_unchanged_bodies or ctx.full or response.not_modified:
+        return False
+    known = state["bodies"].get(url)
+    return known is not None and known == _digest(response.body)
 
 
 def _is_html_page(response: Response) -> bool:
@@ -230,7 +264,7 @@ def _is_html_page(response: Response) -> bool:
 def _fresh_state(state: dict[str, Any]) -> dict[str, Any]:
     """A full copy of the saved state with every key this source uses present."""
     fresh = copy.deepcopy(dict(state or {}))
-    for key in ("validators", "comment_feeds"):
+    for key in ("validators", "comment_feeds", "bodies"):
         if not isinstance(fresh.get(key), dict):
             fresh[key] = {}
     if not isinstance(fresh.get("comments_pending"), list):
@@ -244,17 +278,20 @@ def _forget_discovery(state: dict[str, Any]) -> None:
 
 
 def _remember(state: dict[str, Any], url: str, response: Response) -> None:
-    """Save (or drop) the validators for the next conditional GET of `url`."""
+    """Save (or drop) the validators for the next conditional GET of `url`, and the hash of
+    the body that parsed, so an identical body is not parsed again."""
     if response.validators:
         state["validators"][url] = response.validators
     else:
         state["validators"].pop(url, None)
+    state["bodies"][url] = _digest(response.body)
 
 
 def _keep_validators(state: dict[str, Any], feeds: set[str], entries: Iterable[FeedEntry]) -> None:
     """Drop validators of comment feeds whose posts left the feed: state must not grow forever."""
     keep = feeds | {entry.comments_url for entry in entries if entry.comments_url}
     state["validators"] = {url: v for url, v in state["validators"].items() if url in keep}
+    state["bodies"] = {url: v for url, v in state["bodies"].items() if url in keep}
 
 
 def _comment_feed_index(entries: Iterable[FeedEntry]) -> dict[str, dict[str, Any]]:
