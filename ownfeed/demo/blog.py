@@ -12,6 +12,7 @@ from ownfeed.demo.images import png
 from ownfeed.demo.web import DemoRequest, DemoResponse, Handler
 
 SITE_TITLE = "Novosyx Blog"
+GUID_BASE = "https://blog.novosyx.example"
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class Blog:
         self.base = ""
 
     def guid(self, post: BlogPost) -> str:
-        return f"{self.base}/?p={post.id}"
+        """WordPress-style guids on a fixed domain: a rerun on another port is the same post."""
+        return f"{GUID_BASE}/?p={post.id}"
 
     def link(self, post: BlogPost) -> str:
         return f"{self.base}/{post.slug}/"

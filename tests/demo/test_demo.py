@@ -21,5 +21,9 @@ def test_demo_syncs_the_sample_company(tmp_path):
         assert nested >= 2  # comments answering comments
         assert archive.one("SELECT count(*) FROM posts WHERE kind = 'pingback'")[0] == 1
         assert archive.one("SELECT count(*) FROM media WHERE local_path IS NOT NULL")[0] >= 2
+    with Archive(folder / "archive.db") as archive:
+        before = archive.one("SELECT count(*), sum(versions) FROM posts")[:]
     again = CliRunner().invoke(cli, ["demo", str(folder)], catch_exceptions=False)
-    assert again.exit_code == 0  # a second demo run reuses the archive
+    assert again.exit_code == 0  # a second demo run (on another port) reuses the archive
+    with Archive(folder / "archive.db") as archive:
+        assert archive.one("SELECT count(*), sum(versions) FROM posts")[:] == before
