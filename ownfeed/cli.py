@@ -116,16 +116,43 @@ def init(directory: str, force: bool) -> None:
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
 @click.option("--name", help="Source name (default: derived from the URL or handle).")
 @click.option("--type", "type_", help="Source type, when detection guesses wrong.")
+@click.option(
+    "--opml",
+    "opml_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Add every feed of a feed reader's OPML export (known URLs are skipped).",
+)
 @pass_context
-def add(obj: _Context, target: str, name: str | None, type_: str | None) -> None:
+def add(
+    obj: _Context, target: str | None, name: str | None, type_: str | None, opml_file: str | None
+) -> None:
     """Detect the source type of URL-OR-HANDLE and append it to the config.
 
-    Feeds and HTML pages that advertise one, @user@host (Mastodon), handle.bsky.social
-    and bsky.app profile URLs (Bluesky).
+    Feeds and HTML pages that advertise one, WordPress sites, @user@host (Mastodon),
+    handle.bsky.social and bsky.app profile URLs (Bluesky), YouTube channels, Reddit
+    users, GitHub users and repositories, Lemmy and other fediverse profiles.
     """
+    if opml_file is not None:
+        from ownfeed.opml import plan_import, read_opml
+
+        if target or name or type_:
+            _fail("--opml takes no URL-OR-HANDLE, --name or --type", EXIT_USAGE)
+        with _user_errors():
+            config = obj.config()
+            entries, skipped = plan_import(read_opml(Path(opml_file)), config.sources)
+            for entry in entries:
+                add_source(config.path, entry)
+        click.echo(
+            f"Added {len(entries)} source(s) from {opml_file} to {config.path}"
+            + (f"; skipped {skipped} already configured" if skipped else "")
+        )
+        return
+    if not target:
+        _fail("missing URL-OR-HANDLE (or --opml FILE)", EXIT_USAGE)
+        return
     from ownfeed.add import detect_source
 
     with _user_errors():
@@ -147,9 +174,17 @@ def unique_name(base: str, config: Config) -> str:
 
 @cli.command("sources")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--opml", "as_opml", is_flag=True, help="Print the sources as an OPML list.")
 @pass_context
-def sources_command(obj: _Context, as_json: bool) -> None:
+def sources_command(obj: _Context, as_json: bool, as_opml: bool) -> None:
     """The configured sources with type, post count, last sync and last error."""
+    if as_opml:
+        from ownfeed.opml import write_opml
+
+        with _user_errors():
+            config = obj.config()
+        click.echo(write_opml(config.sources, config.export.title), nl=False)
+        return
     with _user_errors(), obj.archive() as (config, archive):
         archived = {row["name"]: row for row in queries.source_overview(archive)}
         rows = []
