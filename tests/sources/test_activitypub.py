@@ -13,6 +13,7 @@ import pytest
 from ownfeed.archive import Archive
 from ownfeed.config import parse_config
 from ownfeed.models import post_id
+from ownfeed.sources import ratelimit
 from ownfeed.sync import SyncOptions, SyncReport, sync_archive
 from tests.httpserver import Reply, TestServer
 
@@ -224,3 +225,26 @@ def test_verify_marks_deleted_objects_gone(
     assert posts[me + "102"]["gone_reason"] == "deleted upstream"
     assert posts[me + "105"]["gone_at"] is None
     assert report.runs[0].counts.gone == 2
+
+
+def test_rate_limit_headers_pause_before_the_next_request(
+    fedi: Fediverse, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(ratelimit, "pause", record)
+    outbox = fedi.objects[fedi.url("social", "/users/novosyx/outbox")]
+    server.route(
+        "/users/novosyx/outbox",
+        Reply(
+            json.dumps(outbox),
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"},
+            content_type=AP,
+        ),
+    )
+    report = sync(tmp_path, server)
+    assert report.status == "ok"
+    assert waits and 2 <= waits[0] <= 3

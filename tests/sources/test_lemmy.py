@@ -14,7 +14,7 @@ import pytest
 from ownfeed.archive import Archive
 from ownfeed.config import parse_config
 from ownfeed.models import post_id
-from ownfeed.sources import lemmy
+from ownfeed.sources import lemmy, ratelimit
 from ownfeed.sources.lemmy import parent_local_id, parse_account
 from ownfeed.sync import SyncOptions, SyncReport, sync_archive
 from tests.httpserver import Reply, Request, TestServer
@@ -240,3 +240,33 @@ def test_verify_checks_local_items_by_id(
     assert posts["https://lemmy.example/post/14"]["gone_reason"] == "not found"
     assert posts[P11]["gone_at"] is None
     assert report.runs[0].counts.gone == 2
+
+
+def test_rate_limited_answers_are_waited_out(
+    instance: Instance, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(ratelimit, "pause", record)
+    answers = iter(
+        [as_json({"error": "rate_limit_error"}, 429), as_json({"error": "rate_limit_error"}, 429)]
+    )
+    server.route("/api/v3/user", lambda r: next(answers, None) or instance.profile(r))
+    report = sync(tmp_path, server)
+    assert report.status == "ok"
+    assert waits == [1.0, 1.0]  # no Retry-After: a short pause, then again
+
+
+def test_rate_limit_that_resets_too_late_is_one_line(
+    instance: Instance, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lemmy.LemmySource, "max_rate_wait", 5.0)
+    reply = as_json({"error": "rate_limit_error"}, 429)
+    reply.headers["Retry-After"] = "600"
+    server.route("/api/v3/user", reply)
+    report = sync(tmp_path, server)
+    assert report.status == "failed"
+    assert "HTTP 429" in (report.runs[0].error or "") and "600 s" in (report.runs[0].error or "")
