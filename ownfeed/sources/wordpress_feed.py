@@ -47,6 +47,14 @@ def atom_comments_url(comments_url: str, permalink: str | None) -> str:
     return comments_url
 
 
+def rss_comments_url(atom_url: str) -> str:
+    """The RSS twin of an Atom comment feed URL."""
+    parts = urlsplit(atom_url)
+    if parts.path.endswith("/feed/atom/"):
+        return urlunsplit(parts._replace(path=parts.path.removesuffix("atom/")))
+    return urlunsplit(parts._replace(query=parts.query.replace("feed=atom", "feed=rss2")))
+
+
 def _parse(response: Response) -> ParsedFeed:
     return parse_feed(
         response.body, url=response.url, content_type=response.headers.get("content-type", "")
@@ -133,8 +141,14 @@ class FeedWalk:
     # --- comments ------------------------------------------------------------------------
 
     async def _comments(self, state: dict[str, Any], post: Post, url: str) -> list[Post] | None:
-        """One post's Atom comment feed; None when unchanged (304)."""
-        response = await self._get(state, url)
+        """One post's Atom comment feed (the RSS one if a site has no Atom: comments without
+        threads beat none); None when unchanged (304)."""
+        response = await self._get(state, url, accept=(404,))
+        if response.status == 404 and (fallback := rss_comments_url(url)) != url:
+            url = fallback
+            response = await self._get(state, url)
+        elif response.status == 404:
+            raise SourceError("comment feed not found (HTTP 404)", status=404)
         if response.not_modified:
             return None
         comments = parse_comments(

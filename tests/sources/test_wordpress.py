@@ -16,7 +16,7 @@ from ownfeed.sources.registry import source_class
 from ownfeed.sources.wordpress import WordPressSource, rest_url
 from ownfeed.sources.wordpress_feed import atom_comments_url, page_url
 from ownfeed.sync import SyncOptions, SyncReport, sync_archive
-from tests.httpserver import TestServer
+from tests.httpserver import Reply, TestServer
 from tests.sources.wp_site import WpSite
 
 
@@ -268,3 +268,32 @@ def test_full_resync_rereads_everything_and_changes_nothing(
     report = sync(tmp_path, server, full=True)
     assert report.runs[0].counts.new == 0 and report.runs[0].counts.updated == 0
     assert report.runs[0].counts.unchanged > 30
+
+
+def test_feed_mode_falls_back_to_rss_comment_feeds(server: TestServer, tmp_path: Path) -> None:
+    """A site without Atom comment feeds: the RSS ones give the comments, unthreaded."""
+    site = WpSite(server, posts=8)
+    site.rest = "404"
+    post = site.posts[4]  # five comments, two of them replies
+    path = urlpath(site, post)
+    server.route(path + "feed/atom/", lambda r: Reply("no", 404, content_type="text/html"))
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Comments</title>'
+        + "".join(
+            f"<item><title>By: {c.author}</title><link>{site.link(post)}#comment-{c.id}</link>"
+            f'<guid isPermaLink="false">{site.guid(post)}#comment-{c.id}</guid>'
+            f"<description>{c.text}</description></item>"
+            for c in post.comments
+        )
+        + "</channel></rss>"
+    )
+    server.route(path + "feed/", Reply(rss, content_type="application/rss+xml"))
+    report = sync(tmp_path, server)
+    assert report.status == "ok" and report.runs[0].error is None
+    found = rows(
+        tmp_path,
+        "SELECT in_reply_to FROM posts WHERE native_id LIKE ?",
+        f"{site.guid(post)}#comment-%",
+    )
+    assert len(found) == 5
+    assert {r["in_reply_to"] for r in found} == {post_id("web", site.guid(post))}
