@@ -297,3 +297,28 @@ def test_feed_mode_falls_back_to_rss_comment_feeds(server: TestServer, tmp_path:
     )
     assert len(found) == 5
     assert {r["in_reply_to"] for r in found} == {post_id("web", site.guid(post))}
+
+
+def test_rest_and_the_wxr_export_give_the_same_rows(server: TestServer, tmp_path: Path) -> None:
+    """The importer and this source agree on ids, threads, authors and text."""
+    from ownfeed.importers import run_import
+    from ownfeed.media import MediaStore
+
+    site = WpSite(server, posts=12)
+    (tmp_path / "rest").mkdir()
+    (tmp_path / "wxr").mkdir()
+    assert sync(tmp_path / "rest", server).status == "ok"
+    export = tmp_path / "novosyx.WordPress.2024-03-12.xml"
+    export.write_text(site.wxr(), encoding="utf-8")
+    with Archive(tmp_path / "wxr" / "archive.db") as archive:
+        run_import(
+            archive,
+            "wordpress",
+            export,
+            source=None,
+            source_type=None,
+            media_store=MediaStore(tmp_path / "media"),
+        )
+    assert snapshot(tmp_path / "wxr") == snapshot(tmp_path / "rest")
+    authors = "SELECT DISTINCT author_id FROM posts ORDER BY 1"
+    assert rows(tmp_path / "wxr", authors) == rows(tmp_path / "rest", authors)

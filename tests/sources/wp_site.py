@@ -388,3 +388,51 @@ class WpSite:
         if post.status != "publish":
             return Reply("<html>Not found</html>", 404, content_type="text/html")
         return Reply(f"<html><body>{post.text}</body></html>", content_type="text/html")
+
+    # --- the site's own export (WXR 1.2) ------------------------------------------------
+
+    def wxr(self) -> str:
+        """Tools > Export: every post and page with its comments, as WordPress writes it."""
+        items = []
+        for post in self.posts:
+            comments = "".join(
+                "<wp:comment>"
+                f"<wp:comment_id>{c.id}</wp:comment_id>"
+                f"<wp:comment_author><![CDATA[{c.author}]]></wp:comment_author>"
+                "<wp:comment_author_url>"
+                f"https://{c.author.lower().replace(' ', '')}.example/</wp:comment_author_url>"
+                f"<wp:comment_date>{local(c.date).replace('T', ' ')}</wp:comment_date>"
+                f"<wp:comment_date_gmt>{gmt(c.date).replace('T', ' ')}</wp:comment_date_gmt>"
+                f"<wp:comment_content><![CDATA[{c.text}]]></wp:comment_content>"
+                f"<wp:comment_approved>{int(c.approved)}</wp:comment_approved>"
+                "<wp:comment_type>comment</wp:comment_type>"
+                f"<wp:comment_parent>{c.parent}</wp:comment_parent></wp:comment>"
+                for c in post.comments
+            )
+            items.append(
+                f"<item><title>{escape(post.title, quote=False)}</title>"
+                f"<link>{self.link(post)}</link>"
+                f"<pubDate>{format_datetime(post.date, usegmt=True)}</pubDate>"
+                "<dc:creator><![CDATA[nora]]></dc:creator>"
+                f'<guid isPermaLink="false">{self.guid(post)}</guid>'
+                f"<content:encoded><![CDATA[{post.text}]]></content:encoded>"
+                f"<wp:post_id>{post.id}</wp:post_id>"
+                f"<wp:post_date_gmt>{gmt(post.date).replace('T', ' ')}</wp:post_date_gmt>"
+                f"<wp:post_modified_gmt>{gmt(post.modified).replace('T', ' ')}"
+                "</wp:post_modified_gmt>"
+                f"<wp:post_name>{post.slug}</wp:post_name><wp:status>{post.status}</wp:status>"
+                f"<wp:post_type>{post.kind}</wp:post_type><wp:post_password></wp:post_password>"
+                f'<category domain="category" nicename="news"><![CDATA[News]]></category>'
+                f"{comments}</item>"
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8" ?><rss version="2.0" '
+            'xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:wp="http://wordpress.org/export/1.2/"><channel>'
+            f"<title>Novosyx Blog</title><link>{self.base}</link><language>en-US</language>"
+            "<wp:wxr_version>1.2</wp:wxr_version><wp:author><wp:author_login>nora"
+            "</wp:author_login><wp:author_display_name><![CDATA[Nora Admin]]>"
+            f"</wp:author_display_name></wp:author>{''.join(items)}</channel></rss>"
+        )
