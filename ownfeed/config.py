@@ -25,6 +25,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "concurrency": int,
     "timeout": (int, float),
     "export": dict,
+    "links": dict,
     "sources": list,
 }
 _EXPORT_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -36,6 +37,12 @@ _EXPORT_KEYS: dict[str, type | tuple[type, ...]] = {
     "feed_items": int,
     "per_page": int,
     "theme": str,
+}
+_LINKS_KEYS: dict[str, type | tuple[type, ...]] = {
+    "text_threshold": (int, float),
+    "text_window_hours": (int, float),
+    "follow_redirects": bool,
+    "shorteners": list,
 }
 _COMMON_SOURCE_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -63,6 +70,16 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class LinksConfig:
+    """The `[links]` table: how a post's copies on other platforms are found."""
+
+    text_threshold: float = 0.9  # similarity (0..1) from which two posts of ours are copies
+    text_window_hours: float = 48.0  # how far apart they may be published; 0: no text match
+    follow_redirects: bool = True  # follow short links (and our own) during a sync
+    shorteners: tuple[str, ...] = ()  # more link-shortener hosts to follow
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated config; every path is absolute (relative ones resolve against the file)."""
 
@@ -72,6 +89,7 @@ class Config:
     concurrency: int = 16
     timeout: float = 30.0
     export: ExportConfig = field(default_factory=lambda: ExportConfig(output=Path("site")))
+    links: LinksConfig = field(default_factory=LinksConfig)
     sources: tuple[SourceConfig, ...] = ()
 
     def source(self, name: str) -> SourceConfig:
@@ -222,6 +240,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         per_page=export.get("per_page", 20),
         theme=_resolve(base, export["theme"]) if "theme" in export else None,
     )
+    links_config = _parse_links(check, data.get("links", {}))
     sources = tuple(
         _parse_source(check, entry, index) for index, entry in enumerate(data.get("sources", []))
     )
@@ -237,7 +256,37 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         concurrency=concurrency,
         timeout=timeout,
         export=export_config,
+        links=links_config,
         sources=sources,
+    )
+
+
+def _parse_links(check: _Validator, links: dict[str, Any]) -> LinksConfig:
+    """Validate `[links]`: a threshold in (0, 1], a window and short-link hosts."""
+    check.check_keys(links, _LINKS_KEYS, "[links]", "links")
+    threshold = float(links.get("text_threshold", LinksConfig.text_threshold))
+    if not 0 < threshold <= 1:
+        raise check.fail(
+            "[links]: 'text_threshold' must be above 0 and at most 1", "text_threshold", "links"
+        )
+    window = float(links.get("text_window_hours", LinksConfig.text_window_hours))
+    if window < 0:
+        raise check.fail(
+            "[links]: 'text_window_hours' must be >= 0 (0 turns text matching off)",
+            "text_window_hours",
+            "links",
+        )
+    shorteners = links.get("shorteners", [])
+    for host in shorteners:
+        if not isinstance(host, str) or not re.match(r"^[a-z0-9.-]+$", host.lower()):
+            raise check.fail(
+                f"[links]: 'shorteners' must list host names, got {host!r}", "shorteners", "links"
+            )
+    return LinksConfig(
+        text_threshold=threshold,
+        text_window_hours=window,
+        follow_redirects=links.get("follow_redirects", True),
+        shorteners=tuple(host.lower() for host in shorteners),
     )
 
 

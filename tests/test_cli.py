@@ -90,7 +90,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == (
         f"Error: {path}:1: unknown key 'nonsense' in the config (known keys: archive, "
-        "concurrency, export, media_dir, sources, timeout)"
+        "concurrency, export, links, media_dir, sources, timeout)"
     )
 
 
