@@ -123,60 +123,129 @@ def find_post(archive: Archive, ident: str) -> dict[str, Any] | None:
     return _dict(row)
 
 
-def linked_ids(archive: Archive, post_id: str) -> tuple[str, list[str]]:
-    """The original a post belongs to (itself unless it is a copy) and that original's copies."""
+def _original_of(archive: Archive, post_id: str) -> str | None:
     row = archive.one(
-        "SELECT post_id FROM post_links WHERE linked_id = ? AND relation = 'copy'", (post_id,)
+        "SELECT post_id FROM post_links WHERE linked_id = ? AND relation = 'copy' "
+        "ORDER BY post_id LIMIT 1",
+        (post_id,),
     )
-    original = row["post_id"] if row else post_id
+    return str(row["post_id"]) if row else None
+
+
+def _has_copies(archive: Archive, post_id: str) -> bool:
+    row = archive.one(
+        "SELECT 1 FROM post_links WHERE post_id = ? AND relation = 'copy' LIMIT 1", (post_id,)
+    )
+    return row is not None
+
+
+def linked_ids(archive: Archive, post_id: str) -> tuple[str, list[str]]:
+    """The original of a post's story and that original's copies.
+
+    A copy belongs to its original; so does every reply in a copy's or the original's
+    thread (found through its thread root). A post in no story is its own original.
+    """
+    candidates = [post_id]
+    row = archive.one("SELECT thread_root FROM posts WHERE id = ?", (post_id,))
+    if row and row["thread_root"] and row["thread_root"] != post_id:
+        candidates.append(row["thread_root"])
+    original = post_id
+    for candidate in candidates:
+        above = _original_of(archive, candidate)
+        if above is not None:
+            original = above
+            break
+        if _has_copies(archive, candidate):
+            original = candidate
+            break
     copies = [
         r["linked_id"]
         for r in archive.query(
-            "SELECT linked_id FROM post_links WHERE post_id = ? AND relation = 'copy'", (original,)
+            "SELECT linked_id FROM post_links WHERE post_id = ? AND relation = 'copy' "
+            "ORDER BY linked_id",
+            (original,),
         )
     ]
     return original, copies
 
 
+def _when(item: dict[str, Any]) -> tuple[str, str]:
+    return (item.get("published_at") or item.get("first_seen_at") or "", item["id"])
+
+
 def thread(archive: Archive, post: dict[str, Any]) -> list[dict[str, Any]]:
-    """The whole conversation of a post and of its copies, nested, with `depth` and `platform`."""
+    """One conversation: the thread of the post's original, with the replies to its
+    copies on other platforms merged in below the original, nested, siblings in time order.
+
+    Each item has `depth`, `platform`, `url` and `via` (the copy whose thread it came
+    from, None for the original's own). Copies themselves are listed by `copies_of`;
+    pingbacks by `mentions_of`, not here: they are not replies.
+    """
     original, copies = linked_ids(archive, post["id"])
-    roots = set()
-    for pid in [original, *copies]:
+    members = [original, *copies]
+    roots: dict[str, str] = {}
+    for pid in members:
         row = archive.one(
             "SELECT coalesce(thread_root, id) AS root FROM posts WHERE id = ?", (pid,)
         )
         if row:
-            roots.add(row["root"])
-    if not roots:
+            roots[pid] = row["root"]
+    if original not in roots:
         return []
-    marks = ",".join("?" * len(roots))
+    wanted = sorted(set(roots.values()))
+    marks = ",".join("?" * len(wanted))
     rows = [
         dict(r)
         for r in archive.query(
-            f"""SELECT {_POST_COLUMNS} FROM posts
+            f"""SELECT {_POST_COLUMNS}, posts.first_seen_at FROM posts
                 LEFT JOIN authors ON authors.id = posts.author_id
                 WHERE posts.thread_root IN ({marks}) OR posts.id IN ({marks})
-                ORDER BY posts.published_at, posts.id""",
-            [*roots, *roots],
+                ORDER BY coalesce(posts.published_at, posts.first_seen_at), posts.id""",
+            [*wanted, *wanted],
         )
     ]
     by_id = {r["id"]: r for r in rows}
-    children: dict[str | None, list[dict[str, Any]]] = {}
+    home = roots[original]
+    tops: list[dict[str, Any]] = []  # the original's thread's top (its root, or orphans)
+    children: dict[str, list[dict[str, Any]]] = {}
+    root_ids = set(roots.values())
     for item in rows:
-        parent = item["in_reply_to"] if item["in_reply_to"] in by_id else None
-        if item["id"] in roots:
-            parent = None
-        children.setdefault(parent, []).append(item)
+        parent = None
+        if item["id"] not in root_ids:
+            parent = item["in_reply_to"]
+            if parent not in by_id or parent == item["id"]:  # parent not archived: below root
+                root = item["thread_root"]
+                parent = root if root in by_id and root != item["id"] else None
+        if parent is not None:
+            children.setdefault(parent, []).append(item)
+        elif home in (item["id"], item["thread_root"]):
+            tops.append(item)
+    if copies:
+        merged = list(children.get(original, []))
+        for copy in copies:
+            merged.extend(children.pop(copy, []))
+        children[original] = sorted(merged, key=_when)
+    skipped = set(copies)
     ordered: list[dict[str, Any]] = []
+    seen: set[str] = set()
 
-    def walk(parent: str | None, depth: int) -> None:
-        for child in children.get(parent, []):
-            child["depth"] = depth
-            ordered.append(child)
-            walk(child["id"], depth + 1)
+    def walk(item: dict[str, Any], depth: int, via: str | None) -> None:
+        if item["id"] in seen or item["id"] in skipped or item["kind"] == "pingback":
+            return
+        seen.add(item["id"])
+        item["depth"] = depth
+        item["via"] = via
+        ordered.append(item)
+        for child in children.get(item["id"], []):
+            origin = via
+            if item["id"] == original and child["thread_root"] != home:
+                origin = next((c for c in copies if roots.get(c) == child["thread_root"]), None)
+            walk(child, depth + 1, origin)
 
-    walk(None, 0)
+    for top in tops:
+        walk(top, 0, None)
+    for item in ordered:
+        item.pop("first_seen_at", None)
     return ordered
 
 
@@ -208,10 +277,50 @@ def tags_of(archive: Archive, post_id: str) -> list[str]:
 
 
 def copies_of(archive: Archive, post_id: str) -> list[dict[str, Any]]:
+    """The copies of a post's story on other platforms (the post itself included when it
+    is one), with the evidence that linked them."""
+    original, _ = linked_ids(archive, post_id)
     rows = archive.query(
-        """SELECT post_links.linked_id AS id, post_links.relation, post_links.how, posts.platform,
-                  posts.url FROM post_links JOIN posts ON posts.id = post_links.linked_id
-           WHERE post_links.post_id = ? ORDER BY posts.platform""",
-        (post_id,),
+        """SELECT post_links.linked_id AS id, post_links.relation, post_links.how,
+                  posts.platform, posts.url, posts.published_at
+           FROM post_links JOIN posts ON posts.id = post_links.linked_id
+           WHERE post_links.post_id = ? AND post_links.relation = 'copy'
+           ORDER BY posts.platform, posts.published_at, posts.id""",
+        (original,),
     )
     return [dict(row) for row in rows]
+
+
+def original_of(archive: Archive, post_id: str) -> dict[str, Any] | None:
+    """The original of a story a post belongs to, when that is another post."""
+    original, _ = linked_ids(archive, post_id)
+    if original == post_id:
+        return None
+    row = archive.one(
+        """SELECT id, platform, url, title, published_at FROM posts WHERE id = ?""",
+        (original,),
+    )
+    return _dict(row)
+
+
+def mentions_of(archive: Archive, post_id: str) -> list[dict[str, Any]]:
+    """Posts that link to a post's story (its original or a copy): pingbacks, trackbacks,
+    others' posts seen as context; oldest first."""
+    original, copies = linked_ids(archive, post_id)
+    members = [original, *copies]
+    marks = ",".join("?" * len(members))
+    rows = archive.query(
+        f"""SELECT posts.id, posts.platform, posts.kind, posts.is_own, posts.url, posts.title,
+                   posts.content_text, posts.published_at, post_links.how,
+                   post_links.post_id AS mentions, authors.name AS author_name,
+                   authors.handle AS author_handle, authors.url AS author_url
+            FROM post_links JOIN posts ON posts.id = post_links.linked_id
+            LEFT JOIN authors ON authors.id = posts.author_id
+            WHERE post_links.post_id IN ({marks}) AND post_links.relation = 'mention'
+            ORDER BY coalesce(posts.published_at, posts.first_seen_at), posts.id""",
+        members,
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(row["id"], dict(row))
+    return list(found.values())

@@ -161,6 +161,52 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_post_link_detection(db: Database) -> None:
+    """What linking copies and mentions needs beside `post_links` (see archive/links.py).
+
+    `post_urls`: the addresses each post is reached at (`how = 'self'`, our original posts
+    only) and points at (`link`, `card`, `facet`, `syndication`), normalised, so a post
+    that arrives after the ones linking to it is matched by one indexed lookup.
+    `post_link_overrides`: pairs a person unlinked (`ownfeed unlink`); detection never
+    links them again. `link_redirects`: short links the sync followed, and where to.
+    `link_state`: how far the last linking run got (rowid and last_seen_at).
+    """
+    _run_all(
+        db,
+        """
+        CREATE TABLE post_urls (
+            post_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            url TEXT NOT NULL,
+            host TEXT NOT NULL,
+            how TEXT NOT NULL,
+            PRIMARY KEY (post_id, key)
+        );
+        CREATE INDEX post_urls_key ON post_urls (key, how);
+        CREATE INDEX post_urls_host ON post_urls (host) WHERE how != 'self';
+        CREATE TABLE post_link_overrides (
+            post_id TEXT NOT NULL,
+            linked_id TEXT NOT NULL,
+            action TEXT NOT NULL DEFAULT 'unlink',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, linked_id)
+        );
+        CREATE TABLE link_redirects (
+            url TEXT PRIMARY KEY,
+            target TEXT,
+            checked_at TEXT NOT NULL,
+            error TEXT
+        );
+        CREATE TABLE link_state (
+            name TEXT PRIMARY KEY,
+            value TEXT
+        );
+        CREATE INDEX post_links_relation ON post_links (post_id, relation);
+        """,
+    )
+
+
 def _run_all(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would commit the migration's transaction."""
     statement = ""
