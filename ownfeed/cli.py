@@ -17,6 +17,7 @@ from ownfeed import __version__
 from ownfeed.archive import Archive, queries
 from ownfeed.config import CONFIG_NAME, Config, add_source, default_config_path, load_config
 from ownfeed.errors import ConfigError, LockedError, OwnfeedError, ParseError
+from ownfeed.linking import link_archive
 from ownfeed.lock import ArchiveLock
 from ownfeed.render import (
     RichProgress,
@@ -318,6 +319,7 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
             except ParseError as error:
                 _fail(f"{kind} import of {path}: {error}", EXIT_FAILED)
                 return
+            link_archive(archive, config.links)  # copies and mentions among what came in
     for warning in report.warnings:
         stderr_line(f"warning: {warning}")
     click.echo(f"Imported {path}: {report}")
@@ -403,12 +405,67 @@ def show(obj: _Context, ident: str, as_json: bool) -> None:
             "versions": queries.versions(archive, post["id"]),
             "media": queries.media_of(archive, post["id"]),
             "copies": queries.copies_of(archive, post["id"]),
+            "original": queries.original_of(archive, post["id"]),
+            "mentioned_by": queries.mentions_of(archive, post["id"]),
             "tags": queries.tags_of(archive, post["id"]),
         }
     if as_json:
         _json(detail)
     else:
         print_post(detail)
+
+
+def _find_post(archive: Archive, ident: str) -> dict[str, Any]:
+    """A post as `show` finds it (id, id prefix, native id or URL), or a user error."""
+    post = queries.find_post(archive, ident)
+    if post is None:
+        raise OwnfeedError(f"no post {ident!r} in the archive (try `ownfeed search`)")
+    return post
+
+
+def _label(post: dict[str, Any]) -> str:
+    return f"{post['id']} ({post['platform']})"
+
+
+@cli.command("link")
+@click.argument("original")
+@click.argument("linked")
+@click.option("--mention", is_flag=True, help="LINKED mentions ORIGINAL instead of copying it.")
+@pass_context
+def link_command(obj: _Context, original: str, linked: str, mention: bool) -> None:
+    """Make LINKED a copy of ORIGINAL (our post), so their replies form one conversation.
+
+    Both are given as `show` takes them: id, id prefix, native id or URL. Detection never
+    changes or removes a link made here; `ownfeed unlink` does.
+    """
+    from ownfeed.archive.links import link_manually
+
+    relation = "mention" if mention else "copy"
+    with _user_errors():
+        config = obj.config()
+        with ArchiveLock(config.archive), Archive(config.archive) as archive:
+            first, second = _find_post(archive, original), _find_post(archive, linked)
+            with archive.transaction():
+                link_manually(archive, first["id"], second["id"], relation)
+    click.echo(f"Linked {_label(second)} as a {relation} of {_label(first)}")
+
+
+@cli.command("unlink")
+@click.argument("original")
+@click.argument("linked")
+@pass_context
+def unlink_command(obj: _Context, original: str, linked: str) -> None:
+    """Separate LINKED from ORIGINAL; detection will not link the two again."""
+    from ownfeed.archive.links import unlink
+
+    with _user_errors():
+        config = obj.config()
+        with ArchiveLock(config.archive), Archive(config.archive) as archive:
+            first, second = _find_post(archive, original), _find_post(archive, linked)
+            with archive.transaction():
+                removed = unlink(archive, first["id"], second["id"])
+    state = "Unlinked" if removed else "They were not linked; kept apart from now on:"
+    click.echo(f"{state} {_label(first)} and {_label(second)}")
 
 
 @cli.command()

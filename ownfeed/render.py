@@ -128,10 +128,14 @@ def print_post(detail: dict[str, Any]) -> None:
     for item in detail["media"]:
         where = item.get("local_path") or f"not downloaded: {item.get('error') or 'pending'}"
         console.print(f"[dim]media: {escape(item['url'])} → {escape(where)}[/]")
+    original = detail.get("original")
+    if original:
+        name = original.get("title") or original.get("url") or original["id"]
+        console.print(f"[dim]copy of {original['id']} on {original['platform']}: {escape(name)}[/]")
     for copy in detail["copies"]:
-        console.print(
-            f"[dim]{copy['relation']} on {copy['platform']}: {escape(copy['url'] or '')}[/]"
-        )
+        if copy["id"] == post["id"]:
+            continue
+        console.print(f"[dim]also on {copy['platform']}: {escape(copy['url'] or copy['id'])}[/]")
     if len(detail["versions"]) > 1:
         console.print(f"\n[bold]{len(detail['versions'])} versions[/]")
         for version in detail["versions"]:
@@ -145,10 +149,29 @@ def print_post(detail: dict[str, Any]) -> None:
             who = item.get("author_name") or item.get("author_handle") or "?"
             own = "[green]us[/]" if item["is_own"] else escape(who)
             text = " ".join((item.get("content_text") or "").split())[:160]
+            when = short_time(item.get("published_at"))
+            if item.get("url"):
+                when = f"[link={escape(item['url'])}]{when}[/link]"
             console.print(
-                f"{indent}{marker}[dim]{item['platform']} {short_time(item.get('published_at'))}[/]"
-                f" {own}: {escape(text)}"
+                f"{indent}{marker}[dim]{item['platform']} {when}[/] {own}: {escape(text)}"
             )
+    print_mentions(detail.get("mentioned_by") or [])
+
+
+def print_mentions(mentions: list[dict[str, Any]]) -> None:
+    """Pingbacks, trackbacks and others' posts that link to the story."""
+    if not mentions:
+        return
+    console.print(f"\n[bold]Mentioned by ({len(mentions)})[/]")
+    for item in mentions:
+        who = item.get("author_name") or item.get("author_handle") or item.get("url") or "?"
+        text = " ".join((item.get("title") or item.get("content_text") or "").split())[:120]
+        console.print(
+            f"  [dim]{item['platform']} {short_time(item.get('published_at'))}[/] "
+            f"{escape(who)}: {escape(text)}"
+        )
+        if item.get("url"):
+            console.print(f"    [dim]{escape(item['url'])}[/]")
 
 
 def stderr_line(text: str) -> None:

@@ -23,6 +23,7 @@ from ownfeed.config import Config
 from ownfeed.cpu import CpuPool, usable_cpus
 from ownfeed.errors import ConfigError, SourceError
 from ownfeed.http import HttpClient
+from ownfeed.linking import link_after_sync
 from ownfeed.media import MediaStore, download_media
 from ownfeed.models import SourceResult, utcnow
 from ownfeed.netpolicy import url_is_private
@@ -200,6 +201,7 @@ async def sync_archive(
                 )
             report.runs.append(run)
             progress.finished(run)
+        await link_after_sync(archive, config.links, client)  # copies: every source is in
         if options.media and succeeded:
             store = MediaStore(config.media_dir)
             downloads = await asyncio.gather(
