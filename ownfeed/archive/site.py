@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import sqlite3
+import sys
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -71,8 +72,9 @@ class SitePost:
 class PostMark(NamedTuple):
     """What decides whether a post's pages must be rendered again: its change marker.
 
-    `sig` joins every column a page shows (content hash and markup size, title, versions,
-    gone state, relations, author), so an unchanged `sig` means an unchanged page input.
+    `sig` joins every column a page shows (content hash, title, versions, gone state,
+    relations, author) and when it was last delivered, so an unchanged `sig` means an
+    unchanged page input.
     """
 
     id: str
@@ -143,9 +145,22 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
+
+
 def _post(row: sqlite3.Row) -> SitePost:
-    """Positional on purpose: this runs for every post of an export."""
-    return SitePost(row[0], row[1], row[2], row[3], bool(row[4]), *tuple(row)[5:])
+    """Positional and with shared strings on purpose: this runs for every post of an export,
+    and a large export keeps every summary in memory."""
+    values = list(row)
+    for index in (1, 2, 3, 10, 21, 22, 23):  # platform, source, kind, language, author
+        values[index] = _intern(values[index])
+    if values[11] == values[12]:
+        values[12] = values[11]  # date is published_at: one string, not two
+    if values[17] == values[0]:
+        values[17] = values[0]  # a thread's root: thread_root is its own id
+    values[4] = bool(values[4])
+    return SitePost(*values)
 
 
 def _select(content: bool, excerpt: int) -> str:
@@ -190,6 +205,17 @@ def own_posts(
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
     return [_post(row) for row in archive.conn.execute(sql, params)]
+
+
+def excerpts(archive: Archive, ids: Iterable[str], chars: int = 300) -> dict[str, str]:
+    """The start of each post's text, for lists (summaries are loaded without it)."""
+    wanted = sorted(set(ids))
+    found: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        sql = f"""SELECT id, substr(coalesce(content_text, ''), 1, {int(chars)}) FROM posts
+                  WHERE id IN ({_marks(len(chunk))})"""
+        found.update(archive.conn.execute(sql, list(chunk)).fetchall())
+    return found
 
 
 def count_own(archive: Archive) -> int:
@@ -256,19 +282,24 @@ def post_thread(archive: Archive, post_id: str) -> list[tuple[SitePost, int]]:
 
 
 def post_marks(archive: Archive) -> Iterator[PostMark]:
-    """The change marker of every post, for incremental export (one scan, no content)."""
+    """The change marker of every post, for incremental export (one scan, no content),
+    thread by thread, oldest first within a thread.
+
+    `last_seen_at` moves whenever a sync or import delivers the post again, so markup-only
+    updates (same visible text, no new version) are caught too; at worst a page is
+    rendered again and found byte-identical.
+    """
     sql = f"""
         SELECT p.id, coalesce(p.thread_root, p.id), p.in_reply_to, p.is_own, {_DATE},
           p.platform || '|' || p.kind || '|' || coalesce(p.source, '') || '|' ||
           coalesce(p.url, '') || '|' || coalesce(p.title, '') || '|' ||
-          coalesce(p.content_hash, '') || '|' || length(coalesce(p.content_html, '')) || '|' ||
-          coalesce(length(p.content_text), 0) || '|' ||
-          p.versions || '|' || coalesce(p.gone_at, '') || '|' || coalesce(p.gone_reason, '') ||
+          coalesce(p.content_hash, '') || '|' || p.last_seen_at || '|' || p.versions || '|' ||
+          coalesce(p.gone_at, '') || '|' || coalesce(p.gone_reason, '') ||
           '|' || coalesce(p.published_at, '') || '|' || coalesce(p.updated_at, '') || '|' ||
           coalesce(p.in_reply_to, '') || '|' || coalesce(p.in_reply_to_url, '') || '|' ||
           coalesce(p.repost_of, '') || '|' || coalesce(p.language, '') || '|' ||
           coalesce(a.name, '') || '|' || coalesce(a.handle, '') || '|' || coalesce(a.url, '')
-        {_FROM}
+        {_FROM} ORDER BY 2, 5, 1
     """
     for row in archive.conn.execute(sql):
         yield PostMark(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
@@ -326,7 +357,7 @@ def tags(archive: Archive, *, own_only: bool = True) -> dict[str, list[str]]:
     rows = archive.conn.execute(f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
     found: dict[str, list[str]] = {}
     for post_id, tag in rows:
-        found.setdefault(post_id, []).append(tag)
+        found.setdefault(post_id, []).append(sys.intern(tag))
     return found
 
 
@@ -347,8 +378,8 @@ def sources(archive: Archive) -> dict[str, SourceInfo]:
 
 def search_texts(
     archive: Archive, ids: Collection[str], *, chars: int | None = None
-) -> Iterator[tuple[str, str, str, str]]:
-    """(id, title, text, platform) of the given posts in archive order (rowid), for search.
+) -> Iterator[tuple[str, str, str, str, str]]:
+    """(id, title, text, platform, date) of the given posts in archive order (rowid).
 
     `chars` cuts the text (titles and excerpts need no more). Many ids: one scan in storage
     order; a few: looked up by id, then put in the same order.
@@ -358,15 +389,15 @@ def search_texts(
         if chars is None
         else f"substr(coalesce(content_text, ''), 1, {int(chars)})"
     )
-    columns = f"rowid, id, coalesce(title, ''), {text}, platform"
+    columns = f"rowid, id, coalesce(title, ''), {text}, platform, {_DATE.replace('p.', '')}"
     if len(ids) > 2000:
         for row in archive.conn.execute(f"SELECT {columns} FROM posts ORDER BY rowid"):
             if row[1] in ids:
-                yield row[1], row[2], row[3], row[4]
+                yield row[1], row[2], row[3], row[4], row[5]
         return
     found: list[sqlite3.Row] = []
     for chunk in _chunks(sorted(ids)):
         sql = f"SELECT {columns} FROM posts WHERE id IN ({_marks(len(chunk))})"
         found += archive.conn.execute(sql, list(chunk)).fetchall()
     for row in sorted(found, key=lambda r: int(r[0])):
-        yield row[1], row[2], row[3], row[4]
+        yield row[1], row[2], row[3], row[4], row[5]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.config import ExportConfig
 from ownfeed.export import feeds, pages, urls, views
+from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
 from ownfeed.export.sanitize import Sanitizer
 from ownfeed.export.search import write_search
@@ -78,7 +78,16 @@ class Export:
             for name, source in sorted(local.items()):
                 self.writer.put_file(f"media/{name}", source, name)
             self.write_posts(model)
-            self.write_lists(model)
+            ListWriter(
+                self.writer,
+                self.archive,
+                model,
+                self.templates,
+                self.site,
+                self.config.per_page,
+                self.salt,
+                self.canonical,
+            ).write()
             self.writer.put_text(
                 "search.html",
                 self.templates.render(
@@ -160,39 +169,41 @@ class Export:
                 )
                 self.writer.put_text(path, html, print_)
 
-    def write_lists(self, model: SiteModel) -> None:
-        listings = model.listings()
-        summary = pages.overview(model, listings)
-        items = pages.ListItems(self.templates, model)
-        per_page = max(1, self.config.per_page)
-        for listing in listings:
-            count = max(1, math.ceil(len(listing.posts) / per_page))
-            for number in range(1, count + 1):
-                posts = listing.posts[(number - 1) * per_page : number * per_page]
-                first = listing.kind == "index" and number == 1
-                path = listing.page_path(number)
-                print_ = fingerprint(
-                    self.salt,
-                    listing.kind,
-                    listing.key,
-                    listing.name,
-                    number,
-                    count,
-                    summary if first else "",
-                    *(f"{p.id}:{model.digest.get(p.id)}:{model.replies(p.id)}" for p in posts),
-                )
-                if self.writer.fresh(path, print_):
-                    continue
-                context = pages.list_context(items, listing, number, count, posts)
-                if first:
-                    context["overview"] = summary
-                html = self.templates.render(
-                    "list.html", site=self.site, canonical=self.canonical(path), **context
-                )
-                self.writer.put_text(path, html, print_)
-
     def write_feeds(self, model: SiteModel) -> None:
+        """Feeds and sitemap; skipped when their inputs are those of the last export."""
         newest = [p.id for p in model.posts[: max(0, self.config.feed_items)]]
+        print_ = fingerprint(
+            self.salt,
+            "feeds",
+            *(f"{pid}:{model.digest.get(pid)}:{model.tags.get(pid)}" for pid in newest),
+        )
+        names = ["feed.xml", "rss.xml", "feed.json"]
+        if not self._keep(names, print_):
+            self._feeds(model, newest, print_)
+        if not self.base_url:
+            self.report.warnings.append("no base_url: sitemap.xml skipped, feed links relative")
+            return
+        lastmod = {
+            urls.post_page(p.id): (p.updated_at or p.published_at or p.date) for p in model.posts
+        }
+        listed = sorted(
+            (path, lastmod.get(path))
+            for path in self.writer.new
+            if path.endswith(".html") and not path.startswith("assets/")
+        )
+        print_ = fingerprint(self.salt, "sitemap", *listed)
+        previous = [path for path in self.writer.old if path.startswith("sitemap")]
+        if previous and self._keep(previous, print_):
+            return
+        for name, data in feeds.sitemaps(self.base_url, listed).items():
+            self.writer.put(name, data, print_)
+
+    def _keep(self, paths: list[str], print_: str) -> bool:
+        """Keep files made from the same inputs last time (all of them, or none)."""
+        old = self.writer.old
+        return all(old.get(path) == print_ for path in paths) and self.writer.keep(paths)
+
+    def _feeds(self, model: SiteModel, newest: list[str], print_: str) -> None:
         full = site.posts_by_id(self.archive, newest)
         sanitizer = Sanitizer(model.media_files)
         items = []
@@ -209,22 +220,9 @@ class Export:
         feed_site = feeds.FeedSite(
             self.config.title, self.config.description, self.config.language, self.base_url
         )
-        self.writer.put("feed.xml", feeds.atom(feed_site, items))
-        self.writer.put("rss.xml", feeds.rss(feed_site, items))
-        self.writer.put("feed.json", feeds.json_feed(feed_site, items))
-        if not self.base_url:
-            self.report.warnings.append("no base_url: sitemap.xml skipped, feed links relative")
-            return
-        lastmod = {
-            urls.post_page(p.id): (p.updated_at or p.published_at or p.date) for p in model.posts
-        }
-        listed = [
-            (path, lastmod.get(path))
-            for path in self.writer.new
-            if path.endswith(".html") and not path.startswith("assets/")
-        ]
-        for name, data in feeds.sitemaps(self.base_url, listed).items():
-            self.writer.put(name, data)
+        self.writer.put("feed.xml", feeds.atom(feed_site, items), print_)
+        self.writer.put("rss.xml", feeds.rss(feed_site, items), print_)
+        self.writer.put("feed.json", feeds.json_feed(feed_site, items), print_)
 
 
 def build_site(

@@ -42,9 +42,8 @@ class SiteModel:
     posts: list[SitePost]  # our own posts, newest first
     by_id: dict[str, SitePost]
     digest: dict[str, str]  # every post: digest of its change marker and its media
-    members: dict[str, list[str]]  # thread root -> post ids
+    members: dict[str, list[str]]  # thread root -> post ids, oldest first
     parent: dict[str, str]  # post id -> parent id within its thread
-    dates: dict[str, str]
     own_ids: set[str]
     media: dict[str, list[MediaItem]]
     media_files: dict[str, str]  # media_key(url) -> site file name (files we ship)
@@ -61,7 +60,7 @@ class SiteModel:
     @classmethod
     def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
         """Read the archive; `local_files` are the media files the site can ship."""
-        posts = site.own_posts(archive)
+        posts = site.own_posts(archive, excerpt=0)  # lists fetch excerpts as they need them
         media = site.media(archive)
         media_sig = {
             pid: "|".join(
@@ -73,19 +72,15 @@ class SiteModel:
         digest: dict[str, str] = {}
         members: dict[str, list[str]] = defaultdict(list)
         reply_to: dict[str, str] = {}
-        dates: dict[str, str] = {}
         own: set[str] = set()
         for mark in site.post_marks(archive):
             raw = mark.sig + "\x1e" + media_sig.get(mark.id, "")
             digest[mark.id] = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
             members[mark.thread_root].append(mark.id)
-            dates[mark.id] = mark.date
             if mark.in_reply_to:
                 reply_to[mark.id] = mark.in_reply_to
             if mark.is_own:
                 own.add(mark.id)
-        for ids in members.values():
-            ids.sort(key=lambda pid: (dates[pid], pid))
         copies_of: dict[str, list[str]] = defaultdict(list)
         original_of: dict[str, str] = {}
         for original, copy in site.copies(archive):
@@ -105,7 +100,6 @@ class SiteModel:
             digest=digest,
             members=dict(members),
             parent=_parents(members, reply_to),
-            dates=dates,
             own_ids=own,
             media=media,
             media_files=media_files,

@@ -17,8 +17,6 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, St
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
-from ownfeed.export import urls
-from ownfeed.export.model import Listing, SiteModel
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
@@ -73,6 +71,28 @@ def author_card(post: SitePost) -> Markup:
     return Markup(f'<span class="p-author h-card">{inner}</span>')
 
 
+def entry_meta(entry: Any, page_link: bool = True) -> Markup:
+    """The line under an entry (a views.Entry): who, where, when, and links."""
+    post = entry.post
+    parts = [
+        f"{author_card(post)} {whose(post)}",
+        f'<span class="platform">{escape(entry.platform)}</span>',
+    ]
+    when = time_tag(post.date)
+    if post.url:
+        rel = "" if post.is_own else ' rel="nofollow noopener ugc"'
+        when = Markup(f'<a class="u-url" href="{escape(post.url)}"{rel}>{when}</a>')
+    parts.append(when)
+    if entry.href and page_link:
+        parts.append(f'<a href="{escape(entry.href)}">archived page</a>')
+    if post.versions > 1:
+        parts.append(f"edited ({post.versions} versions)")
+    reply_to = ""
+    if entry.reply_to_url:
+        reply_to = f'<data class="u-in-reply-to" value="{escape(entry.reply_to_url)}"></data>'
+    return Markup(f'<p class="meta">{" · ".join(parts)}{reply_to}</p>')
+
+
 _OURS = Markup('<span class="badge own">ours</span>')
 _THEIRS = Markup('<span class="badge other">by someone else</span>')
 
@@ -105,54 +125,6 @@ class Pages:
     older: str | None
 
 
-@dataclass
-class ListItem:
-    """One post in a list; `html` is its rendered `list_item.html`."""
-
-    post: SitePost  # with checked URLs (sanitize.safe_post)
-    href: str
-    replies: int
-    html: str = ""
-
-    @property
-    def platform(self) -> str:
-        return platform_name(self.post.platform)
-
-    @property
-    def label(self) -> str:
-        return entry_label(self.post)
-
-    @property
-    def author(self) -> str:
-        return self.post.author_name or self.post.author_handle or "us"
-
-    @property
-    def excerpt(self) -> str:
-        text = " ".join(self.post.excerpt.split())
-        return text if len(text) < 280 else text[:279].rsplit(" ", 1)[0] + "…"
-
-
-class ListItems:
-    """Renders each post's list entry once, for all the lists (index, source, tag, month)
-    that show it: most list pages are then a join of cached snippets."""
-
-    def __init__(self, templates: Templates, model: SiteModel) -> None:
-        self.template = templates.env.get_template("list_item.html")
-        self.model = model
-        self._cache: dict[tuple[str, str], ListItem] = {}
-
-    def get(self, post: SitePost, root: str) -> ListItem:
-        key = (post.id, root)
-        item = self._cache.get(key)
-        if item is None:
-            model = self.model
-            href = urls.href(urls.post_page(post.id), root)
-            item = ListItem(model.shown(post), href, model.replies(post.id))
-            item.html = Markup(self.template.render(item=item, root=root))
-            self._cache[key] = item
-        return item
-
-
 def entry_label(post: SitePost) -> str:
     """A heading for a post without a title."""
     kind = "Reply" if post.kind == "reply" else "Post"
@@ -180,7 +152,9 @@ class Templates:
         )
         self.env.filters["date"] = display_date
         self.env.filters["safe_url"] = safe_url
-        self.env.globals.update(author_card=author_card, whose=whose, time_tag=time_tag)
+        self.env.globals.update(
+            author_card=author_card, whose=whose, time_tag=time_tag, entry_meta=entry_meta
+        )
         self.theme = theme
 
     def fingerprint(self) -> str:
@@ -207,47 +181,3 @@ class Templates:
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(csp=_CSP_MARKUP, **context)
-
-
-def list_context(
-    items: ListItems, listing: Listing, page: int, count: int, posts: list[SitePost]
-) -> dict[str, Any]:
-    """Template values of one list page (everything but the site-wide ones)."""
-    path = listing.page_path(page)
-    root = urls.root_of(path)
-    newer = urls.href(listing.page_path(page - 1), root) if page > 1 else None
-    older = urls.href(listing.page_path(page + 1), root) if page < count else None
-    entries = [items.get(post, root) for post in posts]
-    heading = {
-        "index": "",
-        "source": f"From {listing.name}",
-        "tag": f"Tagged “{listing.name}”",
-        "month": f"Posts of {listing.name}",
-    }[listing.kind]
-    return {
-        "path": path,
-        "root": root,
-        "heading": heading,
-        "intro": "",
-        "items": entries,
-        "pages": Pages(page, count, newer, older),
-        "listing": listing,
-        "overview": None,
-    }
-
-
-def overview(model: SiteModel, listings: list[Listing]) -> dict[str, list[tuple[str, str, int]]]:
-    """Sources, months and the most used tags, for the first page of the index."""
-    result: dict[str, list[tuple[str, str, int]]] = {"sources": [], "months": [], "tags": []}
-    tags = []
-    for listing in listings:
-        entry = (listing.name, urls.href(listing.page_path(1)), len(listing.posts))
-        if listing.kind == "source":
-            result["sources"].append(entry)
-        elif listing.kind == "month":
-            result["months"].append(entry)
-        elif listing.kind == "tag":
-            tags.append(entry)
-    tags.sort(key=lambda item: (-item[2], item[0].lower()))
-    result["tags"] = sorted(tags[:100], key=lambda item: item[0].lower())
-    return result

@@ -21,7 +21,8 @@ import json
 import operator
 import re
 import unicodedata
-from collections import defaultdict
+import zlib
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -83,7 +84,6 @@ def encode(postings: Iterable[int]) -> str:
 @dataclass(frozen=True)
 class Doc:
     href: str  # relative to the site root, where search.html is
-    date: str
     digest: str  # changes when what the index holds of the post may have changed
 
 
@@ -99,8 +99,8 @@ def documents(model: SiteModel) -> dict[str, Doc]:
                 href = f"{urls.post_page(page)}#p-{pid}"
             else:
                 continue
-            digest = fingerprint(model.digest.get(pid, ""), href)[:16]
-            docs[pid] = Doc(href, model.dates.get(pid, "")[:10], digest)
+            digest = f"{model.digest.get(pid, '')}{zlib.crc32(href.encode()):08x}"
+            docs[pid] = Doc(href, digest)
     return docs
 
 
@@ -156,11 +156,21 @@ class SearchIndex:
         self.print_ = print_
 
     def full(self) -> None:
+        """Index every document; one pass over the texts, chunks written as they fill."""
         state = State(shard_count(len(self.docs)))
-        postings = self._postings(state, self.docs)
+        postings: dict[str, array[int]] = {}
+        chunk: list[list[str] | None] = []
+        for row in site.search_texts(self.archive, self.docs.keys()):
+            number = state.number(row[0])
+            _add(postings, words(f"{row[1]} {row[2]}"), number)
+            chunk.append(self._row(*row))
+            if len(chunk) == DOCS_PER_CHUNK:
+                self._write_chunk(number // DOCS_PER_CHUNK, chunk)
+                chunk = []
+        if chunk:
+            self._write_chunk(state.count // DOCS_PER_CHUNK, chunk)
         state.indexed = {pid: self.docs[pid].digest for pid in state.numbers}
         self._segment("t", state.shards, postings)
-        self._chunks(state, set(range(state.chunks)))
         self._finish(state, delta=[], stale=[])
 
     def incremental(self, state: State) -> bool:
@@ -184,19 +194,25 @@ class SearchIndex:
         self._finish(state, delta=delta, stale=stale)
         return True
 
-    def _postings(self, state: State, ids: Iterable[str]) -> dict[str, list[int]]:
+    def _postings(self, state: State, ids: Iterable[str]) -> dict[str, array[int]]:
         """Word -> ascending doc numbers of `ids`; numbers new documents in archive order."""
-        postings: dict[str, list[int]] = defaultdict(list)
-        for pid, title, text, _ in site.search_texts(self.archive, set(ids)):
-            number = state.number(pid)
-            for word in words(f"{title} {text}"):
-                postings[word].append(number)
-        for numbers in postings.values():
-            numbers.sort()
+        postings: dict[str, array[int]] = {}
+        found = [(state.number(row[0]), row) for row in site.search_texts(self.archive, set(ids))]
+        for number, row in sorted(found, key=lambda item: item[0]):
+            _add(postings, words(f"{row[1]} {row[2]}"), number)
         return postings
 
+    def _row(self, pid: str, title: str, text: str, platform: str, date: str) -> list[str]:
+        """What a result shows: link, title, day, excerpt, platform."""
+        shown = title or _shorten(text[:160], 80) or "(no text)"
+        excerpt = _shorten(text[:400], 200)
+        return [self.docs[pid].href, shown, date[:10], excerpt, platform_name(platform)]
+
+    def _write_chunk(self, number: int, items: list[list[str] | None]) -> None:
+        self.writer.put_text(f"search/d{number}.js", _call("docs", f"d{number}", items))
+
     def _segment(
-        self, prefix: str, shards: int, postings: dict[str, list[int]], *, sparse: bool = False
+        self, prefix: str, shards: int, postings: dict[str, array[int]], *, sparse: bool = False
     ) -> list[int]:
         """Write a segment's shards (`sparse`: only those with words); their numbers."""
         by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
@@ -212,18 +228,28 @@ class SearchIndex:
         return written
 
     def _chunks(self, state: State, chunks: set[int]) -> None:
-        """Write the document chunks (titles, excerpts) with these numbers."""
+        """Write the document chunks (titles, excerpts) with these numbers.
+
+        Streams: documents are numbered in archive order, so texts read in archive order
+        fill the chunks one after another and only one chunk's rows are held at a time.
+        """
         by_number = {n: pid for pid, n in state.numbers.items() if n // DOCS_PER_CHUNK in chunks}
         wanted = {pid for pid in by_number.values() if pid in self.docs}
-        rows: dict[str, list[str]] = {}
-        for pid, title, text, platform in site.search_texts(self.archive, wanted, chars=400):
-            doc = self.docs[pid]
-            shown = title or _shorten(text, 80) or "(no text)"
-            rows[pid] = [doc.href, shown, doc.date, _shorten(text, 200), platform_name(platform)]
-        for chunk in sorted(chunks):
-            end = min(state.count, (chunk + 1) * DOCS_PER_CHUNK)
-            items = [rows.get(by_number.get(n, "")) for n in range(chunk * DOCS_PER_CHUNK, end)]
-            self.writer.put_text(f"search/d{chunk}.js", _call("docs", f"d{chunk}", items))
+        pending = sorted(chunks, reverse=True)
+        rows: dict[int, list[str]] = {}
+
+        def flush(before: int) -> None:
+            while pending and pending[-1] < before:
+                chunk = pending.pop()
+                end = min(state.count, (chunk + 1) * DOCS_PER_CHUNK)
+                numbers = range(chunk * DOCS_PER_CHUNK, end)
+                self._write_chunk(chunk, [rows.pop(n, None) for n in numbers])
+
+        for row in site.search_texts(self.archive, wanted, chars=400):
+            number = state.numbers[row[0]]
+            flush(number // DOCS_PER_CHUNK)
+            rows[number] = self._row(*row)
+        flush(state.chunks + 1)
 
     def _finish(self, state: State, *, delta: list[int], stale: list[int]) -> None:
         meta = {
@@ -251,6 +277,15 @@ def write_search(writer: SiteWriter, archive: Archive, model: SiteModel, salt: s
     state = State.load(writer)
     if state is None or not index.incremental(state):
         index.full()
+
+
+def _add(postings: dict[str, array[int]], found: set[str], number: int) -> None:
+    """Add a document to the postings of its words (numbers arrive in ascending order)."""
+    for word in found:
+        bucket = postings.get(word)
+        if bucket is None:
+            postings[word] = bucket = array("I")
+        bucket.append(number)
 
 
 def _shorten(text: str, limit: int) -> str:

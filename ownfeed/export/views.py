@@ -194,7 +194,11 @@ class PageBuilder:
             pid = stack.pop()
             found.append(pid)
             stack.extend(self._children.get(pid, []))
-        return sorted(set(found), key=lambda pid: (self.model.dates.get(pid, ""), pid))
+        if not found:
+            return []
+        root = self.posts[found[0]].thread_root
+        order = {pid: n for n, pid in enumerate(self.model.members.get(root, []))}
+        return sorted(set(found), key=lambda pid: order.get(pid, 0))
 
     def ancestors(self, post_id: str) -> list[str]:
         chain: list[str] = []

@@ -55,7 +55,7 @@ class SiteWriter:
         self.old = {} if full else manifest
         self.old_paths = set(manifest)
         self.new: dict[str, str] = {}
-        self.existing = _sizes(str(output))  # one walk instead of a stat per file
+        self.existing = _files(str(output))  # one walk instead of a stat per file
         self._staged: list[str] = []
         self.staging = output / f"{STAGING_PREFIX}{os.getpid()}"
         self.staging.mkdir()
@@ -98,11 +98,9 @@ class SiteWriter:
     def put(self, path: str, data: bytes, print_: str | None = None) -> None:
         """Stage a file unless the same bytes are in place already (or `full` is set)."""
         self.new[path] = print_ or fingerprint(hashlib.sha256(data).hexdigest())
-        if not self.full and self.existing.get(path) == len(data):
-            with contextlib.suppress(OSError), open(self._root + path, "rb") as current:
-                if current.read() == data:
-                    self.counts.unchanged += 1
-                    return
+        if not self.full and path in self.existing and _same_bytes(self._root + path, data):
+            self.counts.unchanged += 1
+            return
         with open(self._stage(path), "wb") as staged:
             staged.write(data)
         self._staged.append(path)
@@ -166,25 +164,23 @@ class SiteWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _sizes(root: str) -> dict[str, int]:
-    """Relative path (with `/`) -> size of every file below `root`, staging folders skipped."""
-    sizes: dict[str, int] = {}
+def _files(root: str) -> set[str]:
+    """Relative path (with `/`) of every file below `root`, staging folders skipped."""
+    found: set[str] = set()
     prefix = len(root) + 1
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         base = folder[prefix:].replace(os.sep, "/")
-        for name in names:
-            with contextlib.suppress(OSError):
-                stat = os.stat(os.path.join(folder, name))
-                sizes[f"{base}/{name}" if base else name] = stat.st_size
-    return sizes
+        found.update(f"{base}/{name}" if base else name for name in names)
+    return found
 
 
-def _same_bytes(target: Path, data: bytes) -> bool:
+def _same_bytes(target: str | Path, data: bytes) -> bool:
     try:
-        if target.stat().st_size != len(data):
+        if os.stat(target).st_size != len(data):
             return False
-        return target.read_bytes() == data
+        with open(target, "rb") as current:
+            return current.read() == data
     except OSError:
         return False
 

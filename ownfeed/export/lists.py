@@ -1,0 +1,237 @@
+"""The list pages (index, sources, tags, months), written in one pass over our posts.
+
+Why one pass: every post shows up in about five lists. Walking our posts once, newest
+first, and filling the current page of each of its lists renders each post's entry once,
+and keeps only the pages being filled in memory, however large the archive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from ownfeed.archive import site
+from ownfeed.archive.db import Archive
+from ownfeed.archive.site import SitePost
+from ownfeed.export import urls
+from ownfeed.export.model import Listing, SiteModel
+from ownfeed.export.pages import Pages, Site, Templates, entry_label
+from ownfeed.export.views import platform_name
+from ownfeed.export.writer import SiteWriter, fingerprint
+
+EXCERPT = 300
+_BATCH = 1000  # excerpts fetched per query
+
+
+@dataclass(slots=True)
+class ListItem:
+    """One post in a list; `html` is its rendered `list_item.html`."""
+
+    post: SitePost  # with checked URLs (sanitize.safe_post)
+    href: str
+    replies: int
+    text: str  # the start of its text
+    html: str = ""
+
+    @property
+    def platform(self) -> str:
+        return platform_name(self.post.platform)
+
+    @property
+    def label(self) -> str:
+        return entry_label(self.post)
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(self.text.split())
+        return text if len(text) < 280 else text[:279].rsplit(" ", 1)[0] + "…"
+
+
+def overview(listings: list[Listing]) -> dict[str, list[tuple[str, str, int]]]:
+    """Sources, months and the most used tags, for the first page of the index."""
+    result: dict[str, list[tuple[str, str, int]]] = {"sources": [], "months": [], "tags": []}
+    tags = []
+    for listing in listings:
+        entry = (listing.name, urls.href(listing.page_path(1)), len(listing.posts))
+        if listing.kind == "source":
+            result["sources"].append(entry)
+        elif listing.kind == "month":
+            result["months"].append(entry)
+        elif listing.kind == "tag":
+            tags.append(entry)
+    tags.sort(key=lambda item: (-item[2], item[0].lower()))
+    result["tags"] = sorted(tags[:100], key=lambda item: item[0].lower())
+    return result
+
+
+HEADINGS = {
+    "index": "{}",
+    "source": "From {}",
+    "tag": "Tagged “{}”",
+    "month": "Posts of {}",
+}
+
+
+class ListWriter:
+    def __init__(
+        self,
+        writer: SiteWriter,
+        archive: Archive,
+        model: SiteModel,
+        templates: Templates,
+        site_: Site,
+        per_page: int,
+        salt: str,
+        canonical: Callable[[str], str | None],
+    ) -> None:
+        self.writer = writer
+        self.archive = archive
+        self.model = model
+        self.templates = templates
+        self.item_template = templates.env.get_template("list_item.html")
+        self.site = site_
+        self.per_page = max(1, per_page)
+        self.salt = salt
+        self.canonical = canonical
+        self.listings = model.listings()
+        self.summary = overview(self.listings)
+        self.counts = [max(1, math.ceil(len(x.posts) / self.per_page)) for x in self.listings]
+        self._keys = {(x.kind, x.key): i for i, x in enumerate(self.listings)}
+        self._prints: dict[tuple[int, int], str] = {}
+        self._excerpts: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}
+
+    def write(self) -> None:
+        stale = self._stale_pages()
+        if not stale:
+            return
+        needed = [
+            post.id
+            for post, lists in self._walk()
+            if any((index, position // self.per_page + 1) in stale for index, position in lists)
+        ]
+        wanted = iter(needed)
+        buffers: dict[int, list[ListItem]] = {}
+        rendered: dict[str, dict[str, ListItem]] = {}  # post id -> root -> item
+        for post, lists in self._walk():
+            for index, position in lists:
+                page = position // self.per_page + 1
+                if (index, page) not in stale:
+                    continue
+                root = urls.root_of(self.listings[index].page_path(page))
+                buffer = buffers.setdefault(index, [])
+                buffer.append(self._item(post, root, rendered, wanted))
+                last = len(self.listings[index].posts) - 1
+                if position % self.per_page == self.per_page - 1 or position == last:
+                    self._write_page(index, page, buffer)
+                    buffers[index] = []
+            rendered.pop(post.id, None)  # every list that shows it has had it
+        for index, page in stale:  # lists with no posts at all (an empty index)
+            if not self.listings[index].posts:
+                self._write_page(index, page, [])
+
+    def _stale_pages(self) -> set[tuple[int, int]]:
+        """Pages whose inputs changed since the last export (the others are kept as is)."""
+        stale: set[tuple[int, int]] = set()
+        for index, listing in enumerate(self.listings):
+            count = self.counts[index]
+            for page in range(1, count + 1):
+                posts = listing.posts[(page - 1) * self.per_page : page * self.per_page]
+                first = listing.kind == "index" and page == 1
+                print_ = fingerprint(
+                    self.salt,
+                    listing.kind,
+                    listing.key,
+                    listing.name,
+                    page,
+                    count,
+                    self.summary if first else "",
+                    *(self._token(p.id) for p in posts),
+                )
+                self._prints[(index, page)] = print_
+                if not self.writer.fresh(listing.page_path(page), print_):
+                    stale.add((index, page))
+        return stale
+
+    def _token(self, post_id: str) -> str:
+        """What a list shows of a post, as a fingerprint ingredient (cached: ~5 lists each)."""
+        token = self._tokens.get(post_id)
+        if token is None:
+            model = self.model
+            token = f"{post_id}:{model.digest.get(post_id)}:{model.replies(post_id)}"
+            self._tokens[post_id] = token
+        return token
+
+    def _walk(self) -> Iterator[tuple[SitePost, list[tuple[int, int]]]]:
+        """Our posts, newest first, each with (list, position in it) of the lists showing it."""
+        model = self.model
+        positions = [0] * len(self.listings)
+        for post in model.posts:
+            slugs = dict.fromkeys(model.tag_slugs[t] for t in model.tags.get(post.id, []))
+            keys = [("index", ""), ("source", model.source_slugs[post.source or "unknown"])]
+            keys += [("tag", slug) for slug in slugs]
+            keys.append(("month", post.date[:7]))
+            found = []
+            for key in keys:
+                index = self._keys[key]
+                found.append((index, positions[index]))
+                positions[index] += 1
+            yield post, found
+
+    def _item(
+        self,
+        post: SitePost,
+        root: str,
+        rendered: dict[str, dict[str, ListItem]],
+        wanted: Iterator[str],
+    ) -> ListItem:
+        by_root = rendered.setdefault(post.id, {})
+        item = by_root.get(root)
+        if item is None:
+            if post.id not in self._excerpts:
+                self._fetch(post.id, wanted)
+            model = self.model
+            item = ListItem(
+                model.shown(post),
+                urls.href(urls.post_page(post.id), root),
+                model.replies(post.id),
+                self._excerpts.get(post.id, ""),
+            )
+            item.html = Markup(self.item_template.render(item=item, root=root))
+            by_root[root] = item
+        return item
+
+    def _fetch(self, post_id: str, wanted: Iterator[str]) -> None:
+        """Excerpts for the next posts that need an entry, in one query."""
+        batch = [post_id]
+        for next_id in wanted:
+            if len(batch) >= _BATCH:
+                break
+            batch.append(next_id)
+        self._excerpts = site.excerpts(self.archive, batch, EXCERPT)
+
+    def _write_page(self, index: int, page: int, items: list[ListItem]) -> None:
+        listing = self.listings[index]
+        path = listing.page_path(page)
+        root = urls.root_of(path)
+        count = self.counts[index]
+        newer = urls.href(listing.page_path(page - 1), root) if page > 1 else None
+        older = urls.href(listing.page_path(page + 1), root) if page < count else None
+        context: dict[str, Any] = {
+            "path": path,
+            "root": root,
+            "heading": HEADINGS[listing.kind].format(listing.name),
+            "intro": "",
+            "items": items,
+            "pages": Pages(page, count, newer, older),
+            "listing": listing,
+            "overview": self.summary if listing.kind == "index" and page == 1 else None,
+        }
+        html = self.templates.render(
+            "list.html", site=self.site, canonical=self.canonical(path), **context
+        )
+        self.writer.put_text(path, html, self._prints[(index, page)])
