@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -308,13 +309,18 @@ def own_addresses(url: str | None, native_id: str | None) -> list[str]:
 
 # --- near-identical text ---------------------------------------------------------------
 
-_TEXT_DROP_RE = re.compile(
-    r"https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|\S+…",
-    re.IGNORECASE,
-)
 _NON_WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
 MIN_TEXT = 20  # characters: shorter texts ("Danke!") say too little to call copies
 MAX_TEXT = 1000  # characters compared: copies are short; long posts differ early
+WORD_SLACK = 0.25  # how much lower the word overlap may be than the text similarity
+
+
+def _is_link_text(token: str) -> bool:
+    """A written-out or shortened link (`https://…`, `www.x`, `example.com/foo…`)."""
+    if "://" in token or token.startswith(("www.", "WWW.")):
+        return True
+    head, slash, _ = token.partition("/")
+    return bool(slash) and "." in head.strip("(\"'")
 
 
 def comparable_text(text: str | None) -> str:
@@ -325,24 +331,52 @@ def comparable_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    cleaned = _TEXT_DROP_RE.sub(" ", text[: MAX_TEXT * 2])
-    words = _NON_WORD_RE.sub(" ", cleaned.lower()).split()
+    tokens = [t for t in text[: MAX_TEXT * 2].split() if not _is_link_text(t)]
+    words = _NON_WORD_RE.sub(" ", " ".join(tokens).lower()).split()
     return " ".join(words)[:MAX_TEXT]
 
 
 def similarity(a: str, b: str, threshold: float = 0.0) -> float:
     """How alike two comparable texts are (0..1); 0 early when they cannot reach
-    `threshold` (length ratio, then difflib's quick upper bounds)."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    if 2 * min(len(a), len(b)) / (len(a) + len(b)) < threshold:
-        return 0.0
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
-        return 0.0
-    return matcher.ratio()
+    `threshold`. See `_Similar` for the cheap checks that come first."""
+    return _Similar(b).score(a, threshold)
+
+
+class _Similar:
+    """One text compared with many: difflib keeps its index of `text` between pairs.
+
+    Cheap checks come first, so most pairs never reach difflib: the length ratio (an
+    upper bound of difflib's ratio), the overlap of the two texts' words (a copy keeps
+    most of its words; `WORD_SLACK` leaves room for small edits), then difflib's quick
+    upper bounds.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = Counter(text.split())
+        self.count = sum(self.words.values())
+        self.matcher: SequenceMatcher[str] | None = None
+
+    def score(self, other: str, threshold: float, words: Counter[str] | None = None) -> float:
+        a, b = other, self.text
+        if not a or not b:
+            return 0.0
+        if a == b:
+            return 1.0
+        if 2 * min(len(a), len(b)) / (len(a) + len(b)) < threshold:
+            return 0.0
+        bag = words if words is not None else Counter(a.split())
+        total = sum(bag.values()) + self.count
+        if total and 2 * sum((bag & self.words).values()) / total < threshold - WORD_SLACK:
+            return 0.0
+        if self.matcher is None:
+            self.matcher = SequenceMatcher(None, autojunk=False)
+            self.matcher.set_seq2(b)
+        self.matcher.set_seq1(a)
+        matcher = self.matcher
+        if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+            return 0.0
+        return matcher.ratio()
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,16 +416,24 @@ def text_matches(
     """
     ordered = sorted((p for p in posts if len(p.text) >= MIN_TEXT), key=_order)
     times = [p.published for p in ordered]
+    bags: dict[str, Counter[str]] = {}
     best: dict[tuple[str, str], tuple[float, TextPost, TextPost]] = {}
-    for post in ordered:
+    for index, post in enumerate(ordered):
         if post.id not in changed:
             continue
         start = bisect.bisect_left(times, post.published - window)
         end = bisect.bisect_right(times, post.published + window)
-        for other in ordered[start:end]:
-            if other.id == post.id or other.platform == post.platform:
+        similar = _Similar(post.text)
+        for position in range(start, end):
+            other = ordered[position]
+            if position == index or other.platform == post.platform:
                 continue
-            score = similarity(post.text, other.text, threshold)
+            if position < index and other.id in changed:
+                continue  # this pair was scored from the other side
+            bag = bags.get(other.id)
+            if bag is None:
+                bag = bags[other.id] = Counter(other.text.split())
+            score = similar.score(other.text, threshold, bag)
             if score < threshold:
                 continue
             first, second = sorted((post, other), key=_order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -9,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from ownfeed.archive import Archive, store_posts
+from ownfeed.archive.runs import ensure_source
 from ownfeed.config import LinksConfig, parse_config
 from ownfeed.errors import ConfigError
+from ownfeed.http import HttpClient
+from ownfeed.linking import link_after_sync
 from ownfeed.links import (
     FoundUrl,
     TextPost,
@@ -23,6 +28,8 @@ from ownfeed.links import (
     text_matches,
     url_key,
 )
+from ownfeed.models import Post
+from tests.httpserver import Reply, TestServer
 
 BLOG = "https://blog.novosyx.example/2025/vertrauen-ist-alles/"
 
@@ -281,3 +288,42 @@ def test_links_config_errors_name_the_line(body: str, message: str) -> None:
         _config(f"archive = 'a.db'\n\n[links]\n{body}\n")
     assert message in str(caught.value)
     assert "/tmp/ownfeed.toml:4:" in str(caught.value)
+
+
+def test_the_sync_step_follows_short_links_once(tmp_path: Path, server: TestServer) -> None:
+    blog_url = server.url("/2025/vertrauen/")
+    server.route("/s/abc", Reply(status=301, headers={"Location": "/2025/vertrauen/?utm_x=1"}))
+    server.route("/s/dead", Reply("gone", status=404))
+    server.route("/2025/vertrauen/", Reply("<p>Vertrauen</p>", content_type="text/html"))
+    server.route("/2025/vertrauen/?utm_x=1", Reply("<p>Vertrauen</p>", content_type="text/html"))
+    original = Post("web", "https://blog.example/?p=2", url=blog_url, content_html="<p>V</p>")
+    short = Post(
+        "mastodon",
+        "https://social.example/users/us/statuses/1",
+        url="https://social.example/@us/1",
+        content_html=(
+            f'<p><a href="{server.url("/s/abc")}">kurz</a> '
+            f'<a href="{server.url("/s/dead")}">tot</a></p>'
+        ),
+    )
+    config = LinksConfig()
+    with Archive(tmp_path / "a.db") as archive:
+        with archive.transaction():
+            ensure_source(archive, "blog", "feed", server.url("/feed/"))
+            store_posts(archive, [original], "blog")
+            store_posts(archive, [short], "mastodon")
+
+        async def run() -> None:
+            async with HttpClient(timeout=5) as http:
+                await link_after_sync(archive, config, http)
+                await link_after_sync(archive, config, http)  # nothing asked twice
+
+        asyncio.run(run())
+        rows = archive.query("SELECT post_id, linked_id, relation, how FROM post_links")
+        assert [tuple(r) for r in rows] == [(original.id, short.id, "copy", "link")]
+        redirects = {r["url"]: r["target"] for r in archive.query("SELECT * FROM link_redirects")}
+    assert redirects == {
+        normalize_url(server.url("/s/abc")): normalize_url(blog_url),
+        normalize_url(server.url("/s/dead")): None,
+    }
+    assert len(server.requests_to("/s/abc")) == 1 and len(server.requests_to("/s/dead")) == 1

@@ -144,7 +144,7 @@ def _changed_rows(
         yield from conn.execute(f"SELECT {_SCAN_COLUMNS} FROM posts")
         return
     yield from conn.execute(
-        f"SELECT {_SCAN_COLUMNS} FROM posts WHERE rowid > ? OR last_seen_at >= ?",
+        f"SELECT {_SCAN_COLUMNS} FROM posts WHERE rowid > ? OR last_seen_at > ?",
         (int(state.get("rowid") or 0), state.get("seen") or ""),
     )
 

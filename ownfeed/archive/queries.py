@@ -179,7 +179,7 @@ def thread(archive: Archive, post: dict[str, Any]) -> list[dict[str, Any]]:
 
     Each item has `depth`, `platform`, `url` and `via` (the copy whose thread it came
     from, None for the original's own). Copies themselves are listed by `copies_of`;
-    pingbacks by `mentions_of`, not here: they are not replies.
+    pingbacks linked as mentions by `mentions_of`, not here: they are not replies.
     """
     original, copies = linked_ids(archive, post["id"])
     members = [original, *copies]
@@ -225,12 +225,22 @@ def thread(archive: Archive, post: dict[str, Any]) -> list[dict[str, Any]]:
         for copy in copies:
             merged.extend(children.pop(copy, []))
         children[original] = sorted(merged, key=_when)
-    skipped = set(copies)
+    # copies are listed apart; pingbacks linked as mentions are shown under "mentioned by"
+    skipped = set(copies) | {
+        r["linked_id"]
+        for r in archive.query(
+            f"""SELECT post_links.linked_id FROM post_links
+                JOIN posts ON posts.id = post_links.linked_id AND posts.kind = 'pingback'
+                WHERE post_links.relation = 'mention'
+                  AND post_links.post_id IN ({",".join("?" * len(members))})""",
+            members,
+        )
+    }
     ordered: list[dict[str, Any]] = []
     seen: set[str] = set()
 
     def walk(item: dict[str, Any], depth: int, via: str | None) -> None:
-        if item["id"] in seen or item["id"] in skipped or item["kind"] == "pingback":
+        if item["id"] in seen or item["id"] in skipped:
             return
         seen.add(item["id"])
         item["depth"] = depth
