@@ -20,6 +20,7 @@ from ownfeed.archive.db import Archive
 
 _CHUNK = 400
 _EXT_RE = re.compile(r"^[a-z0-9]{1,10}$")
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}\Z")
 
 # The date a post is listed under: when it was published, else when we first saw it.
 _DATE = "coalesce(p.published_at, p.first_seen_at)"
@@ -113,9 +114,9 @@ class MediaItem:
 
     @property
     def file(self) -> str | None:
-        if not (self.sha256 and self.local_path):
-            return None
-        return f"{self.sha256}.{media_extension(self.local_path, self.mime)}"
+        if not (self.sha256 and self.local_path and _SHA256_RE.match(self.sha256)):
+            return None  # a value that is no hex digest never becomes a file name
+        return f"{self.sha256.lower()}.{media_extension(self.local_path, self.mime)}"
 
 
 @dataclass(frozen=True, slots=True)

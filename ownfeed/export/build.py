@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 from ownfeed.archive import site
 from ownfeed.archive.db import Archive
+from ownfeed.archive.site import SitePost
 from ownfeed.config import ExportConfig
 from ownfeed.export import feeds, pages, urls, views
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
-from ownfeed.export.sanitize import Sanitizer
+from ownfeed.export.sanitize import Sanitizer, safe_post
 from ownfeed.export.search import write_search
 from ownfeed.export.writer import SiteWriter, fingerprint
 
@@ -205,18 +207,28 @@ class Export:
 
     def _feeds(self, model: SiteModel, newest: list[str], print_: str) -> None:
         full = site.posts_by_id(self.archive, newest)
+        shared = [p.repost_of for p in full.values() if p.kind == "repost" and p.repost_of]
+        full.update(site.posts_by_id(self.archive, shared))
         sanitizer = Sanitizer(model.media_files)
-        items = []
-        for pid in newest:
-            post = full[pid]
+
+        def content(post: SitePost) -> str:
             cleaned = sanitizer.clean(
                 post.content_html,
                 base=post.url,
                 media_root=self.base_url + "media/",
                 third_party=not post.is_own,
             )
-            html = cleaned.html or views.text_html(post.content_text)
-            items.append(feeds.FeedItem(post, html, model.tags.get(pid, [])))
+            return cleaned.html or views.text_html(post.content_text)
+
+        items = []
+        for pid in newest:
+            post = full[pid]
+            html = content(post)
+            target = full.get(post.repost_of or "") if post.kind == "repost" else None
+            if target is not None:  # a boost: the feed carries what was shared
+                who = escape(target.author_name or target.author_handle or "someone")
+                html += f"<p>Shared a post by {who}:</p><blockquote>{content(target)}</blockquote>"
+            items.append(feeds.FeedItem(safe_post(post), html, model.tags.get(pid, [])))
         feed_site = feeds.FeedSite(
             self.config.title, self.config.description, self.config.language, self.base_url
         )

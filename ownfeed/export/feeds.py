@@ -29,7 +29,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 @dataclass(frozen=True)
 class FeedItem:
-    post: SitePost
+    post: SitePost  # with checked URLs (sanitize.safe_post)
     html: str  # sanitized, links absolute under base_url (or relative to the root)
     tags: list[str]
 
@@ -53,7 +53,8 @@ def _title(post: SitePost) -> str:
     words = " ".join(post.excerpt.split())
     if len(words) > 80:
         words = words[:79].rsplit(" ", 1)[0] + "…"
-    return _text(words) or f"Post on {platform_name(post.platform)}"
+    kind = "Shared a post" if post.kind == "repost" else "Post"
+    return _text(words) or f"{kind} on {platform_name(post.platform)}"
 
 
 def _updated(post: SitePost) -> str:

@@ -174,7 +174,7 @@ class ListWriter:
             slugs = dict.fromkeys(model.tag_slugs[t] for t in model.tags.get(post.id, []))
             keys = [("index", ""), ("source", model.source_slugs[post.source or "unknown"])]
             keys += [("tag", slug) for slug in slugs]
-            keys.append(("month", post.date[:7]))
+            keys.append(("month", urls.month_of(post.date)))
             found = []
             for key in keys:
                 index = self._keys[key]

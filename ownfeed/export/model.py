@@ -60,7 +60,9 @@ class SiteModel:
     @classmethod
     def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
         """Read the archive; `local_files` are the media files the site can ship."""
-        posts = site.own_posts(archive, excerpt=0)  # lists fetch excerpts as they need them
+        posts = [  # lists fetch excerpts as they need them; odd ids would make odd file names
+            post for post in site.own_posts(archive, excerpt=0) if urls.SAFE_ID.match(post.id)
+        ]
         media = site.media(archive)
         media_sig = {
             pid: "|".join(
@@ -159,7 +161,7 @@ class SiteModel:
                 tag_names.setdefault(key, tag)
                 if not by_tag[key] or by_tag[key][-1].id != post.id:
                     by_tag[key].append(post)
-            by_month[post.date[:7]].append(post)
+            by_month[urls.month_of(post.date)].append(post)
         source_names = {slug_: name for name, slug_ in self.source_slugs.items()}
         result = [Listing("index", "", "", self.posts)]
         for key, posts in sorted(by_source.items()):

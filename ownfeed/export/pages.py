@@ -127,7 +127,7 @@ class Pages:
 
 def entry_label(post: SitePost) -> str:
     """A heading for a post without a title."""
-    kind = "Reply" if post.kind == "reply" else "Post"
+    kind = {"reply": "Reply", "repost": "Shared post"}.get(post.kind, "Post")
     return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
 
 

@@ -32,6 +32,16 @@ def slug(text: str) -> str:
     return value
 
 
+SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+_MONTH = re.compile(r"\d{4}-\d{2}\Z")
+
+
+def month_of(date: str) -> str:
+    """`yyyy-mm` of an archive date; `undated` for anything else (never a path)."""
+    month = date[:7]
+    return month if _MONTH.match(month) else "undated"
+
+
 def numbered(stem: str, page: int) -> str:
     """`sources/blog.html`, `sources/blog-2.html`, …: a paginated list's file names."""
     return f"{stem}.html" if page == 1 else f"{stem}-{page}.html"

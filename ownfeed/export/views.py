@@ -95,6 +95,7 @@ class PostView:
     reply_count: int
     source_name: str
     source_href: str
+    month: str
     month_href: str
 
 
@@ -255,7 +256,8 @@ class PageBuilder:
             reply_count=self._count(post_id, whole),
             source_name=info.title if info and info.title else source,
             source_href=urls.href(urls.source_page(model.source_slugs[source]), self.root),
-            month_href=urls.href(urls.month_page(post.date[:7]), self.root),
+            month=urls.month_of(post.date),
+            month_href=urls.href(urls.month_page(urls.month_of(post.date)), self.root),
         )
 
     def _count(self, post_id: str, whole: bool) -> int:

@@ -2,7 +2,8 @@
 
 A blog post with comments nested three deep (one of them ours), an edited post, a post
 gone upstream, a Mastodon post with a reply, a Mastodon copy of the blog post with its own
-reply, our reply to someone else's toot, tags with umlauts and spaces, one image
+reply, our reply to someone else's toot, our boost of someone else's toot, tags with
+umlauts and spaces, one image
 downloaded and one not, and third-party HTML full of XSS vectors.
 """
 
@@ -198,6 +199,24 @@ def _mastodon_posts() -> list[Post]:
             content_html="<p>Does anyone know a good archive tool?</p>",
             author=Author("mastodon", handle="@someone@other.example"),
             published_at=T0 + timedelta(days=2),
+        ),
+        Post(
+            platform="mastodon",
+            native_id="https://other.example/@fan/8",
+            is_own=False,
+            url="https://other.example/@fan/8",
+            content_html="<p>We just shipped version 2!</p>",
+            author=FAN,
+            published_at=T0 + timedelta(days=2, hours=2),
+        ),
+        Post(
+            platform="mastodon",
+            native_id=MASTO + "/@novosyx/4",
+            kind="repost",
+            url=MASTO + "/@novosyx/4",
+            author=US_MASTO,
+            published_at=T0 + timedelta(days=2, hours=3),
+            repost_of="https://other.example/@fan/8",
         ),
         Post(
             platform="mastodon",

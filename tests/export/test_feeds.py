@@ -14,9 +14,10 @@ import pytest
 from ownfeed.archive import site as queries
 from ownfeed.export import build_site
 from ownfeed.export.feeds import SITEMAP, FeedSite, sitemaps
-from tests.export import BASE_URL, BLOG, Sample, build_archive, pid
+from tests.export import BASE_URL, BLOG, MASTO, Sample, build_archive, pid
 
 P1 = pid("web", BLOG + "/2024/vertrauen")
+BOOST = pid("mastodon", MASTO + "/@novosyx/4")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,15 @@ def test_sitemap_lists_absolute_urls_of_real_pages(exported: tuple[Sample, Path]
         assert (output / unquote(loc[len(BASE_URL) :])).is_file(), loc
 
 
+def test_a_boost_carries_what_it_shared(exported: tuple[Sample, Path]) -> None:
+    _, output = exported
+    feed = json.loads((output / "feed.json").read_text(encoding="utf-8"))
+    boost = next(i for i in feed["items"] if i["url"].endswith(f"{BOOST}.html"))
+    assert boost["title"] == "Shared a post on Mastodon"
+    assert "We just shipped version 2!" in boost["content_html"]
+    assert "Shared a post by Fan" in boost["content_html"]
+
+
 def test_feed_items_limit(tmp_path: Path) -> None:
     sample = build_archive(tmp_path)
     output = tmp_path / "site"
@@ -107,7 +117,7 @@ def test_feeds_without_base_url_still_parse(tmp_path: Path) -> None:
     build_site(sample.archive, sample.config(output), sample.media_dir, base_url="")
     for name in ("feed.xml", "rss.xml"):
         parsed: Any = feedparser.parse((output / name).read_bytes())
-        assert parsed.bozo == 0 and len(parsed.entries) == 7
+        assert parsed.bozo == 0 and len(parsed.entries) == 8
     assert json.loads((output / "feed.json").read_text())["items"]
     assert not (output / "sitemap.xml").exists()
 

@@ -39,6 +39,8 @@ TOOT = pid("mastodon", MASTO + "/@novosyx/1")
 COPY = pid("mastodon", MASTO + "/@novosyx/2")
 OUR_REPLY = pid("mastodon", MASTO + "/@novosyx/3")
 CONTEXT = pid("mastodon", "https://other.example/@someone/9")
+BOOST = pid("mastodon", MASTO + "/@novosyx/4")
+SHIPPED = pid("mastodon", "https://other.example/@fan/8")
 
 
 @dataclass
@@ -306,6 +308,17 @@ def test_reply_to_someone_else_shows_the_conversation(exported: tuple[Sample, Pa
     assert reply.nesting[f"p-{OUR_REPLY}"][-1] == f"p-{CONTEXT}"
 
 
+def test_a_boost_shows_what_it_shared(exported: tuple[Sample, Path]) -> None:
+    _, output = exported
+    boost = page(output, f"posts/{BOOST}.html")
+    assert "Shared a post by" in boost.text
+    assert "We just shipped version 2!" in boost.text
+    assert any("u-repost-of" in a.get("class", "").split() for _, a in boost.tags)
+    assert not (output / "posts" / f"{SHIPPED}.html").exists()  # context: no page of its own
+    index = page(output, "index.html").text
+    assert "Shared post on Mastodon" in index
+
+
 def test_xss_in_author_names_and_urls(exported: tuple[Sample, Path]) -> None:
     _, output = exported
     post = page(output, f"posts/{P1}.html")
@@ -508,7 +521,7 @@ def test_site_queries(fresh: Sample) -> None:
     assert [p.id for p in queries.own_posts(archive, limit=2, offset=1)] == [
         x.id for x in queries.own_posts(archive)[1:3]
     ]
-    assert queries.count_own(archive) == 7
+    assert queries.count_own(archive) == 8
     depths = {post.id: depth for post, depth in queries.post_thread(archive, C3)}
     assert depths == {P1: 0, C1: 1, C2: 2, C3: 3, C4: 1}
     thread = dict((p.id, p) for p, _ in queries.post_thread(archive, P1))
@@ -627,3 +640,27 @@ def test_search_after_incremental_exports(fresh: Sample) -> None:
     build_site(fresh.archive, config, fresh.media_dir, full=True)
     assert run_search(output, "rewritten")["results"] == [f"posts/{GONE}.html"]
     assert not list((output / "search").glob("u*.js"))  # a full build folds the delta in
+
+
+def test_hostile_archive_values_stay_inside_the_site(fresh: Sample) -> None:
+    archive = fresh.archive
+    with archive.transaction():
+        archive.conn.execute(
+            "UPDATE media SET sha256 = '../../../escaped', local_path = '../../../etc/passwd'"
+            " WHERE local_path IS NULL"
+        )
+        archive.conn.execute("UPDATE posts SET published_at = '../../../x' WHERE id = ?", (EDITED,))
+        archive.conn.execute("UPDATE posts SET url = 'javascript:alert(1)' WHERE id = ?", (TOOT,))
+        archive.conn.execute("INSERT INTO post_tags VALUES (?, '../../evil')", (P1,))
+    output = fresh.root / "site"
+    report = build_site(archive, fresh.config(output), fresh.media_dir)
+    assert report.pages_written
+    inside = output.resolve()
+    strays = [p for p in fresh.root.rglob("*") if "escaped" in p.name or p.name == "x.html"]
+    assert not strays, strays
+    for path in output.rglob("*"):
+        assert path.resolve().is_relative_to(inside)
+    assert (output / "archive" / "undated.html").is_file()
+    assert (output / "tags" / "evil.html").is_file()
+    for name in ("feed.xml", "rss.xml", "feed.json", f"posts/{TOOT}.html", "index.html"):
+        assert "javascript:" not in (output / name).read_text(encoding="utf-8"), name
