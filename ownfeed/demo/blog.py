@@ -136,6 +136,11 @@ class Blog:
         return f"{GUID_BASE}/?p={post.id}"
 
     def link(self, post: BlogPost) -> str:
+        """The permalink, on the blog's public domain (stable whatever port the demo uses)."""
+        return f"{GUID_BASE}/{post.slug}/"
+
+    def local(self, post: BlogPost) -> str:
+        """Where this server serves the post (its comment feeds hang below it)."""
         return f"{self.base}/{post.slug}/"
 
     def routes(self) -> dict[str, Handler]:
@@ -215,7 +220,7 @@ class Blog:
 <guid isPermaLink="false">{escape(self.guid(post))}</guid>
 <description><![CDATA[{post.html[:80]}]]></description>
 <content:encoded><![CDATA[{self._absolute(post.html)}]]></content:encoded>
-<wfw:commentRss>{escape(self.link(post))}feed/atom/</wfw:commentRss>
+<wfw:commentRss>{escape(self.local(post))}feed/atom/</wfw:commentRss>
 <slash:comments>{len(comments)}</slash:comments>
 </item>"""
             )

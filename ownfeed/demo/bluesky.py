@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ownfeed.demo.blog import GUID_BASE as BLOG_HOME
 from ownfeed.demo.images import png
 from ownfeed.demo.web import DemoRequest, DemoResponse, Handler
 
@@ -174,7 +175,7 @@ class BlueskySample:
             start = data.find(needle.encode("utf-8"))
             if start < 0:
                 continue
-            resolved = {k: v.replace("{blog}", base) for k, v in feature.items()}
+            resolved = {k: v.replace("{blog}", BLOG_HOME) for k, v in feature.items()}
             facets.append(
                 {
                     "$type": "app.bsky.richtext.facet",
@@ -231,7 +232,7 @@ class BlueskySample:
         if skeet.card:
             url, title, description = skeet.card
             thumb = f"{base}{_CDN}img/feed_thumbnail/plain/{did}/card@png"
-            external = {"uri": url.replace("{blog}", base), "title": title}
+            external = {"uri": url.replace("{blog}", BLOG_HOME), "title": title}
             external.update(description=description, thumb=thumb)
             return {"$type": "app.bsky.embed.external#view", "external": external}
         quoted = self._get(skeet.quote)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ownfeed.demo.blog import GUID_BASE as BLOG_HOME
 from ownfeed.demo.images import png
 from ownfeed.demo.web import DemoRequest, DemoResponse, Handler
 
@@ -178,7 +179,7 @@ class MastodonSample:
             "reblogs_count": sum(t.boost_of == toot.id for t in live),
             "favourites_count": 3,
             "edited_at": toot.edited.replace("Z", ".000Z") if toot.edited else None,
-            "content": toot.html.replace("{blog}", base),
+            "content": toot.html.replace("{blog}", BLOG_HOME),
             "reblog": self.status(base, boosted) if boosted else None,
             "application": None if toot.boost_of else {"name": "Web", "website": None},
             "account": self.account(base, person),
