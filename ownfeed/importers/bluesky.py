@@ -55,6 +55,7 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
         if not isinstance(record, dict) or not _RKEY.match(rkey):
             raise bundle.fail(member, f"record {key}: missing or malformed")
         batch.posts.append(_post(did, handle, rkey, record, author, origin))
+        options.tick()
     return batch
 
 

@@ -3,10 +3,20 @@
 Posts keep the API source's native id (the status URI), so an import and a sync of the same
 account make one row per toot. Only public and unlisted posts are taken: the archive is for
 publishing, and followers-only or direct posts are not public.
+
+Media: the export names each file by its path alone (`media_attachments/files/…`, the host
+and `/system/` dropped), while the API gives its full URL on the instance's media host
+(often another host, e.g. `files.<instance>` or a CDN). To give a file the URL a sync will
+give it (one media row, whichever comes first), the importer derives that host from the
+export where it can: the icon of a custom emoji (in a toot's or the actor's `tag`) lives
+on the same media base, `<base>custom_emojis/…`. Otherwise it guesses `https://<instance>
+/system/` (right for instances that store files locally) and the planner replaces the guess
+with the base that URLs already archived from the API use (`MediaBase`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,6 +26,7 @@ from ownfeed.importers.batch import (
     ImportBatch,
     ImportOptions,
     LocalFile,
+    MediaBase,
     count,
     guess_mime,
     load_json,
@@ -29,6 +40,8 @@ from ownfeed.models import Author, Media, Post, PostKind, parse_iso, post_id
 
 PLATFORM = "mastodon"
 _PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
+_EMOJI_BASE = re.compile(r"^(https?://[^?#]*?/)(?:cache/)?custom_emojis/")
+_MEDIA_MARKER = "media_attachments/"
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
@@ -43,8 +56,11 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     items = document.get("orderedItems") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise bundle.fail(outbox, "expected an OrderedCollection with orderedItems")
-    author = _author(bundle, prefix, items, options)
+    actor = _actor(bundle, prefix)
+    author = _author(actor, items, options)
     batch = ImportBatch(platform=PLATFORM, account=author.handle if author else None)
+    base = _media_base(actor, items)
+    batch.media_base = base
     members = set(bundle.names())
     skipped = 0
     posts: list[Post] = []
@@ -58,13 +74,14 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
             skipped += 1
             continue
         raw = {"import": provenance(bundle, outbox, PLATFORM), "activity": item}
+        options.tick()
         if kind == "Announce":
             posts.append(_boost(bundle, outbox, index, item, author, raw))
             continue
         note = item.get("object")
         if not isinstance(note, dict) or not text(note.get("id")):
             raise bundle.fail(outbox, f"item {index}: Create without an object id")
-        post, files, missing = _note(note, author, raw, prefix, members)
+        post, files, missing = _note(note, author, raw, prefix, members, base.guess)
         posts.append(post)
         batch.files += files
         if missing:
@@ -86,17 +103,47 @@ def _is_public(item: dict[str, Any]) -> bool:
     return any(target in _PUBLIC for target in targets if isinstance(target, str))
 
 
-def _author(bundle: Bundle, prefix: str, items: list[Any], options: ImportOptions) -> Author | None:
-    """The account, keyed like the API source: `@user@host` (the configured handle wins,
-    since the handle's domain may differ from the server's)."""
+def _actor(bundle: Bundle, prefix: str) -> dict[str, Any]:
     actor: Any = None
     if prefix + "actor.json" in bundle.names():
         actor = load_json(bundle, prefix + "actor.json")
-    if not isinstance(actor, dict):
-        actor = {}
-    actor_id = text(actor.get("id")) or next(
+    return actor if isinstance(actor, dict) else {}
+
+
+def _actor_id(actor: dict[str, Any], items: list[Any]) -> str | None:
+    return text(actor.get("id")) or next(
         (text(i.get("actor")) for i in items if isinstance(i, dict) and text(i.get("actor"))), None
     )
+
+
+def _media_base(actor: dict[str, Any], items: list[Any]) -> MediaBase:
+    """Where the account's files live upstream: from a custom emoji's icon if the export has
+    one, else the guess `https://<instance>/system/` (see the module's docstring)."""
+    actor_id = _actor_id(actor, items) or ""
+    host = urlsplit(actor_id).hostname or "localhost"
+    found = None
+    holders: list[Any] = [actor]
+    holders += [i.get("object") for i in items if isinstance(i, dict)]
+    for holder in holders:
+        tags = holder.get("tag") if isinstance(holder, dict) else None
+        for tag in tags if isinstance(tags, list) else ():
+            icon = tag.get("icon") if isinstance(tag, dict) and tag.get("type") == "Emoji" else None
+            match = (
+                _EMOJI_BASE.match(text(icon.get("url")) or "") if isinstance(icon, dict) else None
+            )
+            if match and urlsplit(match.group(1)).hostname:
+                found = match.group(1)
+                break
+        if found:
+            break
+    statuses = actor_id.rstrip("/") + "/statuses/" if actor_id else f"https://{host}/"
+    return MediaBase(PLATFORM, statuses, _MEDIA_MARKER, found or f"https://{host}/system/")
+
+
+def _author(actor: dict[str, Any], items: list[Any], options: ImportOptions) -> Author | None:
+    """The account, keyed like the API source: `@user@host` (the configured handle wins,
+    since the handle's domain may differ from the server's)."""
+    actor_id = _actor_id(actor, items)
     username = text(actor.get("preferredUsername"))
     host = urlsplit(actor_id).hostname if actor_id else None
     if username is None and actor_id:
@@ -124,12 +171,13 @@ def _note(
     raw: dict[str, Any],
     prefix: str,
     members: set[str],
+    media_base: str,
 ) -> tuple[Post, list[LocalFile], int]:
     native_id = str(text(note.get("id")))
     parent = text(note.get("inReplyTo"))
     content_map = note.get("contentMap")
     language = next(iter(content_map), None) if isinstance(content_map, dict) else None
-    media, files, missing = _attachments(note, native_id, prefix, members)
+    media, files, missing = _attachments(note, native_id, prefix, members, media_base)
     url = note.get("url")
     kind: PostKind = "reply" if parent else "post"
     post = Post(
@@ -183,17 +231,17 @@ def _boost(
 
 
 def _attachments(
-    note: dict[str, Any], native_id: str, prefix: str, members: set[str]
+    note: dict[str, Any], native_id: str, prefix: str, members: set[str], media_base: str
 ) -> tuple[list[Media], list[LocalFile], int]:
     """Attachment URLs in an export are archive paths (`media_attachments/files/…`).
 
-    The upstream URL is gone from the export; the row gets the instance's `/system/` URL,
-    and an archived row of the same post whose URL ends with the same path is reused.
+    The upstream URL is gone from the export; the row gets `media_base` + the path (see
+    `_media_base`), and an archived row of the same post whose URL ends with the same path
+    is reused.
     """
     media: list[Media] = []
     files: list[LocalFile] = []
     missing = 0
-    host = urlsplit(native_id).hostname or "localhost"
     pid = post_id(PLATFORM, native_id)
     attachments = note.get("attachment")
     for item in attachments if isinstance(attachments, list) else ():
@@ -209,11 +257,13 @@ def _attachments(
             media.append(Media(location, media_kind(mime), mime, alt, width, height))
             continue
         relative = location.lstrip("/")
+        if prefix + relative not in members and _MEDIA_MARKER in relative:
+            relative = relative[relative.index(_MEDIA_MARKER) :]  # S3 path-style: bucket first
         member = prefix + relative
         if member not in members:
             missing += 1  # not shipped in this export; no upstream URL to fetch it from
             continue
-        url = f"https://{host}/system/{relative}"
+        url = media_base + relative
         media.append(Media(url, media_kind(mime), mime, alt, width, height))
         files.append(LocalFile(pid, url, member, mime, same_as_suffix="/" + relative))
     return media, files, missing

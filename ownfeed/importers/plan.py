@@ -2,7 +2,8 @@
 
 Read-only: every write goes through `ownfeed.archive`. An edited post's earlier versions are
 written first, one batch per version, skipping those the archive has seen; deleted posts the
-archive already marks gone are left alone; stored media files are not copied again.
+archive already marks gone are left alone; stored media files are not copied again; the
+time a post was first imported is looked up so that it is kept, never rewritten.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 from ownfeed.archive import Archive
 from ownfeed.archive.store import media_id
-from ownfeed.importers.batch import ImportBatch, LocalFile
+from ownfeed.importers.batch import ImportBatch, LocalFile, MediaBase
 from ownfeed.models import Media, Post
 
 _CHUNK = 500
@@ -30,11 +31,20 @@ class Plan:
     gone: list[tuple[str, datetime | None]] = field(default_factory=list)
     files: list[tuple[str, LocalFile]] = field(default_factory=list)  # (media id, file)
     skipped: int = 0
+    imported_at: dict[str, str] = field(default_factory=dict)  # post id -> first import time
+
+    @property
+    def total(self) -> int:
+        """Posts (and earlier versions) to write."""
+        return sum(len(level) for level in self.levels)
 
 
 def make_plan(archive: Archive, batch: ImportBatch) -> Plan:
     """Decide what is new against what the archive already holds (read-only)."""
-    posts, files = _reuse_media_urls(archive, batch.posts, batch.files)
+    posts, files = batch.posts, batch.files
+    if batch.media_base is not None:
+        posts, files = _rebase_media(archive, batch.media_base, posts, files)
+    posts, files = _reuse_media_urls(archive, posts, files)
     ids = [post.id for post in posts]
     deleted = {pid for pid, post in zip(ids, posts, strict=True) if post.native_id in batch.gone}
     gone_at = _gone_state(archive, sorted(deleted))
@@ -58,6 +68,7 @@ def make_plan(archive: Archive, batch: ImportBatch) -> Plan:
                 plan.levels[depth].append(version)
         if pid in deleted:
             plan.gone.append((post.native_id, batch.gone[post.native_id]))
+    plan.imported_at = _imported_at(archive, sorted(written))
     stored = _stored_media(archive, sorted({f.post_id for f in files}))
     queued: set[str] = set()
     for file in files:
@@ -66,6 +77,26 @@ def make_plan(archive: Archive, batch: ImportBatch) -> Plan:
             queued.add(mid)
             plan.files.append((mid, file))
     return plan
+
+
+def _rebase_media(
+    archive: Archive, base: MediaBase, posts: list[Post], files: list[LocalFile]
+) -> tuple[list[Post], list[LocalFile]]:
+    """Media URLs on the base the API gives, when the archive already knows it."""
+    found = _media_base(archive, base)
+    if found is None or found == base.guess:
+        return posts, files
+
+    def moved(url: str) -> str:
+        return found + url[len(base.guess) :] if url.startswith(base.guess) else url
+
+    files = [replace(f, url=moved(f.url)) for f in files]
+    renamed: dict[tuple[str, str], str] = {}
+    for post in posts:
+        for item in post.media:
+            if item.url.startswith(base.guess):
+                renamed[(post.id, item.url)] = moved(item.url)
+    return [_rename_media(p, renamed) for p in posts], files
 
 
 def _reuse_media_urls(
@@ -123,6 +154,35 @@ def _known_hashes(archive: Archive, ids: Sequence[str]) -> dict[str, set[str]]:
     for post, digest in _rows(archive, sql, ids):
         known[post].add(digest)
     return known
+
+
+def _imported_at(archive: Archive, ids: Sequence[str]) -> dict[str, str]:
+    """`raw.import.at` of archived posts: the time of their first import, to be kept."""
+    sql = """SELECT id, CASE WHEN json_valid(raw) THEN json_extract(raw, '$.import.at') END
+             FROM posts WHERE id IN ({marks}) AND raw LIKE '%"import"%'"""
+    return {row[0]: row[1] for row in _rows(archive, sql, ids) if isinstance(row[1], str)}
+
+
+def _media_base(archive: Archive, base: MediaBase) -> str | None:
+    """The upstream media base of the account's files, from a URL the API gave for one."""
+    row = archive.one(
+        """SELECT media.url FROM posts JOIN media ON media.post_id = posts.id
+           WHERE posts.platform = ? AND posts.native_id >= ? AND posts.native_id < ?
+             AND instr(media.url, ?) > 0 AND substr(media.url, 1, ?) != ?
+           ORDER BY posts.published_at DESC LIMIT 1""",
+        (
+            base.platform,
+            base.posts_prefix,
+            base.posts_prefix + "\U0010ffff",
+            base.marker,
+            len(base.guess),
+            base.guess,
+        ),
+    )
+    if row is None:
+        return None
+    url = str(row[0])
+    return url[: url.index(base.marker)]
 
 
 def _stored_media(archive: Archive, post_ids: Sequence[str]) -> set[str]:

@@ -21,6 +21,7 @@ from ownfeed.importers.batch import (
     ImportOptions,
     LocalFile,
     PackedRaw,
+    RawPacker,
     count,
     guess_mime,
     media_kind,
@@ -80,10 +81,14 @@ class _Account:
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     data_dir, tweet_files, deleted_files = _locate(bundle)
     account = _account(bundle, data_dir, options)
-    tweets = [t for member in tweet_files for t in _read_tweets(bundle, member, False)]
+    packer = RawPacker()
+    tweets = [
+        t for member in tweet_files for t in _read_tweets(bundle, member, False, packer, options)
+    ]
     live = {t.id for t in tweets}
     for member in deleted_files:
-        tweets += [t for t in _read_tweets(bundle, member, True) if t.id not in live]
+        found = _read_tweets(bundle, member, True, packer, options)
+        tweets += [t for t in found if t.id not in live]
     batch = ImportBatch(platform=PLATFORM, account=account.username)
     chains, alias = _chains(tweets)
     roots = _thread_roots(chains, alias)
@@ -135,16 +140,25 @@ def _part_order(name: str) -> tuple[int, str]:
     return (int(match.group(1)) if match else 0, name)
 
 
-def _read_tweets(bundle: Bundle, member: str, deleted: bool) -> list[_Tweet]:
+def _read_tweets(
+    bundle: Bundle, member: str, deleted: bool, packer: RawPacker, options: ImportOptions
+) -> list[_Tweet]:
     origin = provenance(bundle, member, PLATFORM)
-    return [
-        _tweet(bundle, member, index, item, origin, deleted)
-        for index, item in iter_items(bundle, member)
-    ]
+    found: list[_Tweet] = []
+    for index, item in iter_items(bundle, member):
+        found.append(_tweet(bundle, member, index, item, origin, deleted, packer))
+        options.tick()
+    return found
 
 
 def _tweet(
-    bundle: Bundle, member: str, index: int, item: Any, origin: dict[str, str], deleted: bool
+    bundle: Bundle,
+    member: str,
+    index: int,
+    item: Any,
+    origin: dict[str, str],
+    deleted: bool,
+    packer: RawPacker,
 ) -> _Tweet:
     """One array element as a tweet; ParseError naming the file and entry when it is none."""
     data = item.get("tweet", item) if isinstance(item, dict) else None
@@ -174,7 +188,7 @@ def _tweet(
         likes=count(data.get("favorite_count")),
         reposts=count(data.get("retweet_count")),
         language=None if language in (None, "und") else language,
-        raw=PackedRaw({"import": origin, "tweet": data}),
+        raw=packer.pack(origin, {"tweet": data}),
         deleted=deleted,
         deleted_at=_date(data.get("deleted_at")) if deleted else None,
     )

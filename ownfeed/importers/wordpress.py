@@ -67,7 +67,7 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
         raise bundle.fail(bundle.label, "no WordPress export (.xml) found")
     batch = ImportBatch(platform=PLATFORM)
     for member in members:
-        _parse_document(bundle, member, batch)
+        _parse_document(bundle, member, batch, options)
     return batch
 
 
@@ -99,7 +99,9 @@ def load_xml(bundle: Bundle, member: str) -> ET.Element:
         raise bundle.fail(member, f"invalid XML ({error})") from None
 
 
-def _parse_document(bundle: Bundle, member: str, batch: ImportBatch) -> None:
+def _parse_document(
+    bundle: Bundle, member: str, batch: ImportBatch, options: ImportOptions
+) -> None:
     root = load_xml(bundle, member)
     channel = root.find("channel")
     ns = _wp_namespace(channel)
@@ -126,6 +128,7 @@ def _parse_document(bundle: Bundle, member: str, batch: ImportBatch) -> None:
         post = _post(item, wp, guid, authors, attachments, language, bundle, member)
         batch.posts.append(post)
         batch.posts += _comments(item, wp, post, bundle, member)
+        options.tick()
     if skipped:
         batch.warnings.append(f"{member}: skipped {skipped} unpublished or protected posts")
 
