@@ -25,7 +25,15 @@ from ownfeed.archive import Archive, WriteCounts, mark_gone, store_posts
 from ownfeed.archive.media import record_media_stored
 from ownfeed.archive.runs import ensure_source
 from ownfeed.errors import ArchiveError, ConfigError, ParseError
-from ownfeed.importers import bluesky, mastodon, twitter, wordpress
+from ownfeed.importers import (
+    bluesky,
+    facebook,
+    instagram,
+    linkedin,
+    mastodon,
+    twitter,
+    wordpress,
+)
 from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, stamp_raw
 from ownfeed.importers.bundle import Bundle, one_line, open_bundle
 from ownfeed.importers.plan import make_plan
@@ -38,6 +46,9 @@ IMPORTERS: dict[str, ModuleType] = {
     "mastodon": mastodon,
     "wordpress": wordpress,
     "bluesky": bluesky,
+    "facebook": facebook,
+    "instagram": instagram,
+    "linkedin": linkedin,
 }
 _WRITE_CHUNK = 2000
 _PARSE_STEP = 1000  # entries parsed between two progress calls

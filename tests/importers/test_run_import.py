@@ -23,6 +23,9 @@ FIXTURES = {
     "mastodon": DATA / "mastodon.zip",
     "wordpress": DATA / "wordpress.xml",
     "bluesky": DATA / "bluesky.car",
+    "facebook": DATA / "facebook.zip",
+    "instagram": DATA / "instagram.zip",
+    "linkedin": DATA / "linkedin.zip",
 }
 
 
@@ -270,11 +273,13 @@ def test_the_committed_fixtures_are_what_the_script_makes(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "HERE", tmp_path)
-    for build in (module.twitter, module.mastodon, module.wordpress, module.bluesky):
+    builds = (module.twitter, module.mastodon, module.wordpress, module.bluesky)
+    for build in (*builds, module.facebook, module.instagram, module.linkedin):
         build()
     for name in ("wordpress.xml", "bluesky.car"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
-    for name in ("twitter.zip", "mastodon.zip"):  # compressed bytes may vary with zlib
+    zips = ("twitter.zip", "mastodon.zip", "facebook.zip", "instagram.zip", "linkedin.zip")
+    for name in zips:  # compressed bytes may vary with zlib
         with zipfile.ZipFile(tmp_path / name) as made, zipfile.ZipFile(DATA / name) as kept:
             assert made.namelist() == kept.namelist()
             assert all(made.read(n) == kept.read(n) for n in kept.namelist()), name

@@ -1,8 +1,9 @@
 """Builds the small export archives the importer tests read (run it to regenerate them).
 
-Each archive follows the platform's documented layout (see PLATFORMS.md §3.7, §4.7, §5 and
-the WordPress section) with made-up content. Output is deterministic: zip entries carry a
-fixed timestamp, so regenerating gives the same bytes.
+Each archive follows the platform's documented layout (see PLATFORMS.md §3.7, §4.7, §5, §6
+and the WordPress section) with made-up content. Facebook and Instagram text is written the
+way Meta writes it: UTF-8 bytes escaped one `\\u00XX` per byte (`meta_json`). Output is
+deterministic: zip entries carry a fixed timestamp, so regenerating gives the same bytes.
 
     python tests/data/import/make_fixtures.py
 """
@@ -724,8 +725,279 @@ def bluesky() -> None:
     (HERE / "bluesky.car").write_bytes(bytes(out))
 
 
+# --------------------------------------------------------------------------- facebook
+
+FB_PHOTO = b"\xff\xd8\xff\xe0fake-facebook-office-photo"
+IG_PHOTO = b"\xff\xd8\xff\xe0fake-instagram-photo"
+IG_SECOND = b"\xff\xd8\xff\xe0fake-instagram-second"
+IG_REEL = b"\x00\x00\x00\x18ftypmp42fake-reel"
+
+
+def mangle(value: Any) -> Any:
+    """Text as Meta's exports hold it: each UTF-8 byte as its own latin-1 code point."""
+    if isinstance(value, str):
+        return value.encode("utf-8").decode("latin-1")
+    if isinstance(value, list):
+        return [mangle(item) for item in value]
+    if isinstance(value, dict):
+        return {key: mangle(item) for key, item in value.items()}
+    return value
+
+
+def meta_json(value: Any) -> bytes:
+    """Meta's JSON: mis-encoded text, written as ASCII escapes (`\\u00c3\\u00b6`)."""
+    return json.dumps(mangle(value), indent=2).encode("ascii")
+
+
+def facebook_posts() -> list[dict[str, Any]]:
+    media = "your_facebook_activity/posts/media/Timelinephotos_10158/101581234567890_n.jpg"
+    return [
+        {
+            "timestamp": 1672570800,
+            "data": [{"post": "Wir eröffnen unser neues Büro in München! 🎉 #Novosyx"}],
+            "title": "Novosyx updated their status.",
+        },
+        {
+            "timestamp": 1672657200,
+            "attachments": [
+                {
+                    "data": [
+                        {
+                            "media": {
+                                "uri": media,
+                                "creation_timestamp": 1672657190,
+                                "media_metadata": {"photo_metadata": {"exif_data": [{}]}},
+                                "title": "Timeline photos",
+                                "description": "Das Team",
+                            }
+                        }
+                    ]
+                }
+            ],
+            "data": [{"post": "Das Team am ersten Tag"}],
+            "title": "Novosyx added a new photo.",
+        },
+        {
+            "timestamp": 1672743600,
+            "attachments": [
+                {
+                    "data": [
+                        {
+                            "external_context": {
+                                "name": "Launch",
+                                "url": "https://novosyx.example/blog/launch",
+                            }
+                        }
+                    ]
+                }
+            ],
+            "data": [{"post": "Read our launch story", "update_timestamp": 1672750000}],
+            "title": "Novosyx shared a link.",
+        },
+        {  # two posts in one second: told apart by their text
+            "timestamp": 1672830000,
+            "data": [{"post": "First of two"}],
+        },
+        {"timestamp": 1672830000, "data": [{"post": "Second of two"}]},
+        {  # a video not in this export
+            "timestamp": 1672916400,
+            "attachments": [
+                {
+                    "data": [
+                        {
+                            "media": {
+                                "uri": "your_facebook_activity/posts/media/Videos/999_n.mp4",
+                                "media_metadata": {"video_metadata": {"exif_data": [{}]}},
+                            }
+                        }
+                    ]
+                }
+            ],
+            "data": [{"post": "Our video"}],
+        },
+        {"timestamp": 1673002800, "title": "Novosyx updated their profile picture."},
+    ]
+
+
+def facebook_comments() -> dict[str, Any]:
+    return {
+        "comments_v2": [
+            {
+                "timestamp": 1672660000,
+                "data": [
+                    {
+                        "comment": {
+                            "timestamp": 1672660000,
+                            "comment": "Danke für die Glückwünsche!",
+                            "author": "Novosyx",
+                        }
+                    }
+                ],
+                "title": "Novosyx commented on Alice Example's post.",
+            }
+        ]
+    }
+
+
+def facebook() -> None:
+    profile = {
+        "profile_v2": {
+            "name": {"full_name": "Novosyx"},
+            "username": "novosyx",
+            "profile_uri": "https://www.facebook.com/novosyx",
+        }
+    }
+    activity = "your_facebook_activity"
+    posts = meta_json(facebook_posts())
+    # a newer export writes some text as real UTF-8 already: it must stay as it is
+    posts = posts.replace(b'"First of two"', b'"First of two \\u00e0 la carte"')
+    write_zip(
+        HERE / "facebook.zip",
+        {
+            "personal_information/profile_information/profile_information.json": meta_json(profile),
+            f"{activity}/posts/your_posts__check_ins__photos_and_videos_1.json": posts,
+            f"{activity}/posts/media/Timelinephotos_10158/101581234567890_n.jpg": FB_PHOTO,
+            f"{activity}/comments_and_reactions/comments.json": meta_json(facebook_comments()),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- instagram
+
+
+def instagram_posts() -> list[dict[str, Any]]:
+    return [
+        {
+            "media": [
+                {
+                    "uri": "media/posts/202301/329447297_1234_n.jpg",
+                    "creation_timestamp": 1673089200,
+                    "title": "Grüße aus dem Büro ☕ #Novosyx #teamwork",
+                    "media_metadata": {"photo_metadata": {"exif_data": [{}]}},
+                }
+            ]
+        },
+        {
+            "title": "Zwei Bilder vom Launch",
+            "creation_timestamp": 1673175600,
+            "media": [
+                {
+                    "uri": "media/posts/202301/329447298_5678_n.jpg",
+                    "creation_timestamp": 1673175600,
+                    "title": "",
+                },
+                {
+                    "uri": "media/posts/202301/329447299_9012_n.jpg",
+                    "creation_timestamp": 1673175600,
+                    "title": "",
+                },
+            ],
+        },
+        {
+            "media": [
+                {
+                    "uri": "media/posts/202301/gone_n.jpg",
+                    "creation_timestamp": 1673262000,
+                    "title": "Photo not in this export",
+                }
+            ]
+        },
+    ]
+
+
+def instagram() -> None:
+    profile = {
+        "profile_user": [
+            {
+                "title": "",
+                "string_map_data": {
+                    "Username": {"href": "", "value": "novosyx", "timestamp": 0},
+                    "Name": {"href": "", "value": "Novosyx Büro", "timestamp": 0},
+                },
+            }
+        ]
+    }
+    reels = {
+        "ig_reels_media": [
+            {
+                "media": [
+                    {
+                        "uri": "media/reels/202301/reel_1.mp4",
+                        "creation_timestamp": 1673348400,
+                        "title": "Behind the scenes #reels",
+                    }
+                ]
+            }
+        ]
+    }
+    comments = [
+        {
+            "string_map_data": {
+                "Comment": {"value": "Glückwunsch! 👏"},
+                "Media Owner": {"value": "alice.example"},
+                "Time": {"timestamp": 1673100000},
+            }
+        }
+    ]
+    activity = "your_instagram_activity"
+    write_zip(
+        HERE / "instagram.zip",
+        {
+            "personal_information/personal_information/personal_information.json": meta_json(
+                profile
+            ),
+            f"{activity}/media/posts_1.json": meta_json(instagram_posts()),
+            f"{activity}/media/reels.json": meta_json(reels),
+            f"{activity}/comments/post_comments_1.json": meta_json(comments),
+            "media/posts/202301/329447297_1234_n.jpg": IG_PHOTO,
+            "media/posts/202301/329447298_5678_n.jpg": IG_SECOND,
+            "media/posts/202301/329447299_9012_n.jpg": IG_PHOTO,  # the same bytes twice
+            "media/reels/202301/reel_1.mp4": IG_REEL,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- linkedin
+
+LI_SHARE = "https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A7012345678901234567"
+LI_UGC = "https://www.linkedin.com/feed/update/urn%3Ali%3AugcPost%3A7023456789012345678"
+
+
+def linkedin() -> None:
+    folder = "Basic_LinkedInDataExport_01-01-2024"
+    profile = (
+        "First Name,Last Name,Maiden Name,Headline,Public Profile URL\n"
+        "Nova,Syx,,Software for small teams,https://www.linkedin.com/in/novosyx\n"
+    )
+    shares = (
+        "Date,ShareLink,ShareCommentary,SharedUrl,MediaUrl,Visibility\n"
+        f'2023-01-05 10:00:00,{LI_SHARE},"We are hiring! Join us, ""the"" team.\n\n'
+        f'#hiring #Novosyx",,https://media.licdn.com/dms/image/C4D22AQ/photo.jpg,PUBLIC\n'
+        f"2023-01-06 11:30:00,{LI_UGC},,https://novosyx.example/blog/launch,,MEMBER_NETWORK\n"
+        "2023-01-07 09:00:00,https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A70345,"
+        "Only for my connections,,,CONNECTIONS\n"
+    )
+    comments = (
+        "Date,Link,Message\n"
+        f"2023-01-05 12:00:00,{LI_SHARE},Applications are open until Friday.\n"
+        "2023-01-08 08:15:00,https://www.linkedin.com/feed/update/urn%3Ali%3Aactivity%3A7040,"
+        '"Congrats to the \\"tea, Earl Grey\\" team,\n\nwell done."\n'
+    )
+    write_zip(
+        HERE / "linkedin.zip",
+        {
+            f"{folder}/Profile.csv": profile.encode(),
+            f"{folder}/Shares.csv": shares.encode(),
+            f"{folder}/Comments.csv": comments.encode(),
+        },
+    )
+
+
 if __name__ == "__main__":
     twitter()
     mastodon()
     wordpress()
     bluesky()
+    facebook()
+    instagram()
+    linkedin()

@@ -1,0 +1,252 @@
+"""The Instagram member data export ("Download your information", JSON format).
+
+Our posts and reels with their photos and videos, and our own comments (other people's
+comments are not in it). Known layouts: `content/posts_N.json` (before 2023),
+`your_instagram_activity/content/posts_N.json` (2023 to 2024) and
+`your_instagram_activity/media/posts_N.json` (2025), each with `reels.json` beside it;
+comments in `comments/post_comments.json` (the older `comments_media_comments` object
+with `string_list_data`) or `…/comments/post_comments_N.json` (a list with
+`string_map_data`). Text is repaired from Meta's mis-encoding.
+
+The export gives posts no id and no URL (no shortcode). A post's native id is
+`post/<unix time of posting>` (a comment's `comment/<unix time>`), which survives a caption
+edit and a change of layout; see `member.native_ids` for posts of the same second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, provenance, text
+from ownfeed.importers.bundle import Bundle
+from ownfeed.importers.member import (
+    ExportFiles,
+    Layout,
+    find_files,
+    hashtags,
+    load_meta_json,
+    native_ids,
+    not_an_export,
+    plain_html,
+    shape,
+    timestamp,
+)
+from ownfeed.models import Author, Media, Post, post_id
+
+PLATFORM = "instagram"
+POSTS = (
+    Layout("content/posts_{n}.json", "before 2023"),
+    Layout("your_instagram_activity/content/posts_{n}.json", "2023 to 2024"),
+    Layout("your_instagram_activity/media/posts_{n}.json", "2025"),
+)
+REELS = (
+    Layout("content/reels.json", "before 2023"),
+    Layout("your_instagram_activity/content/reels.json", "2023 to 2024"),
+    Layout("your_instagram_activity/media/reels.json", "2025"),
+)
+COMMENTS = (
+    Layout("comments/post_comments.json", "before 2022"),
+    Layout("comments/post_comments_{n}.json", "2022"),
+    Layout("your_instagram_activity/comments/post_comments_{n}.json", "2023 and later"),
+    Layout("your_instagram_activity/comments/reels_comments.json", "2023 and later"),
+)
+PROFILE = (
+    Layout("account_information/personal_information.json", "2021"),
+    Layout("personal_information/personal_information.json", "2022 to 2024"),
+    Layout("personal_information/personal_information/personal_information.json", "2025"),
+)
+_COMMENT_LISTS = ("comments_media_comments", "comments_reels_comments")
+_REEL_LISTS = ("ig_reels_media",)
+
+
+@dataclass
+class _Entry:
+    kind: str  # "post" or "comment"
+    member: str
+    published: datetime
+    body: str
+    data: dict[str, Any]
+    owner: str | None = None  # a comment's media owner (whose post we commented on)
+
+
+def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    post_files, reel_files = find_files(bundle, POSTS), find_files(bundle, REELS)
+    comment_files = find_files(bundle, COMMENTS)
+    if not post_files and not reel_files and not comment_files:
+        groups = [("posts", POSTS), ("reels", REELS), ("comments", COMMENTS)]
+        raise not_an_export(bundle, "Instagram", groups)
+    author = _author(bundle, options)
+    batch = ImportBatch(platform=PLATFORM, account=author.handle if author else None)
+    entries: list[_Entry] = []
+    for member in post_files:
+        entries += _posts(bundle, member, _as_list(bundle, member, ()), options)
+    for member in reel_files:
+        entries += _posts(bundle, member, _as_list(bundle, member, _REEL_LISTS), options)
+    for member in comment_files:
+        entries += _comments(bundle, member, options)
+    files = ExportFiles(bundle, PLATFORM)
+    keys = [(f"{e.kind}/{int(e.published.timestamp())}", e.body) for e in entries]
+    missing = skipped = 0
+    for entry, native_id in zip(entries, native_ids(keys), strict=True):
+        post, local, lost = _post(bundle, entry, native_id, author, files)
+        missing += lost
+        if post is None:
+            skipped += 1
+            continue
+        batch.posts.append(post)
+        batch.files += local
+    if skipped:
+        batch.warnings.append(f"skipped {skipped} entries without caption, text or media")
+    if missing:
+        batch.warnings.append(f"{missing} media file(s) not in this export")
+    return batch
+
+
+def _as_list(bundle: Bundle, member: str, keys: tuple[str, ...]) -> list[Any]:
+    """The file's entries: a bare list, or the list under one of `keys`."""
+    document = load_meta_json(bundle, member)
+    if isinstance(document, dict):
+        for key in keys:
+            if isinstance(document.get(key), list):
+                return list(document[key])
+    if isinstance(document, list):
+        return document
+    wanted = "a list" + (f" or an object with {' or '.join(keys)}" if keys else "")
+    raise bundle.fail(member, f"expected {wanted}, found {shape(document)}")
+
+
+def _posts(bundle: Bundle, member: str, items: list[Any], options: ImportOptions) -> list[_Entry]:
+    """Posts and reels: `{media: [{uri, creation_timestamp, title}], title, creation_timestamp}`
+    (a post of one photo has its caption on the photo, a carousel on the post)."""
+    found = []
+    for index, item in enumerate(items):
+        media = _list(item, "media")
+        published = None
+        if isinstance(item, dict):
+            published = timestamp(item.get("creation_timestamp"))
+            published = published or next(
+                (t for t in (timestamp(m.get("creation_timestamp")) for m in media) if t), None
+            )
+        if not isinstance(item, dict) or published is None:
+            cause = f"entry {index}: expected a post with media and a creation_timestamp, "
+            raise bundle.fail(member, cause + f"found {shape(item)}")
+        captions = [text(item.get("title"))] + [text(m.get("title")) for m in media]
+        body = "\n\n".join(dict.fromkeys(c for c in captions if c))
+        found.append(_Entry("post", member, published, body, item))
+        options.tick()
+    return found
+
+
+def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
+    found = []
+    for index, item in enumerate(_as_list(bundle, member, _COMMENT_LISTS)):
+        body, owner, published = _comment_fields(item)
+        if published is None:
+            cause = f"entry {index}: expected a comment with a time, found {shape(item)}"
+            raise bundle.fail(member, cause)
+        found.append(_Entry("comment", member, published, body or "", item, owner))
+        options.tick()
+    return found
+
+
+def _comment_fields(item: Any) -> tuple[str | None, str | None, datetime | None]:
+    """(text, media owner, time) of either comment shape.
+
+    Newer: `string_map_data` `{Comment: {value}, Media Owner: {value}, Time: {timestamp}}`.
+    The labels are translated in exports made in another language, so when the English
+    ones are missing the first value is taken as the text and the second as the owner.
+    Older: `{title: owner, string_list_data: [{value, timestamp}]}`.
+    """
+    if not isinstance(item, dict):
+        return None, None, None
+    mapped = item.get("string_map_data")
+    if isinstance(mapped, dict):
+        fields = {k: v for k, v in mapped.items() if isinstance(v, dict)}
+        values = [text(v.get("value")) for v in fields.values() if text(v.get("value"))]
+        times = [timestamp(v.get("timestamp")) for v in fields.values()]
+        body = text(fields.get("Comment", {}).get("value")) or (values[0] if values else None)
+        owner = text(fields.get("Media Owner", {}).get("value"))
+        if owner is None and "Comment" not in fields and len(values) > 1:
+            owner = values[1]
+        published = timestamp(fields.get("Time", {}).get("timestamp"))
+        return body, owner, published or next((t for t in times if t), None)
+    listed = item.get("string_list_data")
+    first = listed[0] if isinstance(listed, list) and listed else None
+    if isinstance(first, dict):
+        return text(first.get("value")), text(item.get("title")), timestamp(first.get("timestamp"))
+    return None, None, None
+
+
+def _post(
+    bundle: Bundle, entry: _Entry, native_id: str, author: Author | None, files: ExportFiles
+) -> tuple[Post | None, list[LocalFile], int]:
+    pid = post_id(PLATFORM, native_id)
+    media: list[Media] = []
+    local: list[LocalFile] = []
+    missing = 0
+    for item in _list(entry.data, "media"):
+        uri = text(item.get("uri"))
+        if not uri:
+            continue
+        row, file = files.attach(pid, uri)
+        missing += row is None
+        media += [row] if row else []
+        local += [file] if file else []
+    if not entry.body and not media:
+        return None, [], missing
+    raw: dict[str, Any] = {"import": provenance(bundle, entry.member, PLATFORM)}
+    raw[entry.kind] = entry.data
+    post = Post(
+        platform=PLATFORM,
+        native_id=native_id,
+        kind="reply" if entry.kind == "comment" else "post",
+        is_own=True,
+        content_html=plain_html(entry.body),
+        content_text=entry.body,
+        author=author,
+        published_at=entry.published,
+        in_reply_to_url=_owner_url(entry.owner),
+        tags=hashtags(entry.body),
+        media=tuple(dict.fromkeys(media)),
+        raw=raw,
+    )
+    return post, local, missing
+
+
+def _owner_url(owner: str | None) -> str | None:
+    """The profile whose post a comment answers (the post itself is not named)."""
+    if owner and owner.replace(".", "").replace("_", "").isalnum():
+        return f"https://www.instagram.com/{owner}/"
+    return None
+
+
+def _author(bundle: Bundle, options: ImportOptions) -> Author | None:
+    """The account from the personal information file, else the configured account."""
+    handle = name = None
+    for member in find_files(bundle, PROFILE)[:1]:
+        document = load_meta_json(bundle, member)
+        users = document.get("profile_user") if isinstance(document, dict) else None
+        first = users[0] if isinstance(users, list) and users else None
+        mapped = first.get("string_map_data") if isinstance(first, dict) else None
+        if isinstance(mapped, dict):
+            handle = _value(mapped, "Username")
+            name = _value(mapped, "Name")
+    configured = (options.account or "").strip().rstrip("/")
+    if configured:
+        handle = handle or configured.rsplit("/", 1)[-1].lstrip("@") or None
+    if not (handle or name):
+        return None
+    url = f"https://www.instagram.com/{handle}/" if handle else None
+    return Author(platform=PLATFORM, handle=handle, name=name, url=url)
+
+
+def _value(mapped: dict[str, Any], key: str) -> str | None:
+    found = mapped.get(key)
+    return text(found.get("value")) if isinstance(found, dict) else None
+
+
+def _list(holder: Any, key: str) -> list[dict[str, Any]]:
+    found = holder.get(key) if isinstance(holder, dict) else None
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
