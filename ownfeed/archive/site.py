@@ -372,6 +372,18 @@ def copies(archive: Archive) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
+def mentions(archive: Archive) -> list[tuple[str, str, str]]:
+    """(post, mentioning post, its kind) from post_links with relation 'mention', oldest
+    mention first: pingbacks and others' posts that link to ours."""
+    rows = archive.query(
+        """SELECT l.post_id, l.linked_id, m.kind FROM post_links l
+           JOIN posts m ON m.id = l.linked_id JOIN posts o ON o.id = l.post_id
+           WHERE l.relation = 'mention' AND l.post_id != l.linked_id
+           ORDER BY l.post_id, coalesce(m.published_at, m.first_seen_at), m.id"""
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def sources(archive: Archive) -> dict[str, SourceInfo]:
     rows = archive.query("SELECT name, type, title, home_url FROM sources ORDER BY name")
     return {row[0]: SourceInfo(*row) for row in rows}

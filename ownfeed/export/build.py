@@ -14,7 +14,7 @@ from ownfeed.config import ExportConfig
 from ownfeed.export import feeds, pages, urls, views
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
-from ownfeed.export.sanitize import Sanitizer, safe_post
+from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
 from ownfeed.export.writer import SiteWriter, fingerprint
 
@@ -178,6 +178,7 @@ class Export:
             self.salt,
             "feeds",
             *(f"{pid}:{model.digest.get(pid)}:{model.tags.get(pid)}" for pid in newest),
+            *(f"{pid}>{_syndication(model, pid)}" for pid in newest if pid in model.copies_of),
         )
         names = ["feed.xml", "rss.xml", "feed.json"]
         if not self._keep(names, print_):
@@ -228,13 +229,28 @@ class Export:
             if target is not None:  # a boost: the feed carries what was shared
                 who = escape(target.author_name or target.author_handle or "someone")
                 html += f"<p>Shared a post by {who}:</p><blockquote>{content(target)}</blockquote>"
-            items.append(feeds.FeedItem(safe_post(post), html, model.tags.get(pid, [])))
+            items.append(
+                feeds.FeedItem(
+                    safe_post(post), html, model.tags.get(pid, []), _syndication(model, pid)
+                )
+            )
         feed_site = feeds.FeedSite(
             self.config.title, self.config.description, self.config.language, self.base_url
         )
         self.writer.put("feed.xml", feeds.atom(feed_site, items), print_)
         self.writer.put("rss.xml", feeds.rss(feed_site, items), print_)
         self.writer.put("feed.json", feeds.json_feed(feed_site, items), print_)
+
+
+def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
+    """Upstream URLs of a post's copies on other platforms (checked http(s) only)."""
+    found = []
+    for copy in model.copies_of.get(post_id, []):
+        post = model.by_id.get(copy)
+        url = safe_url(post.url) if post is not None else None
+        if url:
+            found.append(url)
+    return tuple(found)
 
 
 def build_site(

@@ -32,6 +32,11 @@ class FeedItem:
     post: SitePost  # with checked URLs (sanitize.safe_post)
     html: str  # sanitized, links absolute under base_url (or relative to the root)
     tags: list[str]
+    syndication: tuple[str, ...] = ()  # upstream URLs of its copies on other platforms
+
+
+#: Documents the JSON Feed extension `_syndication` (copies of an item elsewhere).
+SYNDICATION_ABOUT = "https://indieweb.org/u-syndication"
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ def atom(site: FeedSite, items: list[FeedItem]) -> bytes:
         _sub(entry, f"{a}link", rel="alternate", type="text/html", href=page)
         if post.url:
             _sub(entry, f"{a}link", rel="via", href=_text(post.url))
+        for url in item.syndication:
+            _sub(entry, f"{a}link", rel="syndication", href=_text(url))
         if post.published_at:
             _sub(entry, f"{a}published", post.published_at)
         _sub(entry, f"{a}updated", _updated(post))
@@ -184,6 +191,8 @@ def json_feed(site: FeedSite, items: list[FeedItem]) -> bytes:
             entry["date_modified"] = post.updated_at
         if item.tags:
             entry["tags"] = item.tags
+        if item.syndication:
+            entry["_syndication"] = {"about": SYNDICATION_ABOUT, "urls": list(item.syndication)}
         if post.author_name or post.author_handle:
             author: dict[str, str] = {"name": post.author_name or post.author_handle or ""}
             if post.author_url:

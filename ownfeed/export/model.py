@@ -51,6 +51,8 @@ class SiteModel:
     copies_of: dict[str, list[str]]
     original_of: dict[str, str]
     sources: dict[str, SourceInfo]
+    mentions_of: dict[str, list[str]] = field(default_factory=dict)  # "mentioned by"
+    hidden: set[str] = field(default_factory=set)  # pingbacks shown as mentions, not replies
     source_slugs: dict[str, str] = field(default_factory=dict)
     tag_slugs: dict[str, str] = field(default_factory=dict)
     _thread_digest: dict[str, str] = field(default_factory=dict)
@@ -90,6 +92,15 @@ class SiteModel:
                 continue  # one original per copy; a copy never has two pages to link to
             copies_of[original].append(copy)
             original_of[copy] = original
+        mentions_of: dict[str, list[str]] = defaultdict(list)
+        hidden: set[str] = set()
+        for original, mention, kind in site.mentions(archive):
+            mentions_of[original].append(mention)
+            if kind == "pingback":
+                hidden.add(mention)
+        parent = _parents(members, reply_to)
+        for pid in hidden:  # out of the reply tree (and its counts); still in its thread
+            parent.pop(pid, None)
         media_files = {
             media_key(item.url): item.file
             for items in media.values()
@@ -101,7 +112,7 @@ class SiteModel:
             by_id={p.id: p for p in posts},
             digest=digest,
             members=dict(members),
-            parent=_parents(members, reply_to),
+            parent=parent,
             own_ids=own,
             media=media,
             media_files=media_files,
@@ -109,6 +120,8 @@ class SiteModel:
             copies_of=dict(copies_of),
             original_of=original_of,
             sources=site.sources(archive),
+            mentions_of=dict(mentions_of),
+            hidden=hidden,
         )
         model.source_slugs = urls.unique_slugs(sorted({p.source or "unknown" for p in posts}))
         model.tag_slugs = urls.unique_slugs(sorted({t for ts in model.tags.values() for t in ts}))

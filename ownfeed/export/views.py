@@ -97,6 +97,8 @@ class PostView:
     source_href: str
     month: str
     month_href: str
+    mentions: list[Entry] = field(default_factory=list)  # "mentioned by": links to the story
+    platform_counts: list[tuple[str, int]] = field(default_factory=list)  # when it has copies
 
 
 class PageBuilder:
@@ -224,7 +226,7 @@ class PageBuilder:
             tops = [
                 pid
                 for pid in model.members.get(root, [])
-                if pid not in model.parent and pid in self.posts
+                if pid not in model.parent and pid in self.posts and pid not in model.hidden
             ]
             replies = self.tree(tops, current=post_id)
         else:
@@ -237,8 +239,15 @@ class PageBuilder:
             for copy in model.copies_of.get(post_id, [])
             if copy in self.posts
         ]
+        counts: list[tuple[str, int]] = []
+        if copies:  # one conversation: the replies to the copies join the post's, by time
+            merged = [*replies, *(reply for copy in copies for reply in copy.replies)]
+            replies = sorted(merged, key=lambda e: (e.post.date, e.post.id))
+            counts = _platform_counts(replies)
         original_id = model.original_of.get(post_id)
         original = self.posts.get(original_id or "")
+        if original is not None and conversation_href is None and original_id in model.by_id:
+            conversation_href = urls.href(urls.post_page(original.id), self.root)
         repost = self.posts.get(post.repost_of or "") if post.kind == "repost" else None
         source = post.source or "unknown"
         info = model.sources.get(source)
@@ -258,7 +267,19 @@ class PageBuilder:
             source_href=urls.href(urls.source_page(model.source_slugs[source]), self.root),
             month=urls.month_of(post.date),
             month_href=urls.href(urls.month_page(urls.month_of(post.date)), self.root),
+            mentions=[self.entry(self.posts[pid]) for pid in self._mentions(post_id)],
+            platform_counts=counts,
         )
+
+    def _mentions(self, post_id: str) -> list[str]:
+        """Posts linking to this post or to one of its copies, oldest first."""
+        found = dict.fromkeys(
+            pid
+            for target in (post_id, *self.model.copies_of.get(post_id, []))
+            for pid in self.model.mentions_of.get(target, [])
+            if pid in self.posts
+        )
+        return sorted(found, key=lambda pid: (self.posts[pid].date, pid))
 
     def _count(self, post_id: str, whole: bool) -> int:
         """Replies below the post (and its copies), or all others in a whole conversation."""
@@ -286,15 +307,29 @@ class PageBuilder:
         return views
 
 
+def _platform_counts(entries: list[Entry]) -> list[tuple[str, int]]:
+    """Replies per platform in a conversation, in order of first appearance."""
+    counts: dict[str, int] = {}
+    stack = list(reversed(entries))
+    while stack:
+        entry = stack.pop()
+        if not entry.current:
+            counts[entry.platform] = counts.get(entry.platform, 0) + 1
+        stack.extend(reversed(entry.children))
+    return list(counts.items())
+
+
 def needed(model: SiteModel, post_ids: list[str]) -> tuple[set[str], set[str]]:
     """What a chunk of post pages shows: threads (own and copies'), and single posts
-    (originals of copies, reposted posts)."""
+    (originals of copies, reposted posts, posts that mention them)."""
     roots: set[str] = set()
     singles: set[str] = set()
     for pid in post_ids:
         roots.add(model.thread_root(pid))
+        singles.update(model.mentions_of.get(pid, []))
         for copy in model.copies_of.get(pid, []):
             roots.add(model.thread_root(copy))
+            singles.update(model.mentions_of.get(copy, []))
         original = model.original_of.get(pid)
         if original:
             singles.add(original)
@@ -320,6 +355,9 @@ def page_inputs(model: SiteModel, post_id: str) -> tuple[str, ...]:
     parts = [post_id, model.digest.get(post_id, ""), model.thread_digest(post.thread_root)]
     for copy in model.copies_of.get(post_id, []):
         parts.append(model.thread_digest(model.thread_root(copy)))
+    for target in (post_id, *model.copies_of.get(post_id, [])):
+        for mention in model.mentions_of.get(target, []):
+            parts.append(f"{mention}:{model.digest.get(mention, '')}")
     original = model.original_of.get(post_id)
     if original:
         parts.append(f"{original}:{model.digest.get(original, '')}")
