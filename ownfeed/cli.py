@@ -296,7 +296,34 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
     except ImportError:
         _fail("importers are not available in this build", EXIT_FAILED)
         return
+    from contextlib import nullcontext
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ownfeed.media import MediaStore
+    from ownfeed.render import err_console
+
+    # A bar on a terminal only (as `sync` shows them): entries read while the export is
+    # parsed (no total yet), then posts written out of the total to write.
+    bar = None
+    if sys.stderr.isatty():
+        bar = Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
+    task = bar.add_task(f"reading {kind}", total=None) if bar else None
+
+    def progress(done: int, total: int | None) -> None:
+        if bar is None or task is None:
+            return
+        if total is None:
+            bar.update(task, completed=done)
+        else:
+            bar.update(task, completed=done, total=total, description="writing posts")
 
     with _user_errors():
         if kind not in IMPORTERS:
@@ -305,24 +332,26 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
         configured = config.source(source_name) if source_name else None
         with ArchiveLock(config.archive), Archive(config.archive) as archive:
             try:
-                report = run_import(
-                    archive,
-                    kind,
-                    Path(path),
-                    source=source_name,
-                    source_type=configured.type if configured else None,
-                    media_store=MediaStore(config.media_dir),
-                    account=(configured.option("account") or configured.option("url"))
-                    if configured
-                    else None,
-                )
+                with bar or nullcontext():
+                    report = run_import(
+                        archive,
+                        kind,
+                        Path(path),
+                        source=source_name,
+                        source_type=configured.type if configured else None,
+                        media_store=MediaStore(config.media_dir),
+                        account=(configured.option("account") or configured.option("url"))
+                        if configured
+                        else None,
+                        progress=progress if bar else None,
+                    )
             except ParseError as error:
                 _fail(f"{kind} import of {path}: {error}", EXIT_FAILED)
                 return
             link_archive(archive, config.links)  # copies and mentions among what came in
     for warning in report.warnings:
         stderr_line(f"warning: {warning}")
-    click.echo(f"Imported {path}: {report}")
+    click.echo(f"Imported {path}: {report.summary}")
 
 
 @cli.command()

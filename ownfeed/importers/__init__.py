@@ -75,7 +75,8 @@ class ImportReport:
     def posts(self) -> int:
         return self.new + self.updated + self.unchanged
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
         """The summary line: `12 new, 1 updated, 30 unchanged, 2 gone; 3 media files copied`."""
         line = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
         line += f"{self.gone} gone"
@@ -83,7 +84,11 @@ class ImportReport:
             line += f", {self.versions} earlier version(s)"
         if self.media_copied:
             line += f"; {self.media_copied} media file(s) copied"
-        return line + "".join(f"\nwarning: {w}" for w in self.warnings)
+        return line
+
+    def __str__(self) -> str:
+        """The summary line, then one line per warning."""
+        return self.summary + "".join(f"\nwarning: {w}" for w in self.warnings)
 
 
 def run_import(
