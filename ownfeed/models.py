@@ -82,8 +82,13 @@ def html_to_text(markup: str | None) -> str:
 
 def content_hash(title: str | None, content_html: str | None) -> str:
     """Hash of what a reader sees: collapsed visible title and content, not the markup."""
-    visible = html_to_text(title) + "\n" + html_to_text(content_html)
-    return hashlib.sha256(visible.encode("utf-8")).hexdigest()[:32]
+    return visible_hash(html_to_text(title), html_to_text(content_html))
+
+
+def visible_hash(title_text: str, content_text: str) -> str:
+    """`content_hash` from texts already made visible by `html_to_text` (the archive writer
+    has the content's text at hand and saves converting it twice)."""
+    return hashlib.sha256((title_text + "\n" + content_text).encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from ownfeed.archive.db import Archive
-from ownfeed.models import Author, Media, Post, SourceResult, iso, post_id, short_hash, utcnow
+from ownfeed.models import (
+    Author,
+    Media,
+    Post,
+    SourceResult,
+    html_to_text,
+    iso,
+    post_id,
+    short_hash,
+    utcnow,
+    visible_hash,
+)
 
 _CHUNK = 500
 
@@ -95,9 +106,11 @@ _POST_COLUMNS = (
     "versions",
     *_GROWING,
 )
-_INSERT_POST = (
-    f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({', '.join('?' * len(_POST_COLUMNS))})"
-)
+_POST_ROW = f"({', '.join('?' * len(_POST_COLUMNS))})"
+#: New posts per INSERT statement. Many rows per statement, not executemany: FTS5 flushes
+#: its pending index data at every statement's savepoint, so one row per statement (as the
+#: insert trigger sees it) makes a tiny index segment per post, about 4x slower.
+_POSTS_PER_INSERT = 500
 _UPSERT_AUTHOR = """INSERT INTO authors (id, platform, handle, name, url, avatar_url)
     VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
@@ -140,11 +153,14 @@ class _Batch:
         self.versions: list[tuple[Any, ...]] = []
         self.tags: list[tuple[str, str]] = []
         self.media: list[tuple[Any, ...]] = []
+        self._author_ids: dict[Author, str] = {}
 
     def author(self, author: Author) -> str:
         """Queue an author upsert; the same id twice is merged the way two upserts would be
         (coalesce: the last non-NULL value of each column wins)."""
-        key = author.id
+        key = self._author_ids.get(author)
+        if key is None:
+            key = self._author_ids[author] = author.id
         row: tuple[Any, ...] = (
             key,
             author.platform,
@@ -163,13 +179,27 @@ class _Batch:
 
     def write(self, conn: sqlite3.Connection) -> None:
         conn.executemany(_UPSERT_AUTHOR, self.authors.values())
-        conn.executemany(_INSERT_POST, self.inserts)
+        _insert_rows(conn, self.inserts)
         for columns, rows in self.updates.items():
             assignments = ", ".join(f"{name} = :{name}" for name in columns)
             conn.executemany(f"UPDATE posts SET {assignments} WHERE id = :id", rows)
         conn.executemany(_INSERT_VERSION, self.versions)
         conn.executemany("INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?, ?)", self.tags)
         conn.executemany(_UPSERT_MEDIA, self.media)
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """New posts, many rows per statement (within SQLite's limit on bound variables)."""
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(_POSTS_PER_INSERT, limit // len(_POST_COLUMNS)))
+    head = f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES "
+    statements: dict[int, str] = {}
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = statements.get(len(chunk))
+        if sql is None:
+            sql = statements[len(chunk)] = head + ", ".join([_POST_ROW] * len(chunk))
+        conn.execute(sql, [value for row in chunk for value in row])
 
 
 def _add_media(batch: _Batch, pid: str, items: Iterable[Media]) -> None:
@@ -210,9 +240,17 @@ def _row_values(post: Post, author: str | None) -> dict[str, Any]:
     }
 
 
-def _insert_post(batch: _Batch, post: Post, source: str, now: str, author: str | None) -> None:
-    pid = post.id
-    digest = post.hash
+def _text_and_hash(post: Post) -> tuple[str, str]:
+    """`post.text` and `post.hash` with the content converted to text once, not twice."""
+    visible = html_to_text(post.content_html or post.content_text)
+    text = post.content_text if post.content_text is not None else visible
+    return text, visible_hash(html_to_text(post.title), visible)
+
+
+def _insert_post(
+    batch: _Batch, pid: str, post: Post, source: str, now: str, author: str | None
+) -> None:
+    text, digest = _text_and_hash(post)
     root = post_id(post.platform, post.thread_root) if post.thread_root else pid
     growing = _row_values(post, author)
     batch.inserts.append(
@@ -224,7 +262,7 @@ def _insert_post(batch: _Batch, post: Post, source: str, now: str, author: str |
             post.kind,
             int(post.is_own),
             post.content_html,
-            post.text,
+            text,
             now,
             now,
             root,
@@ -250,11 +288,11 @@ def _update_post(batch: _Batch, row: sqlite3.Row, post: Post, now: str, author: 
     if post.kind != row["kind"] and row["kind"] == "post" and post.kind != "post":
         changes["kind"] = post.kind
     has_content = bool(post.content_html or post.content_text)
-    digest = post.hash
+    text, digest = _text_and_hash(post)
     new_version = has_content and digest != row["content_hash"]
     if has_content and (new_version or post.content_html != row["content_html"]):
         changes["content_html"] = post.content_html
-        changes["content_text"] = post.text
+        changes["content_text"] = text
     if new_version:
         if post.title is None and row["title"] is not None:
             changes["title"] = None  # the new version has no title; the old one stays in versions
@@ -292,9 +330,10 @@ def _waiting_children(
     return found
 
 
-def _link_relations(conn: sqlite3.Connection, posts: Sequence[Post]) -> None:
+def _link_relations(conn: sqlite3.Connection, by_id: dict[str, Post]) -> None:
     """Point replies and reposts at their parents once both are archived, in either order."""
     wanted: set[str] = set()
+    posts = by_id.values()
     for post in posts:
         if post.in_reply_to:
             wanted.add(post_id(post.platform, post.in_reply_to))
@@ -303,15 +342,15 @@ def _link_relations(conn: sqlite3.Connection, posts: Sequence[Post]) -> None:
     present = _present(conn, wanted) if wanted else set()
     parents: list[tuple[str, str]] = []
     targets: list[tuple[str, str]] = []
-    for post in posts:
+    for pid, post in by_id.items():
         if post.in_reply_to:
             parent = post_id(post.platform, post.in_reply_to)
             if parent in present:
-                parents.append((parent, post.id))
+                parents.append((parent, pid))
         if post.repost_of:
             target = post_id(post.platform, post.repost_of)
             if target in present:
-                targets.append((target, post.id))
+                targets.append((target, pid))
     conn.executemany(
         "UPDATE posts SET in_reply_to = ? WHERE id = ? AND in_reply_to IS NULL", parents
     )
@@ -319,8 +358,8 @@ def _link_relations(conn: sqlite3.Connection, posts: Sequence[Post]) -> None:
     # children archived earlier that waited for one of these posts: found in one query per
     # chunk through the partial index posts_waiting_parent, updated only where they exist
     by_platform: dict[str, dict[str, str]] = {}
-    for post in posts:
-        by_platform.setdefault(post.platform, {})[post.native_id] = post.id
+    for pid, post in by_id.items():
+        by_platform.setdefault(post.platform, {})[post.native_id] = pid
     waiting: list[tuple[str, str]] = []
     for platform, natives in by_platform.items():
         for child, native in _waiting_children(conn, platform, sorted(natives)):
@@ -340,24 +379,26 @@ def store_posts(
     """
     stamp = iso(now or utcnow()) or ""
     conn = archive.conn
-    unique = list({p.id: p for p in posts}.values())
-    existing = _existing(conn, [p.id for p in unique])
+    by_id = {p.id: p for p in posts}  # each id computed once: it is a sha256
+    existing = _existing(conn, list(by_id))
     counts = WriteCounts()
     batch = _Batch()
-    for post in unique:
+    for pid, post in by_id.items():
         author = batch.author(post.author) if post.author else None
-        row = existing.get(post.id)
+        row = existing.get(pid)
         if row is None:
-            _insert_post(batch, post, source, stamp, author)
+            _insert_post(batch, pid, post, source, stamp, author)
             counts.new += 1
         elif _update_post(batch, row, post, stamp, author):
             counts.updated += 1
         else:
             counts.unchanged += 1
-        _add_tags(batch, post.id, post.tags)
-        _add_media(batch, post.id, post.media)
+        if post.tags:
+            _add_tags(batch, pid, post.tags)
+        if post.media:
+            _add_media(batch, pid, post.media)
     batch.write(conn)
-    _link_relations(conn, unique)
+    _link_relations(conn, by_id)
     return counts
 
 
