@@ -69,13 +69,25 @@ def write_demo_config(folder: Path, entries: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _export(config: Any, archive: Archive) -> str | None:
+def _export(config: Any, archive: Archive) -> Any:
     try:
         from ownfeed.export import build_site
     except ImportError:
         return None
-    report = build_site(archive, config.export, config.media_dir)
-    return f"{report}"
+    return build_site(archive, config.export, config.media_dir)
+
+
+def describe_site(site: Path, report: Any) -> list[str]:
+    """Where the exported site is and how to open it (a file:// link works at once)."""
+    index = site.resolve() / "index.html"
+    lines = [
+        f"Site written to {site}/ ({report})",
+        f"  open it in a browser: {index.as_uri()}",
+        f"  or serve it over http: python3 -m http.server -d {site} 8000"
+        ", then http://127.0.0.1:8000/",
+    ]
+    lines += [f"  note: {warning}" for warning in getattr(report, "warnings", [])]
+    return lines
 
 
 def run_demo(
@@ -103,8 +115,9 @@ def run_demo(
                 f"{numbers['media_stored']} media files stored."
             )
             exported = _export(config, archive)
-        if exported:
-            echo(f"Site written to {config.export.output} ({exported})")
+        if exported is not None:
+            for line in describe_site(config.export.output, exported):
+                echo(line)
         echo("Try next:")
         echo(f"  ownfeed -c {config_path} status")
         echo(f'  ownfeed -c {config_path} search "Vertrauen"')

@@ -39,6 +39,15 @@ class ExportReport:
     def files_written(self) -> int:
         return self.pages_written + self.media_copied
 
+    def __str__(self) -> str:
+        """One line for people (the CLI and the demo print it)."""
+        media = f" ({self.media_copied} media)" if self.media_copied else ""
+        removed = f", {self.files_removed} removed" if self.files_removed else ""
+        return (
+            f"{self.posts} posts, {self.files_written} files written{media}, "
+            f"{self.pages_unchanged} unchanged{removed} in {self.seconds:.2f} s"
+        )
+
 
 def normalize_base_url(value: str | None) -> str:
     value = (value or "").strip()

@@ -58,9 +58,12 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ownfeed.demo.run import run_demo
 
     folder = tmp_path_factory.mktemp("demo")
-    run_demo(folder, echo=lambda line: None)
+    said: list[str] = []
+    run_demo(folder, echo=said.append)
     site = folder / "site"
     assert (site / "index.html").is_file()
+    assert any(f"Site written to {site}/" in line for line in said), said
+    assert any((site / "index.html").resolve().as_uri() in line for line in said), said
     return site
 
 
