@@ -141,7 +141,7 @@ def urn(link: str | None) -> str | None:
 
 def _share(bundle: Bundle, member: str, row: dict[str, str], author: Author | None) -> Post:
     link = text(row.get("ShareLink"))
-    body = (row.get("ShareCommentary") or "").strip()
+    body = _body(row, "ShareCommentary")
     shared = text(row.get("SharedUrl"))
     published = _date(row.get("Date"))
     native_id = urn(link) or link
@@ -183,7 +183,7 @@ def _comment(
     parent = urn(link)
     if parent and parent.startswith("urn:li:comment:"):
         parent = None
-    body = (row.get("Message") or "").strip()
+    body = _body(row, "Message")
     return Post(
         platform=PLATFORM,
         native_id=native_id,
@@ -198,6 +198,11 @@ def _comment(
         tags=hashtags(body),
         raw={"import": provenance(bundle, member, PLATFORM), "comment": _clean(row)},
     )
+
+
+def _body(row: dict[str, str], column: str) -> str:
+    """A text column with its line ends as `\n` (exports made on Windows keep CRLF)."""
+    return (row.get(column) or "").replace("\r\n", "\n").strip()
 
 
 def _clean(row: dict[str, str]) -> dict[str, Any]:

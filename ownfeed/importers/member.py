@@ -119,7 +119,8 @@ def not_an_export(
         if layout.path.endswith(".json")
     ]
     twins = find_files(bundle, as_html)
-    cause = f"not a {name} export in a known layout: expected {expected(groups)}"
+    article = "an" if name[:1] in "AEIOU" else "a"
+    cause = f"not {article} {name} export in a known layout: expected {expected(groups)}"
     if twins:
         cause += f"; found {twins[0]}, the HTML export: request the JSON format instead"
     else:

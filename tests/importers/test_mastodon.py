@@ -356,3 +356,75 @@ def test_sync_then_import_adds_the_files_and_nothing_else(
     assert archive.one("SELECT max(versions) FROM posts")[0] == 1  # type: ignore[index]
     [media] = archive.query("SELECT url, local_path FROM media")
     assert media["url"] == API_MEDIA and media["local_path"]
+
+
+# --- one media row for one file, import first or sync first ------------------------------
+
+EMOJI = "https://files.social.example/custom_emojis/images/000/000/001/original/blobcat.png"
+
+
+def _with_emoji(tmp_path: Path, where: str) -> Path:
+    """The export with a custom emoji in a toot or in the profile: its icon is on the media
+    host, so the files' upstream URLs can be made from it."""
+    emoji = {"type": "Emoji", "name": ":blobcat:", "icon": {"type": "Image", "url": EMOJI}}
+    with zipfile.ZipFile(ZIP) as bundle:
+        outbox = json.loads(bundle.read("outbox.json"))
+        actor = json.loads(bundle.read("actor.json"))
+    if where == "toot":
+        outbox["orderedItems"][-1]["object"]["tag"].append(emoji)
+    else:
+        actor["tag"] = [emoji]
+    changes: dict[str, bytes | None] = {
+        "outbox.json": json.dumps(outbox).encode(),
+        "actor.json": json.dumps(actor).encode(),
+    }
+    return rebuild_zip(ZIP, tmp_path / "emoji.zip", changes)
+
+
+@pytest.mark.parametrize("where", ["toot", "profile"])
+def test_import_then_sync_makes_one_media_row(
+    server: TestServer, archive: Archive, tmp_path: Path, where: str
+) -> None:
+    with zipfile.ZipFile(ZIP) as bundle:
+        outbox = json.loads(bundle.read("outbox.json"))
+    _serve(server, _timeline(outbox))
+    do_import(archive, "mastodon", _with_emoji(tmp_path, where), tmp_path / "media")
+    [imported] = archive.query("SELECT url FROM media")
+    assert imported["url"] == API_MEDIA  # the media host, not the instance's /system/
+    _sync(server, archive)
+    [row] = archive.query("SELECT url, local_path FROM media")
+    assert row["url"] == API_MEDIA and row["local_path"]
+
+
+def test_the_media_host_of_files_already_synced_is_used(
+    server: TestServer, archive: Archive, tmp_path: Path
+) -> None:
+    """An account synced before (a recent toot with a photo) tells where its files live;
+    an import of its older toots then uses that host, and their later sync matches."""
+    recent = Post(
+        platform="mastodon",
+        native_id=f"{ACTOR}/statuses/120000000000000001",
+        content_html="<p>Recent</p>",
+        media=(Media(f"https://files.social.example/{MEDIA_PATH[:-4]}9.png", "image"),),
+    )
+    with archive.transaction():
+        store_posts(archive, [recent], "mastodon")
+    with zipfile.ZipFile(ZIP) as bundle:
+        outbox = json.loads(bundle.read("outbox.json"))
+    _serve(server, _timeline(outbox))
+    do_import(archive, "mastodon", ZIP, tmp_path / "media")
+    _sync(server, archive)
+    rows = archive.query("SELECT url FROM media WHERE post_id = ?", (post_id_of(TOOTS[0]),))
+    assert [r["url"] for r in rows] == [API_MEDIA]
+
+
+def test_without_a_hint_the_instance_itself_is_assumed(archive: Archive, tmp_path: Path) -> None:
+    """Right for instances that keep files themselves (`/system/`); with a separate media
+    host an import before the first sync still makes a second row (see the importer)."""
+    do_import(archive, "mastodon", ZIP, tmp_path / "media")
+    [row] = archive.query("SELECT url FROM media")
+    assert row["url"] == f"https://social.example/system/{MEDIA_PATH}"
+
+
+def post_id_of(native_id: str) -> str:
+    return Post(platform="mastodon", native_id=native_id).id

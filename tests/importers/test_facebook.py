@@ -1,0 +1,270 @@
+"""The Facebook member export: posts and our comments, repaired text, stable ids, layouts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ownfeed.archive import Archive
+from ownfeed.errors import ParseError
+from ownfeed.importers.member import repair_text, repaired
+from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+
+ZIP = DATA / "facebook.zip"
+NEW_POSTS = "your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json"
+NEW_COMMENTS = "your_facebook_activity/comments_and_reactions/comments.json"
+NEW_PROFILE = "personal_information/profile_information/profile_information.json"
+NEW_PHOTO = "your_facebook_activity/posts/media/Timelinephotos_10158/101581234567890_n.jpg"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    with Archive(tmp_path / "archive.db") as db:
+        yield db
+
+
+def _members() -> dict[str, bytes]:
+    with zipfile.ZipFile(ZIP) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    return path
+
+
+def _older_layout(tmp_path: Path) -> Path:
+    """The same account as a 2019–2023 export: other paths, the same content."""
+    members = _members()
+    posts = members[NEW_POSTS].replace(
+        b"your_facebook_activity/posts/media/Timelinephotos_10158/",
+        b"photos_and_videos/TimelinePhotos_10158/",
+    )
+    comments = json.loads(members[NEW_COMMENTS])
+    return _zip(
+        tmp_path / "facebook-2022.zip",
+        {
+            "facebook-novosyx/profile_information/profile_information.json": members[NEW_PROFILE],
+            "facebook-novosyx/posts/your_posts_1.json": posts,
+            "facebook-novosyx/photos_and_videos/TimelinePhotos_10158/101581234567890_n.jpg": (
+                members[NEW_PHOTO]
+            ),
+            "facebook-novosyx/comments/comments.json": json.dumps(
+                {"comments": comments["comments_v2"]}
+            ).encode(),
+        },
+    )
+
+
+def test_imports_our_posts_and_comments(archive: Archive, tmp_path: Path) -> None:
+    report = do_import(archive, "facebook", ZIP, tmp_path / "media")
+    assert (report.new, report.updated, report.unchanged, report.media_copied) == (7, 0, 0, 1)
+    assert report.warnings == [
+        "skipped 1 entries without text, media or link",
+        "1 attached file(s) not in this export",
+    ]
+    kinds = pairs(archive, "SELECT native_id, kind FROM posts WHERE platform = 'facebook'")
+    assert kinds == {
+        "post/1672570800": "post",
+        "post/1672657200": "post",
+        "post/1672743600": "post",
+        "post/1672830000-dabbc413a7": "post",
+        "post/1672830000-381fd937be": "post",
+        "post/1672916400": "post",
+        "comment/1672660000": "reply",
+    }
+    assert {r[0] for r in archive.query("SELECT is_own FROM posts")} == {1}
+    row = archive.one("SELECT type, locator FROM sources WHERE name = 'facebook-import'")
+    assert row is not None and tuple(row) == ("import", "novosyx")
+
+
+def test_mis_encoded_text_is_repaired(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "facebook", ZIP, tmp_path / "media")
+    first = post(archive, "facebook", "post/1672570800")
+    assert first["content_text"] == "Wir eröffnen unser neues Büro in München! 🎉 #Novosyx"
+    assert first["content_html"] == ("<p>Wir eröffnen unser neues Büro in München! 🎉 #Novosyx</p>")
+    assert first["published_at"] == "2023-01-01T11:00:00+00:00"
+    assert first["title"] is None  # "Novosyx updated their status." is Facebook's, not ours
+    tags = archive.query("SELECT tag FROM post_tags WHERE post_id = ?", (first["id"],))
+    assert [t[0] for t in tags] == ["Novosyx"]
+    comment = post(archive, "facebook", "comment/1672660000")
+    assert comment["content_text"] == "Danke für die Glückwünsche!"
+    # text the export already wrote as real UTF-8 does not survive the round trip: kept
+    kept = post(archive, "facebook", "post/1672830000-dabbc413a7")
+    assert kept["content_text"] == "First of two à la carte"
+    raw = json.loads(first["raw"])
+    assert raw["post"]["data"][0]["post"].startswith("Wir eröffnen")
+    author = archive.one("SELECT * FROM authors WHERE id = ?", (first["author_id"],))
+    assert author is not None
+    assert (author["handle"], author["name"], author["url"]) == (
+        "novosyx",
+        "Novosyx",
+        "https://www.facebook.com/novosyx",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("B\u00c3\u00bcro", "Büro"),  # the export's bytes-as-code-points
+        ("\u00f0\u009f\u008e\u0089", "🎉"),
+        ("Büro", "Büro"),  # real text: the round trip fails, the text stays
+        ("Caf\u00e9", "Café"),
+        ("🎉 party", "🎉 party"),  # not latin-1 at all
+        ("\u00c3", "\u00c3"),  # a lone lead byte: not UTF-8, kept
+        ("plain", "plain"),
+    ],
+)
+def test_repair_only_where_the_round_trip_succeeds(value: str, expected: str) -> None:
+    assert repair_text(value) == expected
+
+
+def test_repair_reaches_keys_and_nested_values() -> None:
+    assert repaired({"Gr\u00c3\u00bc\u00c3\u009fe": ["M\u00c3\u00bcnchen", 3, None]}) == {
+        "Grüße": ["München", 3, None]
+    }
+
+
+def test_attached_photo_is_copied_and_a_link_kept(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "facebook", ZIP, tmp_path / "media")
+    photo = post(archive, "facebook", "post/1672657200")
+    [media] = archive.query("SELECT * FROM media WHERE post_id = ?", (photo["id"],))
+    data = b"\xff\xd8\xff\xe0fake-facebook-office-photo"
+    assert media["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "media" / media["local_path"]).read_bytes() == data
+    assert (media["url"], media["kind"], media["mime"]) == (
+        "facebook-export:101581234567890_n.jpg",
+        "image",
+        "image/jpeg",
+    )
+    link = post(archive, "facebook", "post/1672743600")
+    assert link["content_text"] == "Read our launch story\n\nhttps://novosyx.example/blog/launch"
+    assert '<a href="https://novosyx.example/blog/launch">' in link["content_html"]
+    assert link["updated_at"] == "2023-01-03T12:46:40+00:00"
+    video = post(archive, "facebook", "post/1672916400")
+    assert archive.query("SELECT 1 FROM media WHERE post_id = ?", (video["id"],)) == []
+
+
+def test_an_older_layout_gives_the_same_rows(archive: Archive, tmp_path: Path) -> None:
+    """2019–2023 paths in a wrapper folder: same ids, same media row, nothing new."""
+    older = do_import(archive, "facebook", _older_layout(tmp_path), tmp_path / "media")
+    assert (older.new, older.media_copied) == (7, 1)
+    before = snapshot(archive, ignore=("last_seen_at", "raw"))
+    newer = do_import(archive, "facebook", ZIP, tmp_path / "media")
+    assert (newer.new, newer.updated, newer.unchanged, newer.media_copied) == (0, 0, 7, 0)
+    after = snapshot(archive, ignore=("last_seen_at", "raw"))
+    assert after == before  # only raw moved on: it names the newer export now
+    assert len(after["media"]) == 1
+
+
+def test_an_edit_between_exports_is_a_new_version(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "facebook", ZIP, tmp_path / "media")
+    posts = json.loads(_members()[NEW_POSTS])
+    posts[0]["data"][0]["post"] = posts[0]["data"][0]["post"].replace("neues", "gro\u00c3\u009fes")
+    edited = rebuild_zip(ZIP, tmp_path / "edited.zip", {NEW_POSTS: json.dumps(posts).encode()})
+    report = do_import(archive, "facebook", edited, tmp_path / "media")
+    assert (report.new, report.updated) == (0, 1)
+    first = post(archive, "facebook", "post/1672570800")
+    assert first["versions"] == 2
+    assert "großes Büro" in first["content_text"]
+
+
+def test_only_comments_is_enough(archive: Archive, tmp_path: Path) -> None:
+    members = _members()
+    only = _zip(tmp_path / "comments.zip", {NEW_COMMENTS: members[NEW_COMMENTS]})
+    report = do_import(archive, "facebook", only, tmp_path / "media")
+    assert report.new == 1
+    assert archive.one("SELECT author_id FROM posts")[0] is None  # type: ignore[index]
+
+
+# --- unknown layouts and broken files: one line, nothing written ---------------------------
+
+
+def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
+    do_import(archive, "wordpress", DATA / "wordpress.xml", tmp_path / "media")
+    before = snapshot(archive)
+    with pytest.raises(ParseError) as error:
+        do_import(archive, "facebook", path, tmp_path / "media")
+    assert snapshot(archive) == before
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_an_unknown_layout_says_what_was_expected_and_found(
+    archive: Archive, tmp_path: Path
+) -> None:
+    path = _zip(
+        tmp_path / "facebook-2031.zip",
+        {
+            "your_activity/posts_2031/all_posts.json": b"[]",
+            "your_activity/messages/inbox.json": b"{}",
+        },
+    )
+    message = _fails(archive, tmp_path, path)
+    assert message.startswith("facebook-2031.zip: not a Facebook export in a known layout: ")
+    assert "posts in posts/your_posts_1.json (before 2024) or " in message
+    assert (
+        "your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json "
+        "(2024 and later)" in message
+    )
+    assert "comments in comments/comments.json (2019 to 2021)" in message
+    found = "your_activity/messages/inbox.json, your_activity/posts_2031/all_posts.json"
+    assert message.endswith(f"found 2 file(s): {found}")
+
+
+def test_an_html_export_is_named_as_such(archive: Archive, tmp_path: Path) -> None:
+    path = _zip(tmp_path / "fb.zip", {"posts/your_posts_1.html": b"<html></html>"})
+    message = _fails(archive, tmp_path, path)
+    assert message.endswith(
+        "found posts/your_posts_1.html, the HTML export: request the JSON format instead"
+    )
+
+
+BROKEN: dict[str, tuple[str, Any, str]] = {
+    "posts not a list": (
+        NEW_POSTS,
+        {"status_updates": []},
+        f"fb.zip:{NEW_POSTS}: expected a list of posts, found an object with keys status_updates",
+    ),
+    "post without time": (
+        NEW_POSTS,
+        [{"timestamp": 1672570800, "data": []}, {"data": [{"post": "x"}]}],
+        f"fb.zip:{NEW_POSTS}: entry 1: expected a post with a timestamp, found an object with "
+        "keys data",
+    ),
+    "comments without list": (
+        NEW_COMMENTS,
+        {"comments_v3": []},
+        f"fb.zip:{NEW_COMMENTS}: expected an object with a comments_v2 list, found an object "
+        "with keys comments_v3",
+    ),
+    "comment not an object": (
+        NEW_COMMENTS,
+        {"comments_v2": ["hello"]},
+        f"fb.zip:{NEW_COMMENTS}: entry 0: expected a comment with a timestamp, found a string",
+    ),
+    "truncated json": (
+        NEW_POSTS,
+        b'[{"timestamp": 1672570800, "data": [',
+        f"fb.zip:{NEW_POSTS}: invalid JSON at line 1 column 37",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_file_names_the_file_and_entry(
+    archive: Archive, tmp_path: Path, case: str
+) -> None:
+    member, content, expected = BROKEN[case]
+    data = content if isinstance(content, bytes) else json.dumps(content).encode()
+    path = rebuild_zip(ZIP, tmp_path / "fb.zip", {member: data})
+    assert _fails(archive, tmp_path, path).startswith(expected)

@@ -1,0 +1,230 @@
+"""The Instagram member export: posts, carousels, reels, our comments, layouts by year."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ownfeed.archive import Archive
+from ownfeed.errors import ParseError
+from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+
+ZIP = DATA / "instagram.zip"
+POSTS_2025 = "your_instagram_activity/media/posts_1.json"
+REELS_2025 = "your_instagram_activity/media/reels.json"
+COMMENTS_2025 = "your_instagram_activity/comments/post_comments_1.json"
+PROFILE_2025 = "personal_information/personal_information/personal_information.json"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    with Archive(tmp_path / "archive.db") as db:
+        yield db
+
+
+def _members() -> dict[str, bytes]:
+    with zipfile.ZipFile(ZIP) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    return path
+
+
+def test_imports_posts_reels_and_comments(archive: Archive, tmp_path: Path) -> None:
+    report = do_import(archive, "instagram", ZIP, tmp_path / "media")
+    assert (report.new, report.media_copied) == (5, 4)
+    assert report.warnings == ["1 media file(s) not in this export"]
+    kinds = pairs(archive, "SELECT native_id, kind FROM posts WHERE platform = 'instagram'")
+    assert kinds == {
+        "post/1673089200": "post",
+        "post/1673175600": "post",
+        "post/1673262000": "post",  # its photo is missing, its caption is not
+        "post/1673348400": "post",  # the reel
+        "comment/1673100000": "reply",
+    }
+
+
+def test_captions_are_repaired_and_tagged(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "instagram", ZIP, tmp_path / "media")
+    single = post(archive, "instagram", "post/1673089200")
+    assert single["content_text"] == "Grüße aus dem Büro ☕ #Novosyx #teamwork"
+    assert single["published_at"] == "2023-01-07T11:00:00+00:00"
+    tags = archive.query(
+        "SELECT tag FROM post_tags WHERE post_id = ? ORDER BY tag", (single["id"],)
+    )
+    assert [t[0] for t in tags] == ["Novosyx", "teamwork"]
+    carousel = post(archive, "instagram", "post/1673175600")
+    assert carousel["content_text"] == "Zwei Bilder vom Launch"
+    comment = post(archive, "instagram", "comment/1673100000")
+    assert comment["content_text"] == "Glückwunsch! 👏"
+    assert comment["in_reply_to_url"] == "https://www.instagram.com/alice.example/"
+    author = archive.one("SELECT * FROM authors WHERE id = ?", (single["author_id"],))
+    assert author is not None
+    assert (author["handle"], author["name"], author["url"]) == (
+        "novosyx",
+        "Novosyx Büro",
+        "https://www.instagram.com/novosyx/",
+    )
+
+
+def test_every_photo_of_a_carousel_is_copied(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "instagram", ZIP, tmp_path / "media")
+    carousel = post(archive, "instagram", "post/1673175600")
+    rows = archive.query(
+        "SELECT url, sha256, local_path FROM media WHERE post_id = ? ORDER BY url",
+        (carousel["id"],),
+    )
+    assert [r["url"] for r in rows] == [
+        "instagram-export:329447298_5678_n.jpg",
+        "instagram-export:329447299_9012_n.jpg",
+    ]
+    second = b"\xff\xd8\xff\xe0fake-instagram-second"
+    assert rows[0]["sha256"] == hashlib.sha256(second).hexdigest()
+    assert all((tmp_path / "media" / r["local_path"]).is_file() for r in rows)
+    reel = post(archive, "instagram", "post/1673348400")
+    [video] = archive.query("SELECT kind, mime FROM media WHERE post_id = ?", (reel["id"],))
+    assert tuple(video) == ("video", "video/mp4")
+    # one file on disk per distinct content: the first photo appears twice in the export
+    assert len([p for p in (tmp_path / "media").rglob("*") if p.is_file()]) == 3
+
+
+def _older(tmp_path: Path) -> Path:
+    """The same account as a pre-2023 export: content/, the older comment shape, 2021 profile."""
+    members = _members()
+    comments = json.loads(members[COMMENTS_2025])
+    older_comments = {
+        "comments_media_comments": [
+            {
+                "title": c["string_map_data"]["Media Owner"]["value"],
+                "string_list_data": [
+                    {
+                        "value": c["string_map_data"]["Comment"]["value"],
+                        "timestamp": c["string_map_data"]["Time"]["timestamp"],
+                    }
+                ],
+            }
+            for c in comments
+        ]
+    }
+    renamed = {
+        POSTS_2025: "content/posts_1.json",
+        REELS_2025: "content/reels.json",
+        COMMENTS_2025: "comments/post_comments.json",
+        PROFILE_2025: "account_information/personal_information.json",
+    }
+    out = {renamed.get(name, name): data for name, data in members.items()}
+    out["comments/post_comments.json"] = json.dumps(older_comments).encode()
+    return _zip(tmp_path / "instagram-2021.zip", out)
+
+
+def test_older_layouts_give_the_same_rows(archive: Archive, tmp_path: Path) -> None:
+    first = do_import(archive, "instagram", _older(tmp_path), tmp_path / "media")
+    assert (first.new, first.media_copied) == (5, 4)
+    before = snapshot(archive, ignore=("last_seen_at", "raw"))
+    again = do_import(archive, "instagram", ZIP, tmp_path / "media")
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
+    assert snapshot(archive, ignore=("last_seen_at", "raw")) == before
+
+
+def test_the_2023_layout_is_known(archive: Archive, tmp_path: Path) -> None:
+    members = _members()
+    moved = {
+        name.replace("your_instagram_activity/media/", "your_instagram_activity/content/"): data
+        for name, data in members.items()
+    }
+    report = do_import(archive, "instagram", _zip(tmp_path / "ig.zip", moved), tmp_path / "m")
+    assert report.new == 5
+
+
+def test_comment_labels_in_another_language(archive: Archive, tmp_path: Path) -> None:
+    comments = [
+        {
+            "string_map_data": {
+                "Kommentar": {"value": "Sehr sch\u00c3\u00b6n"},
+                "Medieninhaber": {"value": "bob"},
+                "Zeit": {"timestamp": 1673200000},
+            }
+        }
+    ]
+    path = _zip(tmp_path / "ig.zip", {COMMENTS_2025: json.dumps(comments).encode()})
+    do_import(archive, "instagram", path, tmp_path / "media")
+    comment = post(archive, "instagram", "comment/1673200000")
+    assert comment["content_text"] == "Sehr schön"
+    assert comment["in_reply_to_url"] == "https://www.instagram.com/bob/"
+
+
+# --- unknown layouts and broken files: one line, nothing written ---------------------------
+
+
+def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
+    do_import(archive, "twitter", DATA / "twitter.zip", tmp_path / "media")
+    before = snapshot(archive)
+    with pytest.raises(ParseError) as error:
+        do_import(archive, "instagram", path, tmp_path / "media")
+    assert snapshot(archive) == before
+    assert "\n" not in str(error.value)
+    return str(error.value)
+
+
+def test_an_unknown_layout_says_what_was_expected_and_found(
+    archive: Archive, tmp_path: Path
+) -> None:
+    path = _zip(tmp_path / "ig.zip", {"your_activity/media/feed_1.json": b"[]"})
+    message = _fails(archive, tmp_path, path)
+    assert message.startswith("ig.zip: not an Instagram export in a known layout: expected ")
+    assert "posts in content/posts_1.json (before 2023) or " in message
+    assert "your_instagram_activity/media/posts_1.json (2025)" in message
+    assert "your_instagram_activity/comments/post_comments_1.json (2023 and later)" in message
+    assert message.endswith("found 1 file(s): your_activity/media/feed_1.json")
+
+
+def test_the_wrong_kind_of_export(archive: Archive, tmp_path: Path) -> None:
+    message = _fails(archive, tmp_path, DATA / "facebook.zip")
+    assert "found 4 file(s): personal_information/profile_information/" in message
+
+
+BROKEN: dict[str, tuple[str, Any, str]] = {
+    "posts not a list": (
+        POSTS_2025,
+        {"ig_posts": []},
+        f"ig.zip:{POSTS_2025}: expected a list, found an object with keys ig_posts",
+    ),
+    "post without a time": (
+        POSTS_2025,
+        [{"media": [{"uri": "media/posts/x.jpg"}], "title": "x"}],
+        f"ig.zip:{POSTS_2025}: entry 0: expected a post with media and a creation_timestamp, "
+        "found an object with keys media, title",
+    ),
+    "reels in an unknown wrapper": (
+        REELS_2025,
+        {"reels": []},
+        f"ig.zip:{REELS_2025}: expected a list or an object with ig_reels_media, found an "
+        "object with keys reels",
+    ),
+    "comment without a time": (
+        COMMENTS_2025,
+        [{"string_map_data": {"Comment": {"value": "hi"}}}],
+        f"ig.zip:{COMMENTS_2025}: entry 0: expected a comment with a time, found an object",
+    ),
+    "not json": (COMMENTS_2025, b"<html>", f"ig.zip:{COMMENTS_2025}: invalid JSON at line 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_file_names_the_file_and_entry(
+    archive: Archive, tmp_path: Path, case: str
+) -> None:
+    member, content, expected = BROKEN[case]
+    data = content if isinstance(content, bytes) else json.dumps(content).encode()
+    path = rebuild_zip(ZIP, tmp_path / "ig.zip", {member: data})
+    assert _fails(archive, tmp_path, path).startswith(expected)
