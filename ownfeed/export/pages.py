@@ -13,7 +13,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    Template,
+)
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
@@ -149,6 +156,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # one export never sees a template change: no stat per render
         )
         self.env.filters["date"] = display_date
         self.env.filters["safe_url"] = safe_url
@@ -156,6 +164,7 @@ class Templates:
             author_card=author_card, whose=whose, time_tag=time_tag, entry_meta=entry_meta
         )
         self.theme = theme
+        self._loaded: dict[str, Template] = {}
 
     def fingerprint(self) -> str:
         """Digest of every template and static file: a change re-renders every page."""
@@ -179,5 +188,12 @@ class Templates:
                     files[path.name] = path.read_bytes()
         return files
 
+    def get(self, name: str) -> Template:
+        """A template, looked up once per export (not once per page)."""
+        found = self._loaded.get(name)
+        if found is None:
+            found = self._loaded[name] = self.env.get_template(name)
+        return found
+
     def render(self, name: str, **context: Any) -> str:
-        return self.env.get_template(name).render(csp=_CSP_MARKUP, **context)
+        return self.get(name).render(csp=_CSP_MARKUP, **context)
