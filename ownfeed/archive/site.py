@@ -7,6 +7,7 @@ one per post, so an export of a large archive stays a handful of queries per pag
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import re
 import sqlite3
@@ -414,3 +415,38 @@ def search_texts(
         found += archive.conn.execute(sql, list(chunk)).fetchall()
     for row in sorted(found, key=lambda r: int(r[0])):
         yield row[1], row[2], row[3], row[4], row[5]
+
+
+# What the export's "nothing changed" check reads: every column of every table a page,
+# list, feed or search entry is made from, concatenated per table in one scan each.
+_CHANGE_PARTS = (
+    """SELECT count(*), max(rowid), group_concat(
+         last_seen_at || coalesce(gone_at, '') || coalesce(content_hash, '') || versions ||
+         is_own || kind || coalesce(in_reply_to, '') || coalesce(thread_root, '') ||
+         coalesce(repost_of, '') || coalesce(author_id, '') || coalesce(source, ''), '')
+       FROM posts""",
+    """SELECT count(*), group_concat(id || coalesce(name, '') || coalesce(handle, '') ||
+         coalesce(url, ''), '') FROM authors""",
+    """SELECT count(*), max(rowid), group_concat(id || coalesce(sha256, '') ||
+         coalesce(local_path, '') || coalesce(mime, '') || coalesce(alt, ''), '') FROM media""",
+    "SELECT count(*), max(rowid) FROM post_tags",
+    "SELECT count(*), max(rowid) FROM post_versions",
+    "SELECT count(*), group_concat(post_id || linked_id || relation, '') FROM post_links",
+    """SELECT group_concat(name || type || coalesce(title, '') || coalesce(home_url, ''), '')
+       FROM sources""",
+)
+
+
+def change_marker(archive: Archive) -> str:
+    """A digest that changes whenever anything the export shows may have changed.
+
+    Why: an export with nothing new should not load and fingerprint every post. This is a
+    handful of scans without Python objects per row (~0.2 s for 100,000 posts). Every
+    write path moves one of its inputs: new rows change counts and rowids, a delivery
+    moves `last_seen_at`, a gone mark sets `gone_at`, links and tags are rows of their own.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for sql in _CHANGE_PARTS:
+        for value in archive.conn.execute(sql).fetchone() or ():
+            digest.update(f"{value}\x1f".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 import time
 from dataclasses import dataclass, field
 from html import escape
@@ -16,7 +18,7 @@ from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
-from ownfeed.export.writer import SiteWriter, fingerprint
+from ownfeed.export.writer import SiteWriter, WriteCounts, fingerprint
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
@@ -77,6 +79,17 @@ class Export:
         started = time.perf_counter()
         try:
             local = self.local_media()
+            marker = fingerprint(
+                FORMAT,
+                self.templates.fingerprint(),
+                self.site,
+                self.config.per_page,
+                self.config.feed_items,
+                site.change_marker(self.archive),
+                *sorted(local),
+            )
+            if self.writer.keep_all(marker):  # nothing new since the last export
+                return self._finish(self.writer.commit(marker), started, None)
             model = SiteModel.load(self.archive, set(local))
             self.salt = fingerprint(
                 FORMAT,
@@ -107,16 +120,24 @@ class Export:
             )
             write_search(self.writer, self.archive, model, self.salt)
             self.write_feeds(model)
-            counts = self.writer.commit()
+            counts = self.writer.commit(marker)
         except BaseException:
             self.writer.abort()
             raise
+        return self._finish(counts, started, model)
+
+    def _finish(self, counts: WriteCounts, started: float, model: SiteModel | None) -> ExportReport:
         report = self.report
         report.pages_written = counts.written
         report.pages_unchanged = counts.unchanged
         report.media_copied = counts.media_copied
         report.files_removed = counts.removed
-        report.posts = len(model.posts)
+        if model is not None:
+            report.posts = len(model.posts)
+        else:  # kept as it was: our posts are the post pages of the last export
+            report.posts = sum(1 for path in self.writer.new if path.startswith("posts/"))
+            if not self.base_url:
+                report.warnings.append("no base_url: sitemap.xml skipped, feed links relative")
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
@@ -126,15 +147,16 @@ class Export:
     def local_media(self) -> dict[str, Path]:
         """Site file name -> downloaded file, for media whose file is really there."""
         root = self.media_dir.resolve()
+        present = _regular_files(str(root))
         found: dict[str, Path] = {}
         missing = 0
         for item in site.downloaded_media(self.archive):
             name = item.file
             if name is None or name in found or item.local_path is None:
                 continue
-            source = (root / item.local_path).resolve()
-            if source.is_relative_to(root) and source.is_file():
-                found[name] = source
+            relative = posixpath.normpath(item.local_path)
+            if relative in present:  # never `..`, absolute or through a symlink
+                found[name] = root / relative
             else:
                 missing += 1
         if missing:
@@ -260,6 +282,27 @@ def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
         if url:
             found.append(url)
     return tuple(found)
+
+
+def _regular_files(root: str) -> set[str]:
+    """Relative paths (with `/`) of the regular files below `root`; symlinks are skipped.
+
+    One directory walk instead of resolving every media file's path on its own.
+    """
+    found: set[str] = set()
+    pending = [("", root)]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((prefix + entry.name + "/", entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                found.add(prefix + entry.name)
+    return found
 
 
 def build_site(

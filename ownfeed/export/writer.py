@@ -51,8 +51,9 @@ class SiteWriter:
         output.mkdir(parents=True, exist_ok=True)
         for stale in output.glob(STAGING_PREFIX + "*"):  # left by an export that crashed
             shutil.rmtree(stale, ignore_errors=True)
-        manifest = self._load_manifest()
+        manifest, marker = self._load_manifest()
         self.old = {} if full else manifest
+        self.old_marker = None if full else marker  # the archive's change marker back then
         self.old_paths = set(manifest)
         self.new: dict[str, str] = {}
         self.existing = _files(str(output))  # one walk instead of a stat per file
@@ -63,15 +64,24 @@ class SiteWriter:
         self._stage_root = str(self.staging) + os.sep
         self._dirs: set[str] = set()
 
-    def _load_manifest(self) -> dict[str, str]:
+    def _load_manifest(self) -> tuple[dict[str, str], str | None]:
         try:
             data = json.loads((self.output / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
+            return {}, None
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            return {}
+            return {}, None
         files = data.get("files")
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+        if not isinstance(files, dict):
+            return {}, None
+        marker = data.get("marker")
+        found = {str(k): str(v) for k, v in files.items()}
+        return found, marker if isinstance(marker, str) else None
+
+    def keep_all(self, marker: str) -> bool:
+        """Keep the whole last export when it was made from the same inputs (`marker`)
+        and every file of it is still in place."""
+        return self.old_marker == marker and self.keep(list(self.old))
 
     def fresh(self, path: str, print_: str) -> bool:
         """True (and kept as is) when the file exists with the same input fingerprint."""
@@ -135,7 +145,7 @@ class SiteWriter:
             self._dirs.add(folder)
         return self._stage_root + path
 
-    def commit(self) -> WriteCounts:
+    def commit(self, marker: str | None = None) -> WriteCounts:
         """Move staged files into place, remove our files that are gone, save the manifest.
 
         A staged folder the site does not have yet (all of `posts/` on a first export) is
@@ -156,7 +166,10 @@ class SiteWriter:
             if _inside(self.output, target) and target.is_file():
                 target.unlink()
                 self.counts.removed += 1
-        manifest = {"format": _FORMAT, "files": dict(sorted(self.new.items()))}
+        manifest: dict[str, object] = {"format": _FORMAT}
+        if marker is not None:
+            manifest["marker"] = marker
+        manifest["files"] = dict(sorted(self.new.items()))
         data = json.dumps(manifest, indent=0).encode("utf-8")
         if not _same_bytes(self.output / MANIFEST, data):
             temporary = self.staging / MANIFEST

@@ -1,0 +1,129 @@
+"""Incremental exports: the "nothing changed" shortcut, and what must defeat it.
+
+Why these tests: an export with nothing new skips loading the archive when its change
+marker (`site.change_marker`) is that of the last export. A change the marker misses
+would leave a stale site, so every kind of archive write is tried here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ownfeed.archive import mark_gone, store_posts
+from ownfeed.archive.db import Archive
+from ownfeed.export import build_site
+from ownfeed.export.model import SiteModel
+from ownfeed.models import Gone, Post, SourceResult
+from tests.export import BLOG, FAN, MASTO, T0, Sample, build_archive, pid
+
+TOOT = pid("mastodon", MASTO + "/@novosyx/1")
+P1 = pid("web", BLOG + "/2024/vertrauen")
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Sample:
+    return build_archive(tmp_path)
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many exports loaded the archive's site model (the slow path)."""
+    calls: list[int] = []
+    original = SiteModel.load
+
+    def counting(archive: Archive, local_files: set[str] | None = None) -> SiteModel:
+        calls.append(1)
+        return original(archive, local_files)
+
+    monkeypatch.setattr(SiteModel, "load", staticmethod(counting))
+    yield calls
+
+
+def test_nothing_new_skips_loading_the_archive(fresh: Sample, loads: list[int]) -> None:
+    output = fresh.root / "site"
+    first = build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    second = build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert len(loads) == 1
+    assert second.files_written == 0 and second.posts == first.posts
+    assert second.pages_unchanged == first.pages_written + first.media_copied
+
+
+def test_a_deleted_file_is_written_again(fresh: Sample, loads: list[int]) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    (output / "posts" / f"{TOOT}.html").unlink()
+    report = build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert len(loads) == 2 and report.files_written == 1
+    assert (output / "posts" / f"{TOOT}.html").is_file()
+
+
+def _reply(archive: Archive) -> None:
+    reply = Post(
+        platform="mastodon",
+        native_id=MASTO + "/@novosyx/1/late",
+        kind="reply",
+        is_own=False,
+        content_html="<p>Late reply</p>",
+        author=FAN,
+        published_at=T0 + timedelta(days=9),
+        in_reply_to=MASTO + "/@novosyx/1",
+        thread_root=MASTO + "/@novosyx/1",
+    )
+    store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
+
+
+def _sql(statement: str, *params: object) -> Callable[[Archive], None]:
+    def change(archive: Archive) -> None:
+        archive.conn.execute(statement, params)
+
+    return change
+
+
+CHANGES: dict[str, Callable[[Archive], None]] = {
+    "new reply": _reply,
+    "gone upstream": lambda archive: mark_gone(
+        archive,
+        SourceResult(gone=[Gone("mastodon", MASTO + "/@novosyx/1", "404")]),
+        now=T0 + timedelta(days=9),
+    ),
+    "author renamed": _sql("UPDATE authors SET name = 'Novosyx GmbH' WHERE name = 'Novosyx'"),
+    "tag added": _sql("INSERT INTO post_tags (post_id, tag) VALUES (?, 'Neu')", TOOT),
+    "copy linked": _sql(
+        "INSERT INTO post_links (post_id, linked_id, relation, how) VALUES (?, ?, 'copy', 'x')",
+        P1,
+        TOOT,
+    ),
+    "media downloaded": _sql("UPDATE media SET alt = 'Our office, 2024' WHERE post_id = ?", TOOT),
+    "source renamed": _sql("UPDATE sources SET title = 'Our Blog' WHERE name = 'blog'"),
+    "thread moved": _sql("UPDATE posts SET thread_root = ? WHERE thread_root = ?", P1, TOOT),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_every_kind_of_change_is_noticed(fresh: Sample, loads: list[int], name: str) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    with fresh.archive.transaction():
+        CHANGES[name](fresh.archive)
+    report = build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert len(loads) == 2, f"{name}: the export did not look at the archive again"
+    assert report.files_written >= 1
+
+
+def test_config_and_theme_changes_are_noticed(fresh: Sample, loads: list[int]) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    retitled = build_site(fresh.archive, fresh.config(output, title="Renamed"), fresh.media_dir)
+    assert retitled.files_written > 10
+    theme = fresh.root / "theme"
+    theme.mkdir()
+    (theme / "list_item.html").write_text(
+        '{% extends "default/list_item.html" %}', encoding="utf-8"
+    )
+    config = fresh.config(output, title="Renamed", theme=theme)
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert len(loads) == 3
