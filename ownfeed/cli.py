@@ -290,7 +290,8 @@ def sync(
 @click.option("--source", "source_name", help="Attribute posts to this configured source.")
 @pass_context
 def import_command(obj: _Context, kind: str, path: str, source_name: str | None) -> None:
-    """Import a platform's own data export (twitter, mastodon, wordpress, bluesky, ...)."""
+    """Import a platform's own data export: twitter, mastodon, wordpress, bluesky, facebook,
+    instagram or linkedin (a zip, an unpacked folder or a single file)."""
     try:
         from ownfeed.importers import IMPORTERS, run_import
     except ImportError:

@@ -21,6 +21,7 @@ from ownfeed.importers.batch import ImportBatch, LocalFile, MediaBase
 from ownfeed.models import Media, Post
 
 _CHUNK = 500
+_PACKED_AT = '{"import": {"at": "'  # how a PackedRaw's JSON begins (keys sorted, `at` first)
 
 
 @dataclass
@@ -157,9 +158,19 @@ def _known_hashes(archive: Archive, ids: Sequence[str]) -> dict[str, set[str]]:
 
 
 def _imported_at(archive: Archive, ids: Sequence[str]) -> dict[str, str]:
-    """`raw.import.at` of archived posts: the time of their first import, to be kept."""
-    sql = """SELECT id, CASE WHEN json_valid(raw) THEN json_extract(raw, '$.import.at') END
-             FROM posts WHERE id IN ({marks}) AND raw LIKE '%"import"%'"""
+    """`raw.import.at` of archived posts: the time of their first import, to be kept.
+
+    Raw JSON that `PackedRaw` wrote starts with the time: read from there without parsing
+    the whole document (a re-import of 100,000 tweets would parse 100 MB of JSON twice).
+    """
+    start = len(_PACKED_AT) + 1
+    head = _PACKED_AT.replace("{", "{{")  # the query is formatted once more, with {marks}
+    sql = f"""SELECT id, CASE
+               WHEN substr(raw, 1, {start - 1}) = '{head}'
+                 THEN substr(raw, {start}, instr(substr(raw, {start}, 64), '"') - 1)
+               WHEN instr(raw, '"import"') AND json_valid(raw)
+                 THEN json_extract(raw, '$.import.at') END
+             FROM posts WHERE id IN ({{marks}})"""
     return {row[0]: row[1] for row in _rows(archive, sql, ids) if isinstance(row[1], str)}
 
 
