@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -13,12 +14,12 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.config import ExportConfig
-from ownfeed.export import feeds, pages, urls, views
+from ownfeed.export import feeds, pages, parallel, urls, views
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
-from ownfeed.export.writer import SiteWriter, WriteCounts, fingerprint
+from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerprint
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
@@ -74,6 +75,7 @@ class Export:
         self.report = ExportReport(output=output)
         self.templates = pages.Templates(config.theme)
         self.site = pages.Site(config.title, config.description, config.language, base_url)
+        self._helpers: parallel.Helpers[HelperRecord] | None = None
 
     def run(self) -> ExportReport:
         started = time.perf_counter()
@@ -101,7 +103,7 @@ class Export:
             self.write_assets()
             for name, source in sorted(local.items()):
                 self.writer.put_file(f"media/{name}", source, name)
-            self.write_posts(model)
+            finish_posts = self.write_posts(model)
             ListWriter(
                 self.writer,
                 self.archive,
@@ -119,9 +121,12 @@ class Export:
                 ),
             )
             write_search(self.writer, self.archive, model, self.salt)
+            finish_posts()
             self.write_feeds(model)
             counts = self.writer.commit(marker)
         except BaseException:
+            if self._helpers is not None:
+                self._helpers.stop()
             self.writer.abort()
             raise
         return self._finish(counts, started, model)
@@ -170,37 +175,38 @@ class Export:
         for name, data in self.templates.static_files().items():
             self.writer.put(f"assets/{name}", data)
 
-    def write_posts(self, model: SiteModel) -> None:
+    def write_posts(self, model: SiteModel) -> Callable[[], None]:
+        """Start rendering the post pages whose inputs changed; returns `finish()`.
+
+        Large batches go to forked helpers (see parallel.py) while this process goes on
+        with lists, search and feeds; `finish()` renders what is left and collects theirs.
+        """
         pending: list[tuple[str, str, str]] = []
         for post in model.posts:
             path = urls.post_page(post.id)
             print_ = fingerprint(self.salt, *views.page_inputs(model, post.id))
             if not self.writer.fresh(path, print_):
                 pending.append((post.id, path, print_))
-        sanitizer = Sanitizer(model.media_files)
-        for start in range(0, len(pending), CHUNK):
-            chunk = pending[start : start + CHUNK]
-            ids = [pid for pid, _, _ in chunk]
-            roots, singles = views.needed(model, ids)
-            threads = site.threads(self.archive, roots)
-            loaded = {p.id for items in threads.values() for p in items}
-            extra = site.posts_by_id(self.archive, singles - loaded)
-            edited = [pid for pid in ids if model.by_id[pid].versions > 1]
-            builder = views.PageBuilder(
-                model, sanitizer, threads, extra, site.versions(self.archive, edited)
-            )
-            for pid, path, print_ in chunk:
-                view = builder.post_view(pid)
-                html = self.templates.render(
-                    "post.html",
-                    site=self.site,
-                    root="../",
-                    path=path,
-                    canonical=self.canonical(path),
-                    view=view,
-                    label=pages.entry_label(view.entry.post),
-                )
-                self.writer.put_text(path, html, print_)
+        chunks = [pending[start : start + CHUNK] for start in range(0, len(pending), CHUNK)]
+        pages = _PostPages(self, model, chunks)
+        helpers = parallel.helper_count() if self._can_fork() else 0
+        if not helpers or len(chunks) < parallel.MIN_CHUNKS:
+            for number in range(len(chunks)):
+                pages.render(number)
+            return lambda: None
+        running = parallel.Helpers(len(chunks), helpers, pages.setup, pages.render, pages.record)
+        self._helpers = running
+
+        def finish() -> None:
+            for record in running.finish():
+                self.writer.merge(record)
+
+        return finish
+
+    def _can_fork(self) -> bool:
+        """Helpers open the archive file again: not possible for an in-memory one."""
+        path = str(self.archive.path)
+        return path != ":memory:" and os.path.isfile(path)
 
     def write_feeds(self, model: SiteModel) -> None:
         """Feeds and sitemap; skipped when their inputs are those of the last export."""
@@ -282,6 +288,50 @@ def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
         if url:
             found.append(url)
     return tuple(found)
+
+
+class _PostPages:
+    """Renders chunks of post pages; in a helper process with its own archive connection."""
+
+    def __init__(self, export: Export, model: SiteModel, chunks: list[list[tuple[str, str, str]]]):
+        self.export = export
+        self.model = model
+        self.chunks = chunks
+        self.archive = export.archive
+        self.sanitizer = Sanitizer(model.media_files)
+
+    def setup(self) -> None:
+        """In a forked helper: never touch the parent's SQLite connection."""
+        self.archive = Archive(self.export.archive.path)
+        self.export.writer.forget_for_helper()
+
+    def record(self) -> HelperRecord:
+        return self.export.writer.helper_record()
+
+    def render(self, number: int) -> None:
+        export, model, archive = self.export, self.model, self.archive
+        chunk = self.chunks[number]
+        ids = [pid for pid, _, _ in chunk]
+        roots, singles = views.needed(model, ids)
+        threads = site.threads(archive, roots)
+        loaded = {p.id for items in threads.values() for p in items}
+        extra = site.posts_by_id(archive, singles - loaded)
+        edited = [pid for pid in ids if model.by_id[pid].versions > 1]
+        builder = views.PageBuilder(
+            model, self.sanitizer, threads, extra, site.versions(archive, edited)
+        )
+        for pid, path, print_ in chunk:
+            view = builder.post_view(pid)
+            html = export.templates.render(
+                "post.html",
+                site=export.site,
+                root="../",
+                path=path,
+                canonical=export.canonical(path),
+                view=view,
+                label=pages.entry_label(view.entry.post),
+            )
+            export.writer.put_text(path, html, print_)
 
 
 def _regular_files(root: str) -> set[str]:

@@ -41,6 +41,9 @@ class WriteCounts:
     removed: int = 0
 
 
+HelperRecord = tuple[dict[str, str], list[str], WriteCounts]  # what a page helper staged
+
+
 class SiteWriter:
     """Collects the files of one export; `commit()` puts them in place, `abort()` drops them."""
 
@@ -137,6 +140,26 @@ class SiteWriter:
         self._staged.append(path)
         self.counts.media_copied += 1
         return True
+
+    def forget_for_helper(self) -> None:
+        """In a forked helper: start a fresh record of what this process stages."""
+        self.new = {}
+        self._staged = []
+        self.counts = WriteCounts()
+
+    def helper_record(self) -> HelperRecord:
+        """What a helper staged, for `merge()` in the main process."""
+        return self.new, self._staged, self.counts
+
+    def merge(self, record: HelperRecord) -> None:
+        """Take over the files a helper process staged (and kept) as if put here."""
+        new, staged, counts = record
+        self.new.update(new)
+        self._staged.extend(staged)
+        self._dirs.update(os.path.dirname(path) for path in staged)
+        self.counts.written += counts.written
+        self.counts.unchanged += counts.unchanged
+        self.counts.media_copied += counts.media_copied
 
     def _stage(self, path: str) -> str:
         folder = os.path.dirname(path)

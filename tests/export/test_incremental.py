@@ -127,3 +127,69 @@ def test_config_and_theme_changes_are_noticed(fresh: Sample, loads: list[int]) -
     config = fresh.config(output, title="Renamed", theme=theme)
     build_site(fresh.archive, config, fresh.media_dir)
     assert len(loads) == 3
+
+
+# -- post pages in forked helpers --------------------------------------------------------
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def helpers(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Make even the sample archive render in forked helpers: chunks of two posts."""
+    from ownfeed.export import build, parallel
+
+    monkeypatch.setattr(build, "CHUNK", 2)
+    monkeypatch.setattr(parallel, "MIN_CHUNKS", 1)
+
+    def use(count: int) -> None:
+        monkeypatch.setattr(parallel, "helper_count", lambda: count)
+
+    return use
+
+
+def test_helpers_write_the_same_site(fresh: Sample, helpers: Callable[[int], None]) -> None:
+    helpers(0)
+    alone = fresh.root / "alone"
+    build_site(fresh.archive, fresh.config(alone), fresh.media_dir)
+    helpers(2)
+    shared = fresh.root / "shared"
+    report = build_site(fresh.archive, fresh.config(shared), fresh.media_dir)
+    assert _tree(shared) == _tree(alone)
+    assert report.files_written == len(_tree(alone)) - 1  # all but the manifest
+    with fresh.archive.transaction():
+        _reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(shared), fresh.media_dir)
+    helpers(0)
+    build_site(fresh.archive, fresh.config(alone), fresh.media_dir)
+    assert _tree(shared) == _tree(alone)
+
+
+def test_a_failing_helper_fails_the_export(
+    fresh: Sample, helpers: Callable[[int], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from ownfeed.export import build
+
+    helpers(2)
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    before = _tree(output)
+    main = os.getpid()
+    render = build._PostPages.render
+
+    def broken(self: build._PostPages, number: int) -> None:
+        if os.getpid() != main:
+            os._exit(3)  # a helper dies (killed, out of memory)
+        render(self, number)
+
+    monkeypatch.setattr(build._PostPages, "render", broken)
+    with fresh.archive.transaction():
+        _reply(fresh.archive)
+    with pytest.raises(RuntimeError, match="helper process died"):
+        build_site(fresh.archive, fresh.config(output, title="Renamed"), fresh.media_dir)
+    assert _tree(output) == before
+    assert not [p for p in output.iterdir() if p.name.startswith(".ownfeed-staging")]

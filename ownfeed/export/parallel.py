@@ -1,0 +1,132 @@
+"""Post pages rendered by forked helper processes while the main one does everything else.
+
+Why: rendering and writing one page per post is half of a large export and pure Python, so
+one process cannot go faster than one core. Forked helpers inherit the loaded site model
+(no second load, no pickling); each opens its own archive connection (SQLite connections
+never cross a fork). Work is handed out chunk by chunk through a shared counter, so the
+main process, once its lists, search index and feeds are done, takes chunks too, and
+nobody waits on a fixed share. Helpers stage files like the main process and send back
+what they staged; a helper that fails or dies fails the export (nothing is put in place).
+Where fork is not available (not Linux/BSD) everything runs in the main process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, Generic, TypeVar
+
+R = TypeVar("R")
+
+MAX_HELPERS = 4  # each holds its own copy of what it touches of the model
+MIN_CHUNKS = 4  # fewer chunks than this: not worth a fork
+
+
+def helper_count() -> int:
+    """Helpers besides the main process: one per further usable core, at most MAX_HELPERS."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(0, min(MAX_HELPERS, cores - 1))
+
+
+class Chunks:
+    """Chunk numbers 0..count-1, each handed to exactly one process (first come)."""
+
+    def __init__(self, count: int, context: Any) -> None:
+        self.count = count
+        self._next = context.Value("l", 0)
+
+    def take(self) -> int | None:
+        with self._next.get_lock():
+            number = int(self._next.value)
+            if number >= self.count:
+                return None
+            self._next.value = number + 1
+        return number
+
+
+def _helper(
+    setup: Callable[[], None],
+    render: Callable[[int], None],
+    report: Callable[[], Any],
+    chunks: Chunks,
+    pipe: Connection,
+) -> None:
+    """A helper's life: set up, render chunks until none are left, send what it staged."""
+    try:
+        setup()
+        while (number := chunks.take()) is not None:
+            render(number)
+        pipe.send((True, report()))
+    except BaseException:
+        pipe.send((False, traceback.format_exc()))
+    finally:
+        pipe.close()
+
+
+class Helpers(Generic[R]):
+    """Forked helpers rendering chunks; `finish()` joins in and collects their results."""
+
+    def __init__(
+        self,
+        count: int,
+        helpers: int,
+        setup: Callable[[], None],
+        render: Callable[[int], None],
+        report: Callable[[], R],
+    ) -> None:
+        self.render = render
+        self.processes: list[tuple[Any, Connection]] = []
+        context = multiprocessing.get_context("fork")
+        self.chunks = Chunks(count, context)
+        gc.freeze()  # the model stays shared: collections in a helper never write to it
+        try:
+            for _ in range(helpers if count >= MIN_CHUNKS else 0):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
+                )
+                process.start()
+                send.close()
+                self.processes.append((process, receive))
+        finally:
+            gc.unfreeze()
+
+    def finish(self) -> list[R]:
+        """Render what is left here, then wait for every helper; their reports."""
+        while (number := self.chunks.take()) is not None:
+            self.render(number)
+        reports: list[R] = []
+        failure: str | None = None
+        for process, pipe in self.processes:
+            try:
+                ok, value = pipe.recv()
+            except EOFError:
+                ok, value = False, f"a page helper process died (exit code {process.exitcode})"
+            process.join()
+            if ok:
+                reports.append(value)
+            elif failure is None:
+                failure = str(value)
+        self.processes = []
+        if failure is not None:
+            raise RuntimeError(f"rendering post pages failed in a helper process:\n{failure}")
+        return reports
+
+    def stop(self) -> None:
+        """Stop helpers still running (after a failure elsewhere)."""
+        for process, pipe in self.processes:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+                process.join()
+            pipe.close()
+        self.processes = []
