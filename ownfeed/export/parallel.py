@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 R = TypeVar("R")
 
 MAX_HELPERS = 4  # each holds its own copy of what it touches of the model
-MIN_CHUNKS = 4  # fewer chunks than this: not worth a fork
+MIN_CHUNKS = 10  # fewer chunks than this: not worth the memory of a forked helper
 
 
 def helper_count() -> int:

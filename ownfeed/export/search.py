@@ -81,7 +81,7 @@ def encode(postings: Iterable[int]) -> str:
     return ",".join(map(str, map(operator.sub, numbers, chain((0,), numbers))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
     href: str  # relative to the site root, where search.html is
     digest: str  # changes when what the index holds of the post may have changed
