@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -276,11 +277,14 @@ class Measure:
     peak_rss_mb: float
     entries: int
     output: str = ""
+    cpu_seconds: float = 0.0
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Measure:
-    """Run one phase; wall time, and the peak summed RSS of its process tree (sampled)."""
+    """Run one phase: wall time, CPU time (user + system, the phase and every process it
+    waited for), and the peak summed RSS of its process tree (sampled every 20 ms)."""
     peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
@@ -297,11 +301,13 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> M
     sampler.start()
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     done.set()
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} … failed ({process.returncode}):\n{stderr}")
-    return Measure(seconds, peak / 1024, 0, stdout)
+    return Measure(seconds, peak / 1024, 0, stdout, cpu)
 
 
 # --------------------------------------------------------------------------- the contenders
@@ -429,10 +435,12 @@ def one_run(args: argparse.Namespace, server: FeedServer, python: Path | None) -
                 "seconds": measure.seconds,
                 "entries_per_s": served / measure.seconds,
                 "peak_rss_mb": measure.peak_rss_mb,
+                "cpu_seconds": measure.cpu_seconds,
             }
             print(
                 f"  {contender.name:8} {phase:10} {measure.seconds:7.2f} s "
-                f"{served / measure.seconds:9.0f} entries/s {measure.peak_rss_mb:7.1f} MB",
+                f"{served / measure.seconds:9.0f} entries/s {measure.peak_rss_mb:7.1f} MB "
+                f"cpu {measure.cpu_seconds:6.2f} s",
                 file=sys.stderr,
             )
 
@@ -454,7 +462,10 @@ def print_table(results: Results, baseline: dict[str, Any] | None) -> None:
         f" ownfeed concurrency {params['concurrency']}, reader workers {params['workers']},"
         f" {len(results.runs)} run(s), medians (min–max)"
     )
-    header = f"{'phase':22} {'wall s':>8} {'min–max':>13} {'entries/s':>10} {'peak RSS MB':>12}"
+    header = (
+        f"{'phase':22} {'wall s':>8} {'min–max':>13} {'entries/s':>10} {'peak RSS MB':>12}"
+        f" {'cpu s':>7}"
+    )
     if base:
         header += f" {'vs baseline':>12}"
     print(header)
@@ -463,6 +474,7 @@ def print_table(results: Results, baseline: dict[str, Any] | None) -> None:
             f"{key:22} {value['seconds']:8.2f} "
             f"{value['min_seconds']:6.2f}–{value['max_seconds']:<6.2f} "
             f"{value['entries_per_s']:10.0f} {value['peak_rss_mb']:12.1f}"
+            f" {value.get('cpu_seconds', 0.0):7.2f}"
         )
         if key in base:
             line += f" {value['seconds'] / base[key]['seconds']:11.2f}×"
@@ -472,7 +484,11 @@ def print_table(results: Results, baseline: dict[str, Any] | None) -> None:
         ours, theirs = medians.get(f"ownfeed.{phase}"), medians.get(f"reader.{phase}")
         if ours and theirs:
             ratio = ours["seconds"] / theirs["seconds"]
-            print(f"ownfeed / reader, {phase:10} {ratio:6.2f} × the time")
+            cpu = ours.get("cpu_seconds", 0.0) / max(theirs.get("cpu_seconds", 0.0), 1e-9)
+            print(
+                f"ownfeed / reader, {phase:10} {ratio:6.2f} × the wall time, "
+                f"{cpu:5.2f} × the CPU time"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,31 +1,40 @@
 """CPU-bound work (feed parsing) off the event loop and across cores.
 
 Parsing, not the network, is the wall of a large sync: feedparser is pure Python and holds
-the GIL, so threads would keep the loop responsive but add no throughput. A sync with many
-sources therefore parses in a small process pool (one worker per core); a small sync parses
-in a thread, which costs no process start-up. Sources never see the pool: they get an
-`Offload` callable in their context.
+the GIL, so threads keep the loop responsive but add no throughput. A sync with many
+sources therefore parses in a few worker processes (one per core); a small sync parses in a
+thread, which costs no process start-up. Sources never see the pool: they get an `Offload`
+callable in their context.
+
+The workers are plain `python -m ownfeed.cpu` children fed pickled calls over their pipes,
+not a `multiprocessing` pool: no fork of a process with threads and an open database, and
+no re-import of the caller's `__main__` (which would run an unguarded script's top level
+again in every worker).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import multiprocessing
+import contextlib
 import os
+import pickle
+import struct
+import sys
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, ParamSpec, Protocol, TypeVar
+from pathlib import Path
+from typing import IO, Any, ParamSpec, Protocol, TypeVar
 
 from ownfeed.errors import ParseError, SourceError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: Modules the fork server imports once, so every worker starts with them loaded.
+#: Modules a worker imports before it says it is ready.
 PRELOAD = ("ownfeed.sources.feedparse",)
 MAX_WORKERS = 8
+START_TIMEOUT = 60.0
+_HEADER = struct.Struct("!Q")
+_READY = b"ownfeed-cpu-ready\n"
 
 
 class Offload(Protocol):
@@ -49,88 +58,185 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Runs in a worker: a SourceError comes back as a value, so its `status` survives."""
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """Runs in a worker: the pickled outcome. A SourceError travels as its parts (so its
+    `status` survives), any other exception as itself, or as its text if it cannot."""
     try:
-        return True, fn(*args, **kwargs)
+        outcome: tuple[str, Any] = ("ok", fn(*args, **kwargs))
     except SourceError as error:
-        return False, (type(error), str(error), error.status)
+        outcome = ("source", (type(error), str(error), error.status))
+    except Exception as error:
+        outcome = ("error", error)
+    try:
+        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        failed = RuntimeError(f"{type(error).__name__}: {error}")
+        return pickle.dumps(("error", failed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _ready() -> int:
-    return os.getpid()
+class _WorkerDied(Exception):
+    """The worker process went away in the middle of a call."""
+
+
+class _WorkerStart(Exception):
+    """A worker process could not be started (no processes here, broken environment)."""
+
+
+class _Worker:
+    """One child process: requests and answers are length-prefixed pickles on its pipes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls) -> _Worker:
+        paths = [str(Path(__file__).resolve().parent.parent), *(p for p in sys.path if p)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ownfeed.cpu",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
+        except (OSError, RuntimeError, NotImplementedError) as error:
+            raise _WorkerStart(str(error)) from None
+        worker = cls(process)
+        try:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+        except (TimeoutError, OSError):
+            line = b""
+        if line != _READY:
+            await worker.kill()
+            raise _WorkerStart("worker did not start")
+        return worker
+
+    async def call(self, payload: bytes) -> Any:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(_HEADER.pack(len(payload)) + payload)
+            await stdin.drain()
+            (size,) = _HEADER.unpack(await stdout.readexactly(_HEADER.size))
+            answer = await stdout.readexactly(size)
+        except (OSError, asyncio.IncompleteReadError):
+            raise _WorkerDied from None
+        return pickle.loads(answer)
+
+    async def stop(self) -> None:
+        """Ask politely (end of input), then insist."""
+        if self.process.returncode is None and self.process.stdin is not None:
+            self.process.stdin.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 5)
+        await self.kill()
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
 
 
 class CpuPool:
-    """Worker processes for parsing, started lazily; a thread when processes are not wanted.
+    """Worker processes for parsing, started on first use; a thread when processes are off.
 
-    A worker that dies (killed, out of memory) breaks the pool: it is replaced once and the
-    call retried; a second death fails that call with a ParseError, never the whole sync.
+    A worker that dies during a call (killed, out of memory) is replaced and the call tried
+    once more; a second death fails that call with a ParseError, never the whole sync. When
+    no worker can be started at all (a sandbox without processes), calls run in a thread.
     """
 
     def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
         self.workers = max(1, min(workers or usable_cpus(), MAX_WORKERS))
         self.processes = processes
-        self._pool: Executor | None = None
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self._starting = 0
 
-    def _executor(self) -> Executor:
-        if self._pool is None:
-            # forkserver: workers fork from a clean single-threaded server that has the
-            # parser imported, never from this process (threads, open database, big heap).
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(list(PRELOAD))
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        return self._pool
+    async def _acquire(self) -> _Worker:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+        if self._idle.empty() and len(self._all) + self._starting < self.workers:
+            self._starting += 1
+            try:
+                worker = await _Worker.start()
+            finally:
+                self._starting -= 1
+            self._all.add(worker)
+            return worker
+        return await self._idle.get()
 
-    async def start(self) -> None:
-        """Start the workers now (while the first requests are in flight), not at first use.
-
-        Where processes cannot be started (a sandbox, no /dev/shm), parsing falls back to
-        a thread: slower, never a failed sync.
-        """
-        if not self.processes:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            pool = await asyncio.to_thread(self._executor)
-            await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self.workers)))
-        except (OSError, RuntimeError, BrokenProcessPool):
-            self.processes = False
-            await self.aclose()
+    async def _discard(self, worker: _Worker) -> None:
+        self._all.discard(worker)
+        await worker.kill()
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)` in a worker; `fn` and its arguments must be picklable."""
         if not self.processes:
             return await in_thread(fn, *args, **kwargs)
-        loop = asyncio.get_running_loop()
-        call = functools.partial(_call, fn, args, kwargs)
+        payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         for attempt in range(2):
             try:
-                pool = self._executor()
-            except (OSError, RuntimeError):
-                self.processes = False
+                worker = await self._acquire()
+            except _WorkerStart:
+                self.processes = False  # nothing to parse in but this process
                 return await in_thread(fn, *args, **kwargs)
             try:
-                ok, value = await loop.run_in_executor(pool, call)
-            except BrokenProcessPool:
-                if self._pool is pool:  # the first caller to notice replaces it
-                    self._pool = None
-                    pool.shutdown(wait=False, cancel_futures=True)
+                kind, value = await worker.call(payload)
+            except _WorkerDied:
+                await self._discard(worker)
                 if attempt:
                     raise ParseError("the parser process died (out of memory?)") from None
                 continue
-            if ok:
+            except BaseException:
+                # cancelled mid-call: its answer would be read by the next caller
+                await asyncio.shield(self._discard(worker))
+                raise
+            assert self._idle is not None
+            self._idle.put_nowait(worker)
+            if kind == "ok":
                 return value
-            kind, message, status = value
-            raise kind(message, status=status)
+            if kind == "source":
+                error_type, message, status = value
+                raise error_type(message, status=status)
+            raise value
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def close(self) -> None:
-        """Stop the workers (idle by then: every sync awaits its parses)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await asyncio.to_thread(self.close)
+        """Stop every worker (idle by then: a sync awaits all its parses)."""
+        workers, self._all = list(self._all), set()
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+
+
+def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The worker's loop: one pickled call in, one pickled answer out, until end of input."""
+    while True:
+        header = requests.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        (size,) = _HEADER.unpack(header)
+        fn, args, kwargs = pickle.loads(requests.read(size))
+        answer = _call(fn, args, kwargs)
+        answers.write(_HEADER.pack(len(answer)) + answer)
+        answers.flush()
+
+
+def main() -> None:
+    """Worker entry point: preload the parser, keep stdout for answers only."""
+    import importlib
+
+    answers = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
+    for module in PRELOAD:
+        importlib.import_module(module)
+    answers.write(_READY)
+    answers.flush()
+    _serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    main()

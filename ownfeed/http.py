@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import copy
+import itertools
 import json
 import math
 import random
@@ -27,12 +28,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ownfeed import __version__
+from ownfeed import __version__, jsontext
 from ownfeed.errors import FetchError, ParseError
 from ownfeed.netpolicy import AddressKind, host_kind
 
 MAX_BODY_DEFAULT = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
+CONNECTIONS_PER_CLIENT = 4
 DEFAULT_USER_AGENT = f"ownfeed/{__version__} (+https://github.com/ownfeed/ownfeed)"
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -86,7 +88,7 @@ class Response:
     def json(self) -> Any:
         """Parse the body as JSON; a broken body is a ParseError with a one-line message."""
         try:
-            return json.loads(self.body)
+            return jsontext.loads(self.body)
         except json.JSONDecodeError as exc:
             raise ParseError(
                 f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
@@ -96,6 +98,8 @@ class Response:
             raise ParseError("invalid JSON: body is not UTF-8 text", status=self.status) from None
         except RecursionError:
             raise ParseError("invalid JSON: nested too deeply", status=self.status) from None
+        except ValueError:  # an integer of thousands of digits
+            raise ParseError("invalid JSON: a number too long", status=self.status) from None
 
     def text(self) -> str:
         """Decode with the declared charset; unknown or missing charsets fall back to UTF-8."""
@@ -146,19 +150,30 @@ class HttpClient:
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self.allow_private = True
         self._host_kinds: dict[str, AddressKind] = {}
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=max(1, concurrency), max_keepalive_connections=max(1, concurrency)
-            ),
-            follow_redirects=False,  # done by hand: scheme checks, credential stripping
-            transport=transport,
-            headers={
-                "User-Agent": user_agent or DEFAULT_USER_AGENT,
-                # Only encodings we can inflate with a bounded decompressor.
-                "Accept-Encoding": "gzip, deflate",
-            },
-        )
+        # httpx's connection pool does work per request that grows with its size: one
+        # client with 16 connections spends about half again the CPU and wall time of four
+        # clients with 4 each (measured on 300 feeds). So connections are split over a few
+        # small clients, used in turn; the semaphore still caps requests in flight overall.
+        cap = max(1, concurrency)
+        shards = 1 if transport is not None else math.ceil(cap / CONNECTIONS_PER_CLIENT)
+        per_client = math.ceil(cap / shards)
+        self._clients = [
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout),
+                limits=httpx.Limits(
+                    max_connections=per_client, max_keepalive_connections=per_client
+                ),
+                follow_redirects=False,  # done by hand: scheme checks, credential stripping
+                transport=transport,
+                headers={
+                    "User-Agent": user_agent or DEFAULT_USER_AGENT,
+                    # Only encodings we can inflate with a bounded decompressor.
+                    "Accept-Encoding": "gzip, deflate",
+                },
+            )
+            for _ in range(shards)
+        ]
+        self._turn = itertools.count()
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -172,7 +187,8 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     def scoped(self, *, allow_private: bool) -> HttpClient:
         """A view of this client (same connections and cap) with its own address policy.
@@ -245,14 +261,15 @@ class HttpClient:
     ) -> Response:
         """One try: the request, its redirects and the body read."""
         headers = httpx.Headers(headers)
+        client = self._clients[next(self._turn) % len(self._clients)]
         for hop in range(MAX_REDIRECTS + 1):
             await self._guard(url)
             try:
-                request = self._client.build_request("GET", url, headers=headers)
+                request = client.build_request("GET", url, headers=headers)
             except (httpx.HTTPError, ValueError, UnicodeError):
                 raise FetchError("invalid request headers") from None
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECT_STATUSES and location:
@@ -278,6 +295,11 @@ class HttpClient:
         status = response.status_code
         final_url = str(response.url)
         if status == 304:
+            # A 304 has no body, but the stream must be read to its end: a response closed
+            # unread takes its connection with it, and every unchanged feed would pay a new
+            # TCP (and TLS) handshake on the next request.
+            async for _ in response.aiter_raw():
+                break
             return Response(final_url, status, response.headers, b"")
         if 200 <= status < 300 or status in accepted:
             body = await _read_body(response, cap)

@@ -151,8 +151,8 @@ async def sync_archive(
     run_id = start_run(archive)
     report = SyncReport(run_id=run_id, status="ok")
     client = http or HttpClient(timeout=config.timeout, concurrency=config.concurrency)
+    # Workers start on the first parse: an unchanged re-sync (all 304) starts none.
     cpu = CpuPool(processes=len(sources) >= PROCESS_POOL_MIN_SOURCES and usable_cpus() > 1)
-    warming = asyncio.create_task(cpu.start())  # workers start while requests are in flight
     try:
         with archive.transaction():
             for source in sources:
@@ -210,9 +210,6 @@ async def sync_archive(
             report.media_stored = sum(stored for stored, _ in downloads)
             report.media_failed = sum(failed for _, failed in downloads)
     finally:
-        if not warming.done():
-            warming.cancel()
-        await asyncio.gather(warming, return_exceptions=True)
         await cpu.aclose()
         if http is None:
             await client.aclose()

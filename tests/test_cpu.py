@@ -38,7 +38,6 @@ def test_results_and_source_errors_come_back(processes: bool) -> None:
     async def main() -> tuple[list[tuple[int, int]], FetchError]:
         pool = CpuPool(2, processes=processes)
         try:
-            await pool.start()
             results = await asyncio.gather(*(pool.run(square, n) for n in range(6)))
             with pytest.raises(FetchError) as caught:
                 await pool.run(refuse, 429)
