@@ -42,15 +42,16 @@ def iso(value: datetime | None) -> str | None:
 
 
 def parse_iso(value: str | None) -> datetime | None:
-    """Parse ISO 8601 / RFC 3339 (also with a trailing Z); None when absent or invalid."""
-    if not value:
+    """Parse ISO 8601 / RFC 3339 (also with a trailing Z); None when absent or invalid (also
+    when not a string at all: values come from untrusted JSON)."""
+    if not value or not isinstance(value, str):
         return None
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         return to_utc(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved out of range
         return None
 
 

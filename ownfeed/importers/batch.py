@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ownfeed import jsontext
 from ownfeed.importers.bundle import Bundle, one_line
 from ownfeed.models import MediaKind, Post
 
@@ -188,7 +189,7 @@ def load_json(bundle: Bundle, member: str, data: bytes | None = None) -> Any:
     """A JSON member; ParseError naming the member, line and column when it is broken."""
     raw = bundle.read(member) if data is None else data
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return jsontext.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         raise bundle.fail(member, f"not UTF-8 ({error.reason} at byte {error.start})") from None
     except json.JSONDecodeError as error:

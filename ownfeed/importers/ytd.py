@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from ownfeed import jsontext
 from ownfeed.importers.bundle import Bundle
 
 WINDOW = 8 * 1024 * 1024  # bytes decoded at a time
@@ -35,6 +36,8 @@ def read_js(bundle: Bundle, member: str) -> Any:
         value, end = _DECODER.raw_decode(body, start.end())
     except json.JSONDecodeError as error:
         raise bundle.fail(member, _cause(error, 0, 0)) from None
+    if jsontext.escapes_surrogate(body, start.end(), end):
+        value = jsontext.repaired(value)
     if body[end:].strip(" \t\r\n;"):
         raise bundle.fail(member, f"unexpected text after the data (character {end})")
     return value
@@ -86,6 +89,8 @@ class _Window:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.at)
                 if end < len(self.text) or not self.more():  # a number may go on
+                    if jsontext.escapes_surrogate(self.text, self.at, end):
+                        value = jsontext.repaired(value)  # lone surrogates cannot be stored
                     self.at = end
                     return value
             except json.JSONDecodeError as error:
