@@ -18,13 +18,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Media, MediaKind, Post, SourceResult, parse_iso
-from ownfeed.sources.apiutil import base_url, json_object, needs_replies, text_to_html
+from ownfeed.sources.apiutil import (
+    Skipped,
+    as_text,
+    base_url,
+    json_object,
+    mapper,
+    needs_replies,
+    text_to_html,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -75,6 +84,18 @@ def _first_url(value: Any, prefer: str = "text/html") -> str | None:
         if media_type == prefer:
             return href
     return links[0][0] if links else None
+
+
+def _is_object(value: Any) -> bool:
+    """An object of a kind we archive, with an id."""
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    return isinstance(kind, str) and kind in OBJECT_TYPES and _id(value) is not None
+
+
+def _items(page: Mapping[str, Any]) -> list[Any]:
+    """A collection page's items (`orderedItems` or `items`), [] when not a list."""
+    items = page.get("orderedItems") or page.get("items")
+    return items if isinstance(items, list) else []
 
 
 def _names(values: Any) -> list[Any]:
@@ -165,6 +186,7 @@ class _Mapper:
     def is_own(self, obj: Mapping[str, Any]) -> bool:
         return self.actor in {_id(a) for a in _names(obj.get("attributedTo"))}
 
+    @mapper("ActivityPub object")
     def post(self, obj: Mapping[str, Any], root: str | None = None) -> Post:
         html, text, language = _content(obj)
         kind_name = str(obj.get("type"))
@@ -204,6 +226,7 @@ class _Found:
 
     posts: dict[str, Post] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    skipped: Skipped = field(default_factory=Skipped)
 
     def add(self, post: Post) -> None:
         known = self.posts.get(post.native_id)
@@ -289,8 +312,8 @@ class ActivityPubSource(Source):
             raise SourceError(
                 f"account @{user}@{host} not found (WebFinger HTTP {response.status})"
             )
-        links = json_object(response, "WebFinger").get("links") or []
-        for link in links:
+        links = json_object(response, "WebFinger").get("links")
+        for link in links if isinstance(links, list) else ():
             if (
                 isinstance(link, Mapping)
                 and link.get("rel") == "self"
@@ -314,7 +337,7 @@ class ActivityPubSource(Source):
             outbox_of=actor_url,
             outbox=outbox,
             handle=self._handle(actor),
-            title=actor.get("name") or actor.get("preferredUsername") or None,
+            title=as_text(actor.get("name")) or as_text(actor.get("preferredUsername")),
             home=_first_url(actor.get("url")) or actor_url,
         )
 
@@ -345,16 +368,12 @@ class ActivityPubSource(Source):
             raise SourceError("outbox not found (HTTP 404)", status=404)
         activities: list[dict[str, Any]] = []
         page: dict[str, Any] | None = outbox
-        if not (outbox.get("orderedItems") or outbox.get("items")):
+        if not _items(outbox):
             page = await fetch.deref(outbox.get("first"), "the outbox")
         seen: set[str] = {outbox_url}
         max_pages = int(self.config.option("max_pages", DEFAULT_MAX_PAGES))
         while page is not None:
-            items = [
-                i
-                for i in page.get("orderedItems") or page.get("items") or ()
-                if isinstance(i, Mapping)
-            ]
+            items = [i for i in _items(page) if isinstance(i, Mapping)]
             activities += [dict(i) for i in items]
             ctx.progress(len(activities), _count(outbox))
             following = _id(page.get("next"))
@@ -380,16 +399,18 @@ class ActivityPubSource(Source):
         """Our objects from Create (and Update), reposts from Announce; returns our objects."""
         own: list[Post] = []
         lookups = 0
+        skip = found.skipped
         for activity in activities:
             kind = activity.get("type")
             if kind in ("Create", "Update"):
                 obj = activity.get("object")
                 if isinstance(obj, str) and obj not in ctx.known:
                     obj = await self._safe_deref(fetch, obj, found)
-                if isinstance(obj, Mapping) and obj.get("type") in OBJECT_TYPES and _id(obj):
-                    post = mapper.post(obj)
-                    found.add(post)
-                    own.append(post)
+                if isinstance(obj, Mapping) and _is_object(obj):
+                    post = skip(partial(mapper.post, obj))
+                    if post is not None:
+                        found.add(post)
+                        own.append(post)
             elif kind == "Announce" and _id(activity) and _id(activity.get("object")):
                 target = _id(activity.get("object"))
                 found.add(
@@ -408,8 +429,13 @@ class ActivityPubSource(Source):
                 if target not in ctx.known and lookups < ANNOUNCE_LOOKUPS:
                     lookups += 1
                     boosted = await self._safe_deref(fetch, activity.get("object"), found)
-                    if boosted and boosted.get("type") in OBJECT_TYPES and _id(boosted):
-                        found.add(mapper.post(boosted))
+                    post = (
+                        skip(partial(mapper.post, boosted))
+                        if boosted and _is_object(boosted)
+                        else None
+                    )
+                    if post is not None:
+                        found.add(post)
         return own
 
     @staticmethod
@@ -430,11 +456,11 @@ class ActivityPubSource(Source):
             if current is None:
                 return items
             page: dict[str, Any] | None = current
-            if not (current.get("items") or current.get("orderedItems")) and current.get("first"):
+            if not _items(current) and current.get("first"):
                 page = await fetch.deref(current.get("first"), "a replies page")
             seen: set[str] = set()
             while page is not None and len(items) < REPLY_CAP:
-                items += list(page.get("items") or page.get("orderedItems") or ())
+                items += _items(page)
                 following = _id(page.get("next"))
                 if not following or following in seen:
                     break
@@ -461,8 +487,10 @@ class ActivityPubSource(Source):
                         continue
                     seen.add(reply_id)
                     reply = await self._safe_deref(fetch, item, found)
-                    if reply and _id(reply) and reply.get("type") in OBJECT_TYPES:
-                        found.add(mapper.post(reply, root))
+                    if reply and _is_object(reply):
+                        if (mapped := found.skipped(partial(mapper.post, reply, root))) is None:
+                            continue
+                        found.add(mapped)
                         following.append(reply)
             if not following:
                 return
@@ -532,6 +560,7 @@ class ActivityPubSource(Source):
                 f"{found.failures[0]}"
             )
         result.posts = list(found.posts.values())
+        found.skipped.report(result)
         return result
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:
@@ -555,8 +584,11 @@ class ActivityPubSource(Source):
                     result.gone.append(Gone(PLATFORM, post.native_id, "deleted upstream"))
                     return
                 result.seen_again.append((PLATFORM, post.native_id))
-                if mapper and obj.get("type") in OBJECT_TYPES and _id(obj) == post.native_id:
-                    result.posts.append(mapper.post(obj))
+                edited = None
+                if mapper and _is_object(obj) and _id(obj) == post.native_id:
+                    edited = Skipped()(partial(mapper.post, obj))
+                if edited is not None:
+                    result.posts.append(edited)
 
         await asyncio.gather(*(one(p) for p in posts if p.native_id.startswith("http")))
         if refused:

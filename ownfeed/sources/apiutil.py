@@ -5,18 +5,23 @@ Kept here so each platform module holds only what is specific to its platform.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
-from ownfeed.models import KnownPost
+from ownfeed.models import Author, KnownPost, Media, Post, SourceResult
 from ownfeed.sources.base import SourceContext
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*([^,<]*)")
 _REL_RE = re.compile(r'rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
@@ -80,7 +85,7 @@ def env_secret(name: Any, key: str) -> str | None:
 def text_to_html(text: str | None) -> str | None:
     """Plain text as HTML: escaped, paragraphs on blank lines, <br> on newlines, bare URLs
     linked. For platforms that give descriptions or Markdown as text, not HTML."""
-    if not text or not text.strip():
+    if not isinstance(text, str) or not text.strip():
         return None
     paragraphs = []
     for chunk in _PARAGRAPH_RE.split(text.replace("\r\n", "\n").strip()):
@@ -112,3 +117,142 @@ def needs_replies(
     if count is not None and count != known.reply_count:
         return True
     return ctx.in_refresh_window(published, refresh_days)
+
+
+# --- untrusted JSON into well-formed posts ----------------------------------------------------
+
+_INT64 = 2**63
+_TEXT_FIELDS = (
+    "url",
+    "title",
+    "content_html",
+    "content_text",
+    "language",
+    "in_reply_to",
+    "in_reply_to_url",
+    "repost_of",
+    "thread_root",
+)
+#: what a mapping function raises on a shape it did not expect (a missing key, a list where
+#: an object belongs, a number out of range, nesting deeper than Python goes)
+MALFORMED = (
+    AttributeError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+)
+
+
+def as_text(value: Any) -> str | None:
+    """A JSON value that must be a string: the string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def as_count(value: Any) -> int | None:
+    """A JSON value that must be a count: an integer SQLite can hold, else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if -_INT64 <= value < _INT64 else None
+
+
+def _author(author: Any) -> Author | None:
+    if not isinstance(author, Author):
+        return None
+    return Author(
+        author.platform,
+        handle=as_text(author.handle),
+        name=as_text(author.name),
+        url=as_text(author.url),
+        avatar_url=as_text(author.avatar_url),
+    )
+
+
+def _media(media: Any) -> Media | None:
+    if not isinstance(media, Media) or not as_text(media.url):
+        return None
+    return Media(
+        media.url,
+        media.kind,
+        mime=as_text(media.mime),
+        alt=as_text(media.alt),
+        width=as_count(media.width),
+        height=as_count(media.height),
+    )
+
+
+def well_formed(post: Post) -> Post:
+    """The post with every field of the type the archive stores: a native id as text (an
+    item without one is a ParseError), text fields that are not strings, counts that are
+    not 64-bit integers and media without a URL dropped."""
+    native_id = post.native_id
+    if isinstance(native_id, int) and not isinstance(native_id, bool):
+        native_id = str(native_id)
+    if not isinstance(native_id, str) or not native_id:
+        raise ParseError(f"{post.platform} item without a usable id ({type(native_id).__name__})")
+    texts: dict[str, Any] = {name: as_text(getattr(post, name)) for name in _TEXT_FIELDS}
+    return dataclasses.replace(
+        post,
+        native_id=native_id,
+        is_own=bool(post.is_own),
+        **texts,
+        author=_author(post.author),
+        published_at=post.published_at if isinstance(post.published_at, datetime) else None,
+        updated_at=post.updated_at if isinstance(post.updated_at, datetime) else None,
+        tags=tuple(t for t in post.tags if isinstance(t, str) and t),
+        media=tuple(m for item in post.media if (m := _media(item)) is not None),
+        reply_count=as_count(post.reply_count),
+        like_count=as_count(post.like_count),
+        repost_count=as_count(post.repost_count),
+    )
+
+
+def _checked(value: T) -> T:
+    if isinstance(value, Post):
+        return well_formed(value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [_checked(item) for item in value]  # type: ignore[return-value]
+    return value
+
+
+def mapper(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A mapping function from untrusted JSON: the posts it returns are `well_formed`, and a
+    shape it did not expect is a one-line ParseError naming `what`, never another error."""
+
+    def wrap(function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return _checked(function(*args, **kwargs))
+            except ParseError:
+                raise
+            except MALFORMED as error:
+                cause = " ".join(str(error).split())[:200]
+                raise ParseError(f"malformed {what} ({type(error).__name__}: {cause})") from None
+
+        return guarded
+
+    return wrap
+
+
+class Skipped:
+    """Malformed items a run skipped: each is left out, and the run says so in one warning."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, make: Callable[[], T]) -> T | None:
+        """`make()`, or None (remembered) when it raises a ParseError."""
+        try:
+            return make()
+        except ParseError as error:
+            self.errors.append(str(error))
+            return None
+
+    def report(self, result: SourceResult) -> None:
+        if self.errors:
+            result.warnings.append(
+                f"{len(self.errors)} malformed item(s) skipped, e.g. {self.errors[0]}"
+            )

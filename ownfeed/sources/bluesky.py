@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from html import escape
 from typing import Any, ClassVar, TypeGuard
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from ownfeed.errors import SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, PostKind, SourceResult, parse_iso
+from ownfeed.sources.apiutil import Skipped, as_text, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 from ownfeed.sources.richtext import facet_tags, profile_url, render
@@ -88,8 +90,14 @@ def _is_repost(item: Mapping[str, Any]) -> bool:
 
 
 def _is_post_view(value: Any) -> TypeGuard[dict[str, Any]]:
-    """A postView (not a notFoundPost/blockedPost): it has a record and an author."""
-    return isinstance(value, dict) and isinstance(value.get("record"), dict) and "author" in value
+    """A postView (not a notFoundPost/blockedPost): it has a URI, a record and an author."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("uri"), str)
+        and bool(value["uri"])
+        and isinstance(value.get("record"), dict)
+        and isinstance(value.get("author"), dict)
+    )
 
 
 def _mime(url: str) -> str | None:
@@ -202,6 +210,7 @@ class _Mapper:
             avatar_url=profile.get("avatar") or None,
         )
 
+    @mapper("Bluesky post")
     def post(self, view: Mapping[str, Any]) -> Post:
         """One postView: text with facets as HTML, card, quote link, media, relations."""
         record = view.get("record") or {}
@@ -233,6 +242,7 @@ class _Mapper:
             raw=dict(view),
         )
 
+    @mapper("Bluesky post")
     def with_context(self, view: Mapping[str, Any]) -> list[Post]:
         """A post and the post it quotes (context, one level deep)."""
         posts = [self.post(view)]
@@ -241,6 +251,7 @@ class _Mapper:
             posts.append(self.post(_as_post_view(quoted)))
         return posts
 
+    @mapper("Bluesky repost")
     def repost(self, view: Mapping[str, Any], reason: Mapping[str, Any]) -> Post:
         """Our repost: its own record URI, pointing at the reposted post (kept as context)."""
         by = reason.get("by") or {}
@@ -271,7 +282,8 @@ def _feed_page(data: Any) -> tuple[list[dict[str, Any]], str | None]:
     """The items of a getAuthorFeed answer that hold a readable post, and the cursor."""
     if not isinstance(data, dict):
         return [], None
-    items = [i for i in data.get("feed") or () if isinstance(i, dict)]
+    feed = data.get("feed")
+    items = [i for i in feed if isinstance(i, dict)] if isinstance(feed, list) else []
     cursor = data.get("cursor")
     return [i for i in items if _is_post_view(i.get("post"))], str(cursor) if cursor else None
 
@@ -294,7 +306,8 @@ def _parents_missing(item: Mapping[str, Any]) -> bool:
     parent, root = reply_ref(item["post"].get("record") or {})
     if not parent or parent == root:
         return False
-    shown = (item.get("reply") or {}).get("parent")
+    reply = item.get("reply")
+    shown = reply.get("parent") if isinstance(reply, dict) else None
     if not _is_post_view(shown):
         return True
     return reply_ref(shown.get("record") or {})[0] != root
@@ -439,6 +452,7 @@ class BlueskySource(Source):
         """Feed items, newest first, as far back as this sync needs; None if not found."""
         items: list[dict[str, Any]] = []
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
             response = await self._feed_page(xrpc, did, cursor)
             if response.status in (401, 403):
@@ -452,8 +466,9 @@ class BlueskySource(Source):
                 )
             page, cursor = _feed_page(response.json())
             items.extend(page)
-            if not page or not cursor or self._reached_known(page, ctx):
-                return items
+            if not page or not cursor or cursor in seen or self._reached_known(page, ctx):
+                return items  # the last page, or a server repeating itself
+            seen.add(cursor)
 
     # --- threads -------------------------------------------------------------------------
 
@@ -529,22 +544,32 @@ class BlueskySource(Source):
     # --- the source ----------------------------------------------------------------------
 
     def _collect(
-        self, mapper: _Mapper, items: list[dict[str, Any]], threads: list[dict[str, Any]]
+        self,
+        mapper: _Mapper,
+        items: list[dict[str, Any]],
+        threads: list[dict[str, Any]],
+        skipped: Skipped | None = None,
     ) -> list[Post]:
-        """Feed items (with reposted, quoted and replied-to posts as context), then threads."""
+        """Feed items (with reposted, quoted and replied-to posts as context), then threads.
+        Malformed posts are left out (counted in `skipped`)."""
+        skip = skipped or Skipped()
         posts: dict[str, Post] = {}
         for item in items:
             view = item["post"]
             if _is_repost(item):
-                repost = mapper.repost(view, item["reason"])
-                posts[repost.native_id] = repost
-            reply = item.get("reply") or {}
+                repost = skip(partial(mapper.repost, view, item["reason"]))
+                if repost is not None:
+                    posts[repost.native_id] = repost
+            reply = item.get("reply")
+            reply = reply if isinstance(reply, dict) else {}
             for context in (reply.get("root"), reply.get("parent")):
                 if _is_post_view(context):
-                    posts.update((p.native_id, p) for p in mapper.with_context(context))
-            posts.update((p.native_id, p) for p in mapper.with_context(view))
+                    posts.update(
+                        (p.native_id, p) for p in skip(partial(mapper.with_context, context)) or ()
+                    )
+            posts.update((p.native_id, p) for p in skip(partial(mapper.with_context, view)) or ())
         for view in threads:
-            posts.update((p.native_id, p) for p in mapper.with_context(view))
+            posts.update((p.native_id, p) for p in skip(partial(mapper.with_context, view)) or ())
         return list(posts.values())
 
     async def _items(
@@ -571,7 +596,9 @@ class BlueskySource(Source):
         if isinstance(pending, list):
             wanted.extend(str(uri) for uri in pending if str(uri) not in wanted)
         threads, failed = await self._threads(xrpc, wanted, ctx, result)
-        result.posts = self._collect(_Mapper(did), items, threads)
+        skipped = Skipped()
+        result.posts = self._collect(_Mapper(did), items, threads, skipped)
+        skipped.report(result)
         result.state.pop("pending_threads", None)
         if failed:
             result.state["pending_threads"] = failed
@@ -580,8 +607,8 @@ class BlueskySource(Source):
 
     def _describe(self, result: SourceResult, own: list[dict[str, Any]]) -> None:
         for view in own:
-            profile = view.get("author") or {}
-            result.title = profile.get("displayName") or profile.get("handle") or None
+            profile = view["author"]
+            result.title = as_text(profile.get("displayName")) or as_text(profile.get("handle"))
             result.home_url = profile_url(str(profile.get("handle") or profile.get("did")))
             return
 

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
@@ -26,7 +27,7 @@ import feedparser
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Post, SourceResult, parse_iso
-from ownfeed.sources.apiutil import base_url, env_secret, json_list, link_header
+from ownfeed.sources.apiutil import Skipped, base_url, env_secret, json_list, link_header, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, remaining, seconds_until_reset
 
@@ -59,6 +60,7 @@ def _atom_time(entry: Any, key: str) -> datetime | None:
     return None
 
 
+@mapper("GitHub releases.atom entry")
 def map_atom_entry(entry: Any, repo: str, known: bool) -> Post | None:
     """A releases.atom entry. The feed has no publish date: a new release gets its
     `updated` time, a known one keeps the date the API gave."""
@@ -85,6 +87,7 @@ def map_atom_entry(entry: Any, repo: str, known: bool) -> Post | None:
     )
 
 
+@mapper("GitHub release")
 def map_release(item: Mapping[str, Any], repo: str) -> Post | None:
     """A REST release (rendered with the `html` media type); drafts are skipped."""
     link = item.get("html_url")
@@ -225,7 +228,12 @@ class GitHubSource(Source):
         if not parsed.get("version"):
             raise ParseError(f"{repo}/releases.atom is not a feed")
         validators[url] = response.validators
-        posts = [map_atom_entry(e, repo, str(e.get("link")) in ctx.known) for e in parsed.entries]
+        skip = Skipped()
+        posts = [
+            skip(partial(map_atom_entry, e, repo, str(e.get("link")) in ctx.known))
+            for e in parsed.entries
+        ]
+        self._malformed += skip.errors
         return [p for p in posts if p is not None]
 
     async def _api_releases(
@@ -239,7 +247,10 @@ class GitHubSource(Source):
             response = await api.get(url, etags if url.endswith(f"={PER_PAGE}") else None)
             if response.not_modified:
                 return posts
-            page = [p for i in json_list(response, "releases") if (p := map_release(i, repo))]
+            skip = Skipped()
+            items = json_list(response, "releases")
+            page = [p for i in items if (p := skip(partial(map_release, i, repo)))]
+            self._malformed += skip.errors
             posts += page
             fresh = any(p.native_id not in ctx.known for p in page)
             recent = any(
@@ -281,6 +292,7 @@ class GitHubSource(Source):
 
     async def fetch(self, ctx: SourceContext) -> SourceResult:
         state = copy.deepcopy(dict(ctx.state or {}))
+        self._malformed: list[str] = []
         owner, repo = parse_target(str(self.config.option("url")))
         result = SourceResult(state=state)
         api = self._api(ctx)
@@ -307,6 +319,9 @@ class GitHubSource(Source):
 
         for posts in await asyncio.gather(*(one(name) for name in repos)):
             result.posts += posts
+        skipped = Skipped()
+        skipped.errors = self._malformed
+        skipped.report(result)
         result.http_status = 200
         return result
 

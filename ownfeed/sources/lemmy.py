@@ -13,15 +13,24 @@ from __future__ import annotations
 import asyncio
 import builtins
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult, parse_iso
-from ownfeed.sources.apiutil import base_url, json_object, needs_replies, text_to_html
+from ownfeed.sources.apiutil import (
+    Skipped,
+    as_count,
+    base_url,
+    json_object,
+    mapper,
+    needs_replies,
+    text_to_html,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -48,7 +57,7 @@ def parse_account(account: str) -> tuple[str, str]:
 
 def parent_local_id(path: str | None) -> int | None:
     """The parent comment's local id from a `path`; None for a top-level comment."""
-    parts = [p for p in str(path or "").split(".") if p.isdigit()]
+    parts = [p for p in str(path or "").split(".") if p.isascii() and p.isdigit() and len(p) < 19]
     return int(parts[-2]) if len(parts) >= 3 else None
 
 
@@ -79,6 +88,7 @@ class _Mapper:
             avatar_url=person.get("avatar") or None,
         )
 
+    @mapper("Lemmy post")
     def post(self, view: Mapping[str, Any], creator: Any = None) -> Post:
         post = view.get("post") or {}
         counts = view.get("counts") or {}
@@ -113,6 +123,7 @@ class _Mapper:
             raw={"post": post, "community": community.get("actor_id"), "counts": counts},
         )
 
+    @mapper("Lemmy comment")
     def comment(self, view: Mapping[str, Any], parent: str | None) -> Post:
         """`parent` is the parent comment's ap_id; a top-level comment hangs under the post, a
         reply whose parent was not looked up keeps what the archive knows."""
@@ -137,6 +148,24 @@ class _Mapper:
             like_count=(view.get("counts") or {}).get("score"),
             raw={"comment": comment, "post_id": post.get("id")},
         )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _views(value: Any, key: str) -> list[dict[str, Any]]:
+    """The views of a list whose `key` object has an `ap_id` (others are left out)."""
+    if not isinstance(value, list):
+        return []
+    return [
+        view
+        for view in value
+        if isinstance(view, dict)
+        and isinstance(view.get(key), dict)
+        and isinstance(view[key].get("ap_id"), str)
+        and view[key]["ap_id"]
+    ]
 
 
 def _actor(person: Any) -> str | None:
@@ -165,6 +194,13 @@ class _Batch:
     known: Mapping[str, KnownPost]
     posts: dict[str, Post] = field(default_factory=dict)
     gone: dict[str, Gone] = field(default_factory=dict)
+    skipped: Skipped = field(default_factory=Skipped)
+
+    def add_mapped(self, make: Callable[[], Post], item: Mapping[str, Any]) -> None:
+        """Add what `make` maps; a malformed view is skipped (and counted)."""
+        post = self.skipped(make)
+        if post is not None:
+            self.add(post, item)
 
     def add(self, post: Post, item: Mapping[str, Any]) -> None:
         reason = _gone_reason(item)
@@ -254,11 +290,9 @@ class LemmySource(Source):
                     host = urlsplit(api.base).netloc
                     raise SourceError(f"Lemmy user {user}@{host} not found", status=404) from None
                 raise
-            person = (data.get("person_view") or {}).get("person") or person
-            page_posts = [v for v in data.get("posts") or () if (v.get("post") or {}).get("ap_id")]
-            page_comments = [
-                v for v in data.get("comments") or () if (v.get("comment") or {}).get("ap_id")
-            ]
+            person = _dict(_dict(data.get("person_view")).get("person")) or person
+            page_posts = _views(data.get("posts"), "post")
+            page_comments = _views(data.get("comments"), "comment")
             if not posts_done:
                 posts += page_posts
                 posts_done = self._stop(ctx, page_posts, "post") or len(page_posts) < PAGE_SIZE
@@ -283,18 +317,18 @@ class LemmySource(Source):
             data = await api.get(
                 "comment/list", post_id=post_id, sort="Old", type_="All", limit=PAGE_SIZE, page=page
             )
-            found = [v for v in data.get("comments") or () if (v.get("comment") or {}).get("ap_id")]
+            found = _views(data.get("comments"), "comment")
             views += found
             if len(found) < PAGE_SIZE:
                 return views
             page += 1
 
     def _add_tree(self, views: list[dict[str, Any]], mapper: _Mapper, batch: _Batch) -> None:
-        ap_ids = {int(v["comment"]["id"]): str(v["comment"]["ap_id"]) for v in views}
+        ap_ids = {as_count(v["comment"].get("id")): str(v["comment"]["ap_id"]) for v in views}
         for view in views:
             parent = parent_local_id(view["comment"].get("path"))
             parent_ap = ap_ids.get(parent) if parent is not None else None
-            batch.add(mapper.comment(view, parent_ap), view["comment"])
+            batch.add_mapped(partial(mapper.comment, view, parent_ap), view["comment"])
 
     async def _trees(
         self,
@@ -308,8 +342,8 @@ class LemmySource(Source):
         pending = dict(ctx.state.get("pending") or {})
         wanted: dict[str, int] = {}
         for view in posts:
-            post, counts = view["post"], view.get("counts") or {}
-            if needs_replies(
+            post, counts = view["post"], _dict(view.get("counts"))
+            if as_count(post.get("id")) is not None and needs_replies(
                 ctx,
                 str(post["ap_id"]),
                 count=counts.get("comments"),
@@ -358,17 +392,20 @@ class LemmySource(Source):
                 except SourceError as error:
                     result.warnings.append(f"parent of {comment['ap_id']}: {error}")
                 else:
-                    parent_view = data.get("comment_view") or {}
-                    if (parent_view.get("comment") or {}).get("ap_id"):
+                    found = _views([data.get("comment_view")], "comment")
+                    if found:
+                        parent_view = found[0]
                         parent_ap = str(parent_view["comment"]["ap_id"])
-                        batch.add(mapper.comment(parent_view, None), parent_view["comment"])
-            context = view.get("post") or {}
+                        batch.add_mapped(
+                            partial(mapper.comment, parent_view, None), parent_view["comment"]
+                        )
+            context = _dict(view.get("post"))
             ap_id = str(context.get("ap_id") or "")
             if new and ap_id and ap_id not in batch.posts and ap_id not in ctx.known:
                 # the post we commented on, as context (its author is not in the view)
                 context_view = {"post": context, "community": view.get("community")}
-                batch.add(mapper.post(context_view, {}), context)
-            batch.add(mapper.comment(view, parent_ap), comment)
+                batch.add_mapped(partial(mapper.post, context_view, {}), context)
+            batch.add_mapped(partial(mapper.comment, view, parent_ap), comment)
 
     # --- the source ----------------------------------------------------------------------
 
@@ -382,12 +419,13 @@ class LemmySource(Source):
         result.home_url = str(person["actor_id"])
         batch = _Batch(ctx.known)
         for view in posts:
-            batch.add(mapper.post(view), view["post"])
+            batch.add_mapped(partial(mapper.post, view), view["post"])
         await self._own_comments(ctx, api, comments, mapper, batch, result)
         if self.config.replies:
             await self._trees(ctx, api, posts, mapper, batch, result)
         result.posts = list(batch.posts.values())
         result.gone = list(batch.gone.values())
+        batch.skipped.report(result)
         return result
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:

@@ -15,9 +15,10 @@ import builtins
 import mimetypes
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -34,6 +35,7 @@ from ownfeed.models import (
     SourceResult,
     parse_iso,
 )
+from ownfeed.sources.apiutil import Skipped, as_text, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -79,11 +81,22 @@ def _id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
+def _usable(item: Any) -> bool:
+    """A status with the id and URI everything else hangs on (others are left out)."""
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("uri"), str)
+        and bool(item["uri"])
+        and isinstance(item.get("id"), str | int)
+        and not isinstance(item["id"], bool)
+    )
+
+
 def _json_list(response: Response, what: str) -> list[dict[str, Any]]:
     data = response.json()
     if not isinstance(data, list):
         raise SourceError(f"{what}: expected a JSON list, got {type(data).__name__}")
-    return [item for item in data if isinstance(item, dict) and item.get("uri")]
+    return [item for item in data if _usable(item)]
 
 
 def _json_object(response: Response, what: str) -> dict[str, Any]:
@@ -103,7 +116,8 @@ def _media(attachments: Iterable[Any]) -> tuple[Media, ...]:
     for item in attachments:
         if not isinstance(item, dict) or not item.get("url"):
             continue
-        original = (item.get("meta") or {}).get("original") or {}
+        meta = item.get("meta")
+        original = (meta.get("original") if isinstance(meta, dict) else None) or {}
         found.append(
             Media(
                 url=item["url"],
@@ -152,6 +166,7 @@ class _Mapper:
             return bool(account.get("id") == self.own_id)
         return self.author(account).handle == self.own_handle
 
+    @mapper("Mastodon status")
     def post(
         self,
         status: Mapping[str, Any],
@@ -162,7 +177,7 @@ class _Mapper:
         reblog = status.get("reblog")
         kind: PostKind = "repost" if reblog else "reply" if status.get("in_reply_to_id") else "post"
         parent_id = status.get("in_reply_to_id")
-        in_reply_to = (parents or {}).get(parent_id) if parent_id else None
+        in_reply_to = (parents or {}).get(str(parent_id)) if parent_id else None
         return Post(
             platform=PLATFORM,
             native_id=status["uri"],
@@ -178,7 +193,9 @@ class _Mapper:
             in_reply_to=in_reply_to,
             repost_of=reblog.get("uri") if isinstance(reblog, dict) else None,
             thread_root=root,
-            tags=tuple(t["name"] for t in status.get("tags") or () if t.get("name")),
+            tags=tuple(
+                t["name"] for t in status.get("tags") or () if isinstance(t, dict) and t.get("name")
+            ),
             media=_media(status.get("media_attachments") or ()),
             reply_count=status.get("replies_count"),
             like_count=status.get("favourites_count"),
@@ -192,6 +209,13 @@ class _Posts:
     """Posts by native id: a delivery that knows the parent beats one that does not."""
 
     items: dict[str, Post] = field(default_factory=dict)
+    skipped: Skipped = field(default_factory=Skipped)
+
+    def map(self, make: Callable[[], Post]) -> None:
+        """Add what `make` maps; a malformed status is skipped (and counted)."""
+        post = self.skipped(make)
+        if post is not None:
+            self.add(post)
 
     def add(self, post: Post) -> None:
         known = self.items.get(post.native_id)
@@ -304,8 +328,8 @@ class MastodonSource(Source):
         response = await api.get(url, accept=(400, 404, 410))
         if response.status != 200:
             return None
-        links = _json_object(response, "webfinger").get("links") or []
-        for link in links:
+        links = _json_object(response, "webfinger").get("links")
+        for link in links if isinstance(links, list) else ():
             if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
                 parts = urlsplit(str(link["href"]))
                 base = f"{parts.scheme}://{parts.netloc}"
@@ -398,11 +422,11 @@ class MastodonSource(Source):
     async def _thread(self, api: _Api, local_id: str) -> _Thread:
         url = api.url(f"/api/v1/statuses/{quote(local_id)}/context")
         data = _json_object(await api.get(url), "status context")
-        ancestors = [s for s in data.get("ancestors") or () if isinstance(s, dict) and "uri" in s]
-        descendants = [
-            s for s in data.get("descendants") or () if isinstance(s, dict) and "uri" in s
-        ]
-        return _Thread(ancestors, descendants)
+        ancestors, descendants = data.get("ancestors"), data.get("descendants")
+        return _Thread(
+            [s for s in ancestors if _usable(s)] if isinstance(ancestors, list) else [],
+            [s for s in descendants if _usable(s)] if isinstance(descendants, list) else [],
+        )
 
     def _thread_targets(
         self, statuses: list[dict[str, Any]], ctx: SourceContext
@@ -480,11 +504,11 @@ class MastodonSource(Source):
         parents[anchor[0]] = anchor[1]
         root = str(thread.ancestors[0]["uri"]) if thread.ancestors else anchor[1]
         for item in thread.ancestors:
-            posts.add(mapper.post(item, parents, root))
+            posts.map(partial(mapper.post, item, parents, root))
         if status is not None:
-            posts.add(mapper.post(status, parents, root))
+            posts.map(partial(mapper.post, status, parents, root))
         for item in thread.descendants if self.config.replies else ():
-            posts.add(mapper.post(item, parents, root))
+            posts.map(partial(mapper.post, item, parents, root))
 
     def _collect(
         self,
@@ -492,20 +516,22 @@ class MastodonSource(Source):
         statuses: list[dict[str, Any]],
         threads: Mapping[str, _Thread],
         pending: Iterable[tuple[str, str]],
+        skipped: Skipped | None = None,
     ) -> list[Post]:
         """Every status read, with its thread where one was read, boosted statuses as
-        context, and the threads retried for statuses not on the pages read."""
-        posts = _Posts()
+        context, and the threads retried for statuses not on the pages read. Malformed
+        statuses are left out (counted in `skipped`)."""
+        posts = _Posts(skipped=skipped or Skipped())
         for status in statuses:
             anchor = (str(status["id"]), str(status["uri"]))
             thread = threads.get(anchor[1])
             if thread is not None:
                 self._with_thread(mapper, anchor, thread, posts, status)
             else:
-                posts.add(mapper.post(status))
+                posts.map(partial(mapper.post, status))
             reblog = status.get("reblog")
             if isinstance(reblog, dict) and reblog.get("uri"):
-                posts.add(mapper.post(reblog))
+                posts.map(partial(mapper.post, reblog))
         listed = {str(s["uri"]) for s in statuses}
         for local_id, uri in pending:
             if uri in threads and uri not in listed:
@@ -536,7 +562,9 @@ class MastodonSource(Source):
         targets = self._thread_targets(statuses, ctx)
         threads, failed = await self._threads(api, targets, ctx, result)
         mapper = self._mapper(account_id)
-        result.posts = self._collect(mapper, statuses, threads, targets)
+        skipped = Skipped()
+        result.posts = self._collect(mapper, statuses, threads, targets, skipped)
+        skipped.report(result)
         result.state.pop("pending_threads", None)
         if failed:
             result.state["pending_threads"] = failed
@@ -550,10 +578,12 @@ class MastodonSource(Source):
     def _describe(self, result: SourceResult, statuses: list[dict[str, Any]], own_id: str) -> None:
         """Title and home page of the source, from our own account as the statuses show it."""
         for status in statuses:
-            account = status.get("account") or {}
-            if account.get("id") == own_id:
-                result.title = account.get("display_name") or account.get("username") or None
-                result.home_url = account.get("url") or None
+            account = status.get("account")
+            if isinstance(account, dict) and account.get("id") == own_id:
+                result.title = as_text(account.get("display_name")) or as_text(
+                    account.get("username")
+                )
+                result.home_url = as_text(account.get("url"))
                 return
 
     # --- verify --------------------------------------------------------------------------

@@ -18,13 +18,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from ownfeed import __version__
 from ownfeed.errors import SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult
-from ownfeed.sources.apiutil import base_url, needs_replies
+from ownfeed.sources.apiutil import Skipped, base_url, mapper, needs_replies
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -68,8 +69,18 @@ def parse_user(account: str) -> str:
 
 def _stamp(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond the year 9999
+            return None
     return None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """`value[k1][k2]...` where each level is an object; None where one is not."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _html(value: Any) -> str | None:
@@ -141,6 +152,7 @@ class _Mapper:
             "raw": {k: data[k] for k in _RAW_KEYS if k in data},
         }
 
+    @mapper("Reddit submission")
     def submission(self, data: Mapping[str, Any]) -> Post:
         body = _html(data.get("selftext_html"))
         link = data.get("url_overridden_by_dest") or (
@@ -162,6 +174,7 @@ class _Mapper:
             else None,
         )
 
+    @mapper("Reddit comment")
     def comment(self, data: Mapping[str, Any]) -> Post:
         return Post(
             **self._common(data),
@@ -183,19 +196,22 @@ class _Batch:
     known: Mapping[str, KnownPost]
     posts: dict[str, Post] = field(default_factory=dict)
     gone: dict[str, Gone] = field(default_factory=dict)
+    skipped: Skipped = field(default_factory=Skipped)
 
     def add(self, mapper: _Mapper, kind: str, data: Mapping[str, Any]) -> None:
         if not data.get("name"):
             return
-        native_id = str(data["name"])
+        post = self.skipped(partial(mapper.thing, kind, data))
+        if post is None:
+            return  # malformed: skipped, and said so once
+        native_id = post.native_id
         reason = gone_reason(data)
         if reason is None:
-            self.posts[native_id] = mapper.thing(kind, data)
+            self.posts[native_id] = post
             return
         self.gone[native_id] = Gone(PLATFORM, native_id, reason)
         if native_id not in self.known and native_id not in self.posts:
             # a placeholder so the replies below it keep their place in the thread
-            post = mapper.thing(kind, data)
             self.posts[native_id] = Post(
                 platform=PLATFORM,
                 native_id=native_id,
@@ -235,10 +251,14 @@ class _Api:
         return response.json()
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _children(listing: Any) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(listing, dict) or not isinstance(listing.get("data"), dict):
         return []
-    things = listing["data"].get("children") or []
+    things = _list(listing["data"].get("children"))
     return [
         (str(t.get("kind")), t["data"])
         for t in things
@@ -288,6 +308,7 @@ class RedditSource(Source):
         path = f"/user/{quote(api.user)}/{what}.json"
         things: list[tuple[str, dict[str, Any]]] = []
         after: str | None = None
+        seen: set[str] = set()
         while True:
             params = {"limit": PAGE_SIZE, "sort": "new", **({"after": after} if after else {})}
             try:
@@ -300,10 +321,11 @@ class RedditSource(Source):
                 raise
             page = [(k, d) for k, d in _children(data) if k in ("t1", "t3")]
             things += page
-            after = (data.get("data") or {}).get("after") if isinstance(data, dict) else None
+            after = _dig(data, "data", "after")
             ctx.progress(len(things), None)
-            if not after or self._stop(ctx, page):
-                return things
+            if not isinstance(after, str) or not after or after in seen or self._stop(ctx, page):
+                return things  # the last page, or a server repeating itself
+            seen.add(after)
 
     # --- threads -------------------------------------------------------------------------
 
@@ -311,20 +333,19 @@ class RedditSource(Source):
         self, api: _Api, link_id: str, stubs: list[dict[str, Any]], batch: _Batch, mapper: _Mapper
     ) -> int:
         """Fill `more` stubs through /api/morechildren (100 ids a call); returns calls made."""
-        ids = [str(c) for stub in stubs for c in stub.get("children") or () if c]
+        ids = [str(c) for stub in stubs for c in _list(stub.get("children")) if c]
         calls = 0
         while ids and calls < MORE_CALLS:
             chunk, ids = ids[:100], ids[100:]
             params = {"api_type": "json", "link_id": link_id, "children": ",".join(chunk)}
             data = await api.get("/api/morechildren.json", params, f"replies of {link_id}")
             calls += 1
-            things = (((data or {}).get("json") or {}).get("data") or {}).get("things") or []
-            for thing in things:
-                kind, item = thing.get("kind"), thing.get("data") or {}
-                if kind == "t1":
+            for thing in _list(_dig(data, "json", "data", "things")):
+                kind, item = _dig(thing, "kind"), _dig(thing, "data")
+                if kind == "t1" and isinstance(item, dict):
                     batch.add(mapper, "t1", item)
                 elif kind == "more":
-                    ids += [str(c) for c in item.get("children") or () if c]
+                    ids += [str(c) for c in _list(_dig(item, "children")) if c]
         return calls
 
     def _walk(
@@ -416,6 +437,7 @@ class RedditSource(Source):
             await self._threads(ctx, api, own, batch, mapper, result)
         result.posts = list(batch.posts.values())
         result.gone = list(batch.gone.values())
+        batch.skipped.report(result)
         return result
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:

@@ -19,6 +19,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -38,7 +39,16 @@ from ownfeed.models import (
     to_utc,
     utcnow,
 )
-from ownfeed.sources.apiutil import absolute, json_list, json_object, link_header
+from ownfeed.sources.apiutil import (
+    Skipped,
+    absolute,
+    as_count,
+    as_text,
+    json_list,
+    json_object,
+    link_header,
+    mapper,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import images_in_html
 from ownfeed.sources.wordpress_feed import FeedWalk
@@ -103,7 +113,8 @@ def _rendered(item: Mapping[str, Any], key: str) -> str | None:
 
 
 def _embedded(item: Mapping[str, Any], key: str) -> list[Any]:
-    found = (item.get("_embedded") or {}).get(key)
+    embedded = item.get("_embedded")
+    found = embedded.get(key) if isinstance(embedded, dict) else None
     return found if isinstance(found, list) else []
 
 
@@ -152,6 +163,7 @@ def _raw(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _RAW_DROP}
 
 
+@mapper("WordPress post")
 def map_post(item: Mapping[str, Any]) -> Post | None:
     """A REST post or page as ours; None for password-protected ones (no content to keep)."""
     guid = _rendered(item, "guid") or item.get("link")
@@ -177,6 +189,7 @@ def map_post(item: Mapping[str, Any]) -> Post | None:
     )
 
 
+@mapper("WordPress comment")
 def map_comment(item: Mapping[str, Any], post: PostRef, parent: int) -> Post:
     """A REST comment as a reply by someone else; `parent` 0 hangs it under the post."""
     cid = item.get("id")
@@ -265,9 +278,10 @@ class WordPressSource(Source):
             index = json_object(response, "REST index")
         except SourceError:
             return False
-        if "wp/v2" not in (index.get("namespaces") or ()):
+        namespaces = index.get("namespaces")
+        if not isinstance(namespaces, list) or "wp/v2" not in namespaces:
             return False
-        result.title = html_to_text(index.get("name")) or None
+        result.title = html_to_text(as_text(index.get("name"))) or None
         result.home_url = absolute(root, index.get("home")) or self.site
         return True
 
@@ -363,7 +377,7 @@ class WordPressSource(Source):
     ) -> None:
         """Guid and link of posts that comments point at but this sync did not list."""
         for route in ("wp/v2/posts", "wp/v2/pages"):
-            wanted = sorted(ids - set(refs), key=int)
+            wanted = sorted((i for i in ids - set(refs) if i.isascii() and i.isdigit()), key=int)
             for start in range(0, len(wanted), PER_PAGE):
                 chunk = wanted[start : start + PER_PAGE]
                 params = {
@@ -411,17 +425,20 @@ class WordPressSource(Source):
             await self._resolve_posts(ctx, root, missing, refs)
         listed = {str(c.get("id")) for c in items}
         skipped = 0
+        malformed = Skipped()
         for item in items:
             ref = refs.get(str(item.get("post")))
             if not ref:
                 skipped += 1
                 continue
-            post = PostRef(str(ref[0]), ref[1])
-            parent = int(item.get("parent") or 0)
+            post = PostRef(str(ref[0]), as_text(ref[1]))
+            parent = as_count(item.get("parent")) or 0
             parent_native = f"{post.guid}#comment-{parent}"
             if parent and str(parent) not in listed and parent_native not in ctx.known:
                 parent = 0  # its parent is not public: hang it under the post, as WordPress does
-            result.posts.append(map_comment(item, post, parent))
+            if comment := malformed(partial(map_comment, item, post, parent)):
+                result.posts.append(comment)
+        malformed.report(result)
         if skipped:
             result.warnings.append(f"{skipped} comment(s) on posts the REST API does not list")
         dates = [str(c["date_gmt"]) for c in items if c.get("date_gmt")]
@@ -447,12 +464,14 @@ class WordPressSource(Source):
     ) -> None:
         routes = ["wp/v2/posts"] + (["wp/v2/pages"] if self.config.option("pages", True) else [])
         refs: dict[str, list[Any]] = state.setdefault("posts", {})
+        malformed = Skipped()
         for route in routes:
             for item in await self._posts(ctx, root, route, state):
-                post = map_post(item)
+                post = malformed(partial(map_post, item))
                 if post is not None:
                     result.posts.append(post)
                     refs[str(item.get("id"))] = [post.native_id, post.url]
+        malformed.report(result)
         if self.config.comments:
             await self._comments(ctx, root, state, result)
 

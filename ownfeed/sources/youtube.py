@@ -17,6 +17,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -25,7 +26,16 @@ import feedparser
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult, parse_iso
-from ownfeed.sources.apiutil import base_url, env_secret, json_object, needs_replies, text_to_html
+from ownfeed.sources.apiutil import (
+    Skipped,
+    as_count,
+    base_url,
+    env_secret,
+    json_object,
+    mapper,
+    needs_replies,
+    text_to_html,
+)
 from ownfeed.sources.base import Source, SourceContext
 
 PLATFORM = "youtube"
@@ -60,10 +70,15 @@ def watch_url(video_id: str) -> str:
 
 
 def _int(value: Any) -> int | None:
+    """The API's counts come as strings of digits; anything else (or beyond 64 bits) is None."""
     try:
-        return int(str(value)) if value is not None and str(value).strip() else None
+        return as_count(int(str(value))) if value is not None and str(value).strip() else None
     except ValueError:
         return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _stamp(entry: Any, key: str) -> datetime | None:
@@ -81,6 +96,7 @@ class ApiError(SourceError):
         self.reason = reason
 
 
+@mapper("YouTube feed entry")
 def map_feed_entry(entry: Any, channel: str) -> Post | None:
     """One feed entry (a video): title, description, thumbnail, views, likes."""
     video = str(entry.get("yt_videoid") or "").strip()
@@ -119,6 +135,7 @@ def _best_thumbnail(thumbnails: Any) -> Media | None:
     return None
 
 
+@mapper("YouTube playlist item")
 def map_playlist_item(item: dict[str, Any], channel: str) -> Post | None:
     """An uploads-playlist item (API) as a video; private and deleted ones are skipped."""
     snippet = item.get("snippet") or {}
@@ -140,6 +157,7 @@ def map_playlist_item(item: dict[str, Any], channel: str) -> Post | None:
     )
 
 
+@mapper("YouTube comment")
 def map_comment(
     comment: dict[str, Any], video: str, channel: str, replies: int | None = None
 ) -> Post | None:
@@ -215,12 +233,15 @@ class _Api:
         """Every page of a list resource (`nextPageToken`)."""
         items: list[dict[str, Any]] = []
         token: str | None = None
+        seen: set[str] = set()
         while True:
             data = await self.get(resource, pageToken=token, **params)
-            items += [i for i in data.get("items") or () if isinstance(i, dict)]
+            found = data.get("items")
+            items += [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
             token = data.get("nextPageToken")
-            if not token:
-                return items
+            if not token or not isinstance(token, str) or token in seen:
+                return items  # the last page, or a server repeating itself
+            seen.add(token)
 
 
 class YouTubeSource(Source):
@@ -260,8 +281,9 @@ class YouTubeSource(Source):
                 data = await api.get("channels", part="id", forHandle=path[1:])
             except SourceError:
                 data = {}  # the channel's page still tells
-            items = data.get("items") or []
-            found = str(items[0].get("id")) if items and isinstance(items[0], dict) else None
+            items = data.get("items")
+            first = items[0] if isinstance(items, list) and items else None
+            found = str(first.get("id")) if isinstance(first, dict) and first.get("id") else None
         if not found:
             response = await ctx.http.get(self.web + path, headers=_CONSENT, accept=(404, 410))
             if response.status in (404, 410):
@@ -293,7 +315,12 @@ class YouTubeSource(Source):
         state["validators"] = response.validators
         result.title = parsed.feed.get("title") or None
         result.home_url = f"{WEB}/channel/{channel}"
-        return [post for entry in parsed.entries if (post := map_feed_entry(entry, channel))]
+        skip = Skipped()
+        posts = [
+            p for entry in parsed.entries if (p := skip(partial(map_feed_entry, entry, channel)))
+        ]
+        skip.report(result)
+        return posts
 
     async def _backfill(
         self, api: _Api, channel: str, state: dict[str, Any], result: SourceResult
@@ -310,7 +337,10 @@ class YouTubeSource(Source):
             result.warnings.append(f"older videos: {error}")
             return []
         state["backfilled"] = True
-        return [post for item in items if (post := map_playlist_item(item, channel))]
+        skip = Skipped()
+        posts = [p for item in items if (p := skip(partial(map_playlist_item, item, channel)))]
+        skip.report(result)
+        return posts
 
     async def _statistics(
         self, api: _Api, videos: list[Post], result: SourceResult
@@ -333,8 +363,11 @@ class YouTubeSource(Source):
 
     # --- comments ------------------------------------------------------------------------
 
-    async def _thread_comments(self, api: _Api, video: str, channel: str) -> list[Post]:
-        """Every comment thread of a video, with all replies (beyond the 5 embedded ones)."""
+    async def _thread_comments(
+        self, api: _Api, video: str, channel: str, skipped: Skipped | None = None
+    ) -> list[Post]:
+        """Every comment thread of a video, with all replies (beyond the 5 embedded ones).
+        Malformed comments are left out (counted in `skipped`)."""
         threads = await api.pages(
             "commentThreads",
             part="snippet,replies",
@@ -344,14 +377,16 @@ class YouTubeSource(Source):
             order="time",
         )
         posts: list[Post] = []
+        skip = skipped or Skipped()
         for thread in threads:
-            snippet = thread.get("snippet") or {}
-            top = snippet.get("topLevelComment") or {}
+            snippet = _dict(thread.get("snippet"))
+            top = _dict(snippet.get("topLevelComment"))
             total = _int(snippet.get("totalReplyCount")) or 0
-            if (post := map_comment(top, video, channel, total)) is not None:
+            if (post := skip(partial(map_comment, top, video, channel, total))) is not None:
                 posts.append(post)
-            replies = (thread.get("replies") or {}).get("comments") or []
-            if total > len(replies) and top.get("id"):
+            replies = _dict(thread.get("replies")).get("comments")
+            replies = replies if isinstance(replies, list) else []
+            if total > len(replies) and isinstance(top.get("id"), str):
                 replies = await api.pages(
                     "comments",
                     part="snippet",
@@ -360,7 +395,9 @@ class YouTubeSource(Source):
                     textFormat="html",
                 )
             posts += [
-                p for r in replies if isinstance(r, dict) and (p := map_comment(r, video, channel))
+                p
+                for r in replies
+                if isinstance(r, dict) and (p := skip(partial(map_comment, r, video, channel)))
             ]
         return posts
 
@@ -387,6 +424,7 @@ class YouTubeSource(Source):
             )
         ]
         failed: set[str] = set()
+        malformed = Skipped()
         stop: list[ApiError] = []
         gate = asyncio.Semaphore(4)
 
@@ -396,7 +434,7 @@ class YouTubeSource(Source):
                     failed.add(video.native_id)
                     return []
                 try:
-                    return await self._thread_comments(api, video.native_id, channel)
+                    return await self._thread_comments(api, video.native_id, channel, malformed)
                 except ApiError as error:
                     if error.reason in _QUOTA or error.reason == "keyInvalid":
                         stop.append(error)
@@ -412,6 +450,7 @@ class YouTubeSource(Source):
 
         for comments in await asyncio.gather(*(one(v) for v in wanted)):
             result.posts += comments
+        malformed.report(result)
         if stop:
             result.warnings.append(f"{len(failed)} video(s) left for the next sync: {stop[0]}")
         state["pending"] = sorted(failed | (pending - {v.native_id for v in wanted}))
