@@ -120,8 +120,8 @@ class Export:
                     "search.html", site=self.site, root="", canonical=self.canonical("search.html")
                 ),
             )
+            finish_posts()  # helpers done before the search index: the peaks never add up
             write_search(self.writer, self.archive, model, self.salt)
-            finish_posts()
             self.write_feeds(model)
             counts = self.writer.commit(marker)
         except BaseException:

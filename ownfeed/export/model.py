@@ -77,14 +77,19 @@ class SiteModel:
         members: dict[str, list[str]] = defaultdict(list)
         reply_to: dict[str, str] = {}
         own: set[str] = set()
+        # One string object per post id, shared by every dict below and the posts: a large
+        # archive otherwise holds each id three or four times.
+        ids: dict[str, str] = {post.id: post.id for post in posts}
         for mark in site.post_marks(archive):
             raw = mark.sig + "\x1e" + media_sig.get(mark.id, "")
-            digest[mark.id] = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
-            members[mark.thread_root].append(mark.id)
+            pid = ids.setdefault(mark.id, mark.id)
+            digest[pid] = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+            members[ids.setdefault(mark.thread_root, mark.thread_root)].append(pid)
             if mark.in_reply_to:
-                reply_to[mark.id] = mark.in_reply_to
+                reply_to[pid] = ids.setdefault(mark.in_reply_to, mark.in_reply_to)
             if mark.is_own:
-                own.add(mark.id)
+                own.add(pid)
+        del ids
         copies_of: dict[str, list[str]] = defaultdict(list)
         original_of: dict[str, str] = {}
         for original, copy in site.copies(archive):

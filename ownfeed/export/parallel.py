@@ -88,18 +88,22 @@ class Helpers(Generic[R]):
         self.processes: list[tuple[Any, Connection]] = []
         context = multiprocessing.get_context("fork")
         self.chunks = Chunks(count, context)
-        gc.freeze()  # the model stays shared: collections in a helper never write to it
-        try:
-            for _ in range(helpers if count >= MIN_CHUNKS else 0):
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(
-                    target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
-                )
-                process.start()
-                send.close()
-                self.processes.append((process, receive))
-        finally:
-            gc.unfreeze()
+        if count < MIN_CHUNKS:
+            helpers = 0
+        if helpers:
+            # Objects alive now (the model) are left out of garbage collection in every
+            # process until the helpers are done: a collection writes to each object it
+            # visits, which would give both processes their own copy of the whole heap.
+            gc.collect()
+            gc.freeze()
+        for _ in range(helpers):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
+            )
+            process.start()
+            send.close()
+            self.processes.append((process, receive))
 
     def finish(self) -> list[R]:
         """Render what is left here, then wait for every helper; their reports."""
@@ -118,6 +122,7 @@ class Helpers(Generic[R]):
             elif failure is None:
                 failure = str(value)
         self.processes = []
+        gc.unfreeze()
         if failure is not None:
             raise RuntimeError(f"rendering post pages failed in a helper process:\n{failure}")
         return reports
@@ -130,3 +135,4 @@ class Helpers(Generic[R]):
                 process.join()
             pipe.close()
         self.processes = []
+        gc.unfreeze()
