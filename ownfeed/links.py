@@ -415,32 +415,40 @@ def text_matches(
     weekly "we are hiring" does not chain a month of posts together.
     """
     ordered = sorted((p for p in posts if len(p.text) >= MIN_TEXT), key=_order)
-    times = [p.published for p in ordered]
+    # Per platform, in the same order: a post is only ever compared with other platforms'
+    # posts, so the window is searched there alone (a first sync of many posts on one
+    # platform would otherwise walk every window for nothing).
+    by_platform: dict[str, list[TextPost]] = {}
+    for post in ordered:
+        by_platform.setdefault(post.platform, []).append(post)
+    times = {name: [p.published for p in group] for name, group in by_platform.items()}
     bags: dict[str, Counter[str]] = {}
     best: dict[tuple[str, str], tuple[float, TextPost, TextPost]] = {}
-    for index, post in enumerate(ordered):
+    for post in ordered:
         if post.id not in changed:
             continue
-        start = bisect.bisect_left(times, post.published - window)
-        end = bisect.bisect_right(times, post.published + window)
-        similar = _Similar(post.text)
-        for position in range(start, end):
-            other = ordered[position]
-            if position == index or other.platform == post.platform:
+        similar: _Similar | None = None
+        for name, group in by_platform.items():
+            if name == post.platform:
                 continue
-            if position < index and other.id in changed:
-                continue  # this pair was scored from the other side
-            bag = bags.get(other.id)
-            if bag is None:
-                bag = bags[other.id] = Counter(other.text.split())
-            score = similar.score(other.text, threshold, bag)
-            if score < threshold:
-                continue
-            first, second = sorted((post, other), key=_order)
-            key = (second.id, first.platform)
-            known = best.get(key)
-            if known is None or score > known[0]:
-                best[key] = (score, first, second)
+            start = bisect.bisect_left(times[name], post.published - window)
+            end = bisect.bisect_right(times[name], post.published + window)
+            for other in group[start:end]:
+                if other.id in changed and _order(other) < _order(post):
+                    continue  # this pair was scored from the other side
+                if similar is None:
+                    similar = _Similar(post.text)
+                bag = bags.get(other.id)
+                if bag is None:
+                    bag = bags[other.id] = Counter(other.text.split())
+                score = similar.score(other.text, threshold, bag)
+                if score < threshold:
+                    continue
+                first, second = sorted((post, other), key=_order)
+                key = (second.id, first.platform)
+                known = best.get(key)
+                if known is None or score > known[0]:
+                    best[key] = (score, first, second)
     return sorted(
         (TextMatch(first.id, second.id, score) for score, first, second in best.values()),
         key=lambda m: (-m.score, m.copy, m.original),
