@@ -240,6 +240,19 @@ def _row_values(post: Post, author: str | None) -> dict[str, Any]:
     }
 
 
+def _keep_provenance(old_raw: str | None, new_raw: Any, new_json: str) -> str:
+    """A sync's raw JSON replaces an import's, but the import's provenance stays with it."""
+    if not old_raw or '"import": {' not in old_raw[:200] or not isinstance(new_raw, dict):
+        return new_json
+    if "import" in new_raw:
+        return new_json
+    try:
+        provenance = json.loads(old_raw).get("import")
+    except (ValueError, AttributeError):
+        return new_json
+    return _raw_json({**new_raw, "import": provenance}) or new_json
+
+
 def _text_and_hash(post: Post) -> tuple[str, str]:
     """`post.text` and `post.hash` with the content converted to text once, not twice."""
     visible = html_to_text(post.content_html or post.content_text)
@@ -281,6 +294,8 @@ def _update_post(batch: _Batch, row: sqlite3.Row, post: Post, now: str, author: 
     for column, value in _row_values(post, author).items():
         if value is not None and value != row[column]:
             changes[column] = value
+    if "raw" in changes:
+        changes["raw"] = _keep_provenance(row["raw"], post.raw, changes["raw"])
     if post.thread_root and row["thread_root"] == pid and post.thread_root != post.native_id:
         changes["thread_root"] = post_id(post.platform, post.thread_root)
     if post.is_own and not row["is_own"]:

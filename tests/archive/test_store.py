@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -182,3 +183,11 @@ def test_failed_batch_writes_nothing(archive):
         store_posts(archive, [blog_post()], "blog")
         raise RuntimeError("crash in the middle")
     assert archive.one("SELECT count(*) FROM posts")[0] == 0
+
+
+def test_import_provenance_survives_a_later_sync(archive):
+    provenance = {"kind": "twitter", "file": "x.zip", "entry": "data/tweets.js", "at": "2025-01-01"}
+    put(archive, blog_post(raw={"import": provenance, "tweet": {"id": "1"}}))
+    put(archive, blog_post(raw={"api": "fresh"}))
+    raw = json.loads(row(archive, "https://b/?p=1")["raw"])
+    assert raw == {"api": "fresh", "import": provenance}
