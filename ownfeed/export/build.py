@@ -23,6 +23,7 @@ from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerp
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
+INDEX_PAGES_PER_CHUNK = 80  # index pages that take as long as a chunk of post pages
 
 
 @dataclass
@@ -103,8 +104,7 @@ class Export:
             self.write_assets()
             for name, source in sorted(local.items()):
                 self.writer.put_file(f"media/{name}", source, name)
-            finish_posts = self.write_posts(model)
-            ListWriter(
+            lists = ListWriter(
                 self.writer,
                 self.archive,
                 model,
@@ -113,7 +113,13 @@ class Export:
                 self.config.per_page,
                 self.salt,
                 self.canonical,
-            ).write()
+            )
+            index_lists = lists.part({"index"})
+            other_lists = lists.part({"source", "tag", "month"})
+            index_stale = index_lists.plan()
+            other_lists.plan()
+            finish_posts = self.write_posts(model, index_lists, index_stale)
+            other_lists.write()
             self.writer.put_text(
                 "search.html",
                 self.templates.render(
@@ -175,11 +181,14 @@ class Export:
         for name, data in self.templates.static_files().items():
             self.writer.put(f"assets/{name}", data)
 
-    def write_posts(self, model: SiteModel) -> Callable[[], None]:
-        """Start rendering the post pages whose inputs changed; returns `finish()`.
+    def write_posts(
+        self, model: SiteModel, index_lists: ListWriter, index_stale: int
+    ) -> Callable[[], None]:
+        """Start rendering the post pages whose inputs changed, and the index's pages;
+        returns `finish()`.
 
         Large batches go to forked helpers (see parallel.py) while this process goes on
-        with lists, search and feeds; `finish()` renders what is left and collects theirs.
+        with the other lists; `finish()` renders what is left and collects theirs.
         """
         pending: list[tuple[str, str, str]] = []
         for post in model.posts:
@@ -188,13 +197,14 @@ class Export:
             if not self.writer.fresh(path, print_):
                 pending.append((post.id, path, print_))
         chunks = [pending[start : start + CHUNK] for start in range(0, len(pending), CHUNK)]
-        pages = _PostPages(self, model, chunks)
+        pages = _PostPages(self, model, chunks, index_lists if index_stale else None)
         helpers = parallel.helper_count() if self._can_fork() else 0
-        if not helpers or len(chunks) < parallel.MIN_CHUNKS:
-            for number in range(len(chunks)):
-                pages.render(number)
+        work = len(chunks) + index_stale // INDEX_PAGES_PER_CHUNK
+        if not helpers or work < parallel.MIN_CHUNKS:
+            for number in [*range(pages.first, pages.count), *range(pages.first)]:
+                pages.render(number)  # post pages first, as lists link to them
             return lambda: None
-        running = parallel.Helpers(len(chunks), helpers, pages.setup, pages.render, pages.record)
+        running = parallel.Helpers(pages.count, helpers, pages.setup, pages.render, pages.record)
         self._helpers = running
 
         def finish() -> None:
@@ -291,26 +301,41 @@ def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
 
 
 class _PostPages:
-    """Renders chunks of post pages; in a helper process with its own archive connection."""
+    """Renders the index's pages (task 0, when stale) and chunks of post pages (the other
+    tasks); in a helper process with its own archive connection."""
 
-    def __init__(self, export: Export, model: SiteModel, chunks: list[list[tuple[str, str, str]]]):
+    def __init__(
+        self,
+        export: Export,
+        model: SiteModel,
+        chunks: list[list[tuple[str, str, str]]],
+        index_lists: ListWriter | None,
+    ) -> None:
         self.export = export
         self.model = model
         self.chunks = chunks
+        self.index_lists = index_lists
+        self.first = 1 if index_lists is not None else 0
+        self.count = self.first + len(chunks)
         self.archive = export.archive
         self.sanitizer = Sanitizer(model.media_files)
 
     def setup(self) -> None:
         """In a forked helper: never touch the parent's SQLite connection."""
         self.archive = Archive(self.export.archive.path)
+        if self.index_lists is not None:
+            self.index_lists.archive = self.archive
         self.export.writer.forget_for_helper()
 
     def record(self) -> HelperRecord:
         return self.export.writer.helper_record()
 
     def render(self, number: int) -> None:
+        if number < self.first and self.index_lists is not None:
+            self.index_lists.write()
+            return
         export, model, archive = self.export, self.model, self.archive
-        chunk = self.chunks[number]
+        chunk = self.chunks[number - self.first]
         ids = [pid for pid, _, _ in chunk]
         roots, singles = views.needed(model, ids)
         threads = site.threads(archive, roots)

@@ -7,8 +7,9 @@ and keeps only the pages being filled in memory, however large the archive.
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,10 @@ class ListWriter:
         per_page: int,
         salt: str,
         canonical: Callable[[str], str | None],
+        kinds: Collection[str] | None = None,
     ) -> None:
+        self.kinds = set(kinds) if kinds is not None else None  # None: every list
+        self._stale: set[tuple[int, int]] | None = None
         self.writer = writer
         self.archive = archive
         self.model = model
@@ -105,8 +109,22 @@ class ListWriter:
         self._excerpts: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
 
+    def part(self, kinds: Collection[str]) -> ListWriter:
+        """The same lists, limited to some kinds: parts can be written by different processes
+        (the index's pages and the others' use different `root`s, so no entry is rendered
+        twice)."""
+        other = copy.copy(self)
+        other.kinds = set(kinds)
+        other._stale = None
+        return other
+
+    def plan(self) -> int:
+        """Decide which pages are stale (the others are kept); how many are."""
+        self._stale = self._stale_pages()
+        return len(self._stale)
+
     def write(self) -> None:
-        stale = self._stale_pages()
+        stale = self._stale if self._stale is not None else self._stale_pages()
         if not stale:
             return
         needed = [
@@ -138,6 +156,8 @@ class ListWriter:
         """Pages whose inputs changed since the last export (the others are kept as is)."""
         stale: set[tuple[int, int]] = set()
         for index, listing in enumerate(self.listings):
+            if self.kinds is not None and listing.kind not in self.kinds:
+                continue
             count = self.counts[index]
             for page in range(1, count + 1):
                 posts = listing.posts[(page - 1) * self.per_page : page * self.per_page]

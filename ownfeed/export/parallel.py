@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 R = TypeVar("R")
 
 MAX_HELPERS = 4  # each holds its own copy of what it touches of the model
-MIN_CHUNKS = 10  # fewer chunks than this: not worth the memory of a forked helper
+MIN_CHUNKS = 10  # less work than this many chunks: not worth the memory of a helper
 
 
 def helper_count() -> int:
@@ -88,8 +88,6 @@ class Helpers(Generic[R]):
         self.processes: list[tuple[Any, Connection]] = []
         context = multiprocessing.get_context("fork")
         self.chunks = Chunks(count, context)
-        if count < MIN_CHUNKS:
-            helpers = 0
         if helpers:
             # Objects alive now (the model) are left out of garbage collection in every
             # process until the helpers are done: a collection writes to each object it
