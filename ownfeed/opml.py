@@ -17,9 +17,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
-from xml.parsers import expat
 
 from ownfeed.errors import ConfigError, ParseError
+from ownfeed.safexml import UnsafeXML, parse_untrusted
 from ownfeed.sources.base import SourceConfig
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -35,37 +35,6 @@ class Subscription:
     html_url: str | None = None
 
 
-class _Refused(Exception):
-    pass
-
-
-class _Started(Exception):
-    pass
-
-
-def _refuse_dtd(data: bytes) -> None:
-    """Raise ParseError for a document with a DTD; stop at the root element otherwise."""
-    checker = expat.ParserCreate()
-
-    def refuse(*_: Any) -> None:
-        raise _Refused
-
-    def started(*_: Any) -> None:
-        raise _Started
-
-    checker.StartDoctypeDeclHandler = refuse
-    checker.EntityDeclHandler = refuse
-    checker.StartElementHandler = started
-    try:
-        checker.Parse(data, True)
-    except _Started:
-        return
-    except _Refused:
-        raise ParseError("refusing OPML with a DTD (<!DOCTYPE>/<!ENTITY>)") from None
-    except expat.ExpatError as error:
-        raise ParseError(f"invalid OPML: {error}") from None
-
-
 def _http(value: str | None) -> str | None:
     text = (value or "").strip()
     parts = urlsplit(text)
@@ -76,11 +45,10 @@ def parse_opml(data: bytes) -> list[Subscription]:
     """Every feed in an OPML document, in order, each URL once."""
     if len(data) > MAX_BYTES:
         raise ParseError(f"OPML file larger than {MAX_BYTES} bytes")
-    _refuse_dtd(data)
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as error:
-        raise ParseError(f"invalid OPML: {error}") from None
+        root = parse_untrusted(data)
+    except UnsafeXML as error:
+        raise ParseError(str(error).replace("XML", "OPML", 1)) from None
     if root.tag.lower() != "opml" or root.find("body") is None:
         raise ParseError("not an OPML document (no <opml><body>)")
     found: dict[str, Subscription] = {}

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
-from typing import Any
-from xml.parsers import expat
 
 from ownfeed.importers.batch import (
     ImportBatch,
@@ -28,6 +26,7 @@ from ownfeed.importers.batch import (
 )
 from ownfeed.importers.bundle import Bundle, FileBundle
 from ownfeed.models import Author, Media, Post, PostKind
+from ownfeed.safexml import UnsafeXML, parse_untrusted
 
 PLATFORM = "web"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -40,14 +39,6 @@ _BLOCK = re.compile(
 )
 _HAS_PARAGRAPHS = re.compile(r"<p[\s>]", re.IGNORECASE)
 _NO_DATE = "0000-00-00 00:00:00"
-
-
-class _Doctype(Exception):
-    pass
-
-
-class _Root(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -73,30 +64,10 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
 
 def load_xml(bundle: Bundle, member: str) -> ET.Element:
     """Parse without ever expanding entities: a document with a DTD is refused outright."""
-    data = bundle.read(member)
-    checker = expat.ParserCreate()
-
-    def refuse(*_: Any) -> None:
-        raise _Doctype
-
-    def stop(*_: Any) -> None:
-        raise _Root
-
-    checker.StartDoctypeDeclHandler = refuse
-    checker.EntityDeclHandler = refuse
-    checker.StartElementHandler = stop
     try:
-        checker.Parse(data, True)
-    except _Root:
-        pass
-    except _Doctype:
-        raise bundle.fail(member, "refusing XML with a DTD (<!DOCTYPE>/<!ENTITY>)") from None
-    except expat.ExpatError as error:
-        raise bundle.fail(member, f"invalid XML ({error})") from None
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as error:
-        raise bundle.fail(member, f"invalid XML ({error})") from None
+        return parse_untrusted(bundle.read(member))
+    except UnsafeXML as error:
+        raise bundle.fail(member, str(error)) from None
 
 
 def _parse_document(
