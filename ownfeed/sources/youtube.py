@@ -356,9 +356,10 @@ class YouTubeSource(Source):
             except SourceError as error:
                 result.warnings.append(f"video statistics: {error}")
                 break
-            for item in data.get("items") or ():
+            items = data.get("items")
+            for item in items if isinstance(items, list) else ():
                 if isinstance(item, dict) and item.get("id"):
-                    stats[str(item["id"])] = item.get("statistics") or {}
+                    stats[str(item["id"])] = _dict(item.get("statistics"))
         return stats
 
     # --- comments ------------------------------------------------------------------------
