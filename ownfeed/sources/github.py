@@ -224,7 +224,12 @@ class GitHubSource(Source):
             return []
         if response.not_modified:
             return []
-        parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
+        try:
+            parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
+        except Exception as error:  # feedparser's own bugs on damaged bytes (UnicodeDecodeError)
+            raise ParseError(
+                f"{repo}/releases.atom: parser failed ({type(error).__name__})"
+            ) from None
         if not parsed.get("version"):
             raise ParseError(f"{repo}/releases.atom is not a feed")
         validators[url] = response.validators

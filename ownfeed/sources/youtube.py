@@ -309,7 +309,12 @@ class YouTubeSource(Source):
             raise SourceError(f"YouTube channel {channel} not found (HTTP 404)", status=404)
         if response.not_modified:
             return None
-        parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
+        try:
+            parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
+        except Exception as error:  # feedparser's own bugs on damaged bytes (UnicodeDecodeError)
+            raise ParseError(
+                f"channel feed of {channel}: parser failed ({type(error).__name__})"
+            ) from None
         if not parsed.get("version") and not parsed.entries:
             raise ParseError(f"channel feed of {channel} is not a feed")
         state["validators"] = response.validators
