@@ -1,13 +1,14 @@
-"""Post pages rendered by forked helper processes while the main one does everything else.
+"""Post pages (and the index's list pages) rendered by forked helper processes.
 
 Why: rendering and writing one page per post is half of a large export and pure Python, so
 one process cannot go faster than one core. Forked helpers inherit the loaded site model
 (no second load, no pickling); each opens its own archive connection (SQLite connections
-never cross a fork). Work is handed out chunk by chunk through a shared counter, so the
-main process, once its lists, search index and feeds are done, takes chunks too, and
-nobody waits on a fixed share. Helpers stage files like the main process and send back
-what they staged; a helper that fails or dies fails the export (nothing is put in place).
-Where fork is not available (not Linux/BSD) everything runs in the main process.
+never cross a fork). Tasks are handed out one by one through a shared counter, so the main
+process, once its own lists are done, takes tasks too, and nobody waits on a fixed share.
+Helpers stage files like the main process and send back what they staged; a helper that
+fails or dies fails the export (nothing is put in place). Helpers are done before the
+search index is built, so the memory peaks of both never add up. Where fork is not
+available (not Linux/BSD) everything runs in the main process.
 """
 
 from __future__ import annotations
@@ -94,14 +95,18 @@ class Helpers(Generic[R]):
             # visits, which would give both processes their own copy of the whole heap.
             gc.collect()
             gc.freeze()
-        for _ in range(helpers):
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
-            )
-            process.start()
-            send.close()
-            self.processes.append((process, receive))
+        try:
+            for _ in range(helpers):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
+                )
+                process.start()
+                send.close()
+                self.processes.append((process, receive))
+        except BaseException:
+            self.stop()
+            raise
 
     def finish(self) -> list[R]:
         """Render what is left here, then wait for every helper; their reports."""
