@@ -118,6 +118,7 @@ class Export:
             other_lists = lists.part({"source", "tag", "month"})
             index_stale = index_lists.plan()
             other_lists.plan()
+            lists.forget_tokens()  # shared by the parts
             finish_posts = self.write_posts(model, index_lists, index_stale)
             other_lists.write()
             self.writer.put_text(

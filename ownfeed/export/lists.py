@@ -123,6 +123,10 @@ class ListWriter:
         self._stale = self._stale_pages()
         return len(self._stale)
 
+    def forget_tokens(self) -> None:
+        """Drop the fingerprint ingredients once every part has planned (memory)."""
+        self._tokens.clear()
+
     def write(self) -> None:
         stale = self._stale if self._stale is not None else self._stale_pages()
         if not stale:

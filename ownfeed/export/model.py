@@ -57,7 +57,6 @@ class SiteModel:
     tag_slugs: dict[str, str] = field(default_factory=dict)
     _thread_digest: dict[str, str] = field(default_factory=dict)
     _subtree: dict[str, int] = field(default_factory=dict)
-    _shown: dict[str, SitePost] = field(default_factory=dict)
 
     @classmethod
     def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
@@ -193,11 +192,9 @@ class SiteModel:
         return result
 
     def shown(self, post: SitePost) -> SitePost:
-        """The post as lists show it: upstream URLs checked once, whatever lists it."""
-        found = self._shown.get(post.id)
-        if found is None:
-            found = self._shown[post.id] = safe_post(post)
-        return found
+        """The post as lists show it, upstream URLs checked. Not cached: lists render each
+        post's entry once per pass anyway, and a cache would hold every post once more."""
+        return safe_post(post)
 
     def tag_links(self, post_id: str) -> list[tuple[str, str]]:
         """(tag, page path) of a post's tags, one per page (`C++` and `c` share one)."""
