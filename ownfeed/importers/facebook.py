@@ -23,10 +23,10 @@ from ownfeed.importers.bundle import Bundle
 from ownfeed.importers.member import (
     ExportFiles,
     Layout,
+    add_entries,
     find_files,
     hashtags,
     load_meta_json,
-    native_ids,
     not_an_export,
     plain_html,
     shape,
@@ -78,22 +78,15 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
         entries += _posts(bundle, member, options)
     for member in comment_files:
         entries += _comments(bundle, member, options)
-    files = ExportFiles(bundle, PLATFORM)
-    keys = [(f"{e.kind}/{int(e.published.timestamp())}", e.body) for e in entries]
-    missing = skipped = 0
-    for entry, native_id in zip(entries, native_ids(keys), strict=True):
-        post, local, lost = _post(bundle, entry, native_id, author, files)
-        missing += lost
-        if post is None:
-            skipped += 1
-            continue
-        batch.posts.append(post)
-        batch.files += local
-    if skipped:
-        batch.warnings.append(f"skipped {skipped} entries without text, media or link")
-    if missing:
-        batch.warnings.append(f"{missing} attached file(s) not in this export")
-    return batch
+    return add_entries(
+        batch,
+        bundle,
+        entries,
+        _post,
+        author,
+        empty="entries without text, media or link",
+        missing_files="attached file(s)",
+    )
 
 
 def _posts(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:

@@ -24,10 +24,10 @@ from ownfeed.importers.bundle import Bundle
 from ownfeed.importers.member import (
     ExportFiles,
     Layout,
+    add_entries,
     find_files,
     hashtags,
     load_meta_json,
-    native_ids,
     not_an_export,
     plain_html,
     shape,
@@ -86,22 +86,15 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
         entries += _posts(bundle, member, _as_list(bundle, member, _REEL_LISTS), options)
     for member in comment_files:
         entries += _comments(bundle, member, options)
-    files = ExportFiles(bundle, PLATFORM)
-    keys = [(f"{e.kind}/{int(e.published.timestamp())}", e.body) for e in entries]
-    missing = skipped = 0
-    for entry, native_id in zip(entries, native_ids(keys), strict=True):
-        post, local, lost = _post(bundle, entry, native_id, author, files)
-        missing += lost
-        if post is None:
-            skipped += 1
-            continue
-        batch.posts.append(post)
-        batch.files += local
-    if skipped:
-        batch.warnings.append(f"skipped {skipped} entries without caption, text or media")
-    if missing:
-        batch.warnings.append(f"{missing} media file(s) not in this export")
-    return batch
+    return add_entries(
+        batch,
+        bundle,
+        entries,
+        _post,
+        author,
+        empty="entries without caption, text or media",
+        missing_files="media file(s)",
+    )
 
 
 def _as_list(bundle: Bundle, member: str, keys: tuple[str, ...]) -> list[Any]:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from ownfeed.errors import ParseError
-from ownfeed.importers.batch import LocalFile, guess_mime, load_json, media_kind
+from ownfeed.importers.batch import ImportBatch, LocalFile, guess_mime, load_json, media_kind
 from ownfeed.importers.bundle import Bundle
-from ownfeed.models import Media, MediaKind
+from ownfeed.models import Author, Media, MediaKind, Post
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _URL_TRAILER = ".,;:!?)]}'\""
@@ -266,3 +266,49 @@ class ExportFiles:
         mime = guess_mime(member)
         media = Media(url, kind or media_kind(mime), mime, alt)
         return media, LocalFile(pid, url, member, mime)
+
+
+class MemberEntry(Protocol):
+    """What the shared loop needs of an entry read from a member data export."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def body(self) -> str: ...
+
+
+EntryT = TypeVar("EntryT", bound=MemberEntry)
+PostMaker = Callable[
+    [Bundle, EntryT, str, Author | None, "ExportFiles"], tuple[Post | None, list[LocalFile], int]
+]
+
+
+def add_entries(
+    batch: ImportBatch,
+    bundle: Bundle,
+    entries: Sequence[EntryT],
+    make_post: PostMaker[EntryT],
+    author: Author | None,
+    *,
+    empty: str,
+    missing_files: str,
+) -> ImportBatch:
+    """Give entries their stable ids, turn them into posts, and count what had to be left out."""
+    files = ExportFiles(bundle, batch.platform)
+    keys = [(f"{e.kind}/{int(e.published.timestamp())}", e.body) for e in entries]
+    missing = skipped = 0
+    for entry, native_id in zip(entries, native_ids(keys), strict=True):
+        post, local, lost = make_post(bundle, entry, native_id, author, files)
+        missing += lost
+        if post is None:
+            skipped += 1
+            continue
+        batch.posts.append(post)
+        batch.files += local
+    if skipped:
+        batch.warnings.append(f"skipped {skipped} {empty}")
+    if missing:
+        batch.warnings.append(f"{missing} {missing_files} not in this export")
+    return batch
