@@ -86,7 +86,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     """Parse any supported feed; ParseError (one line) when the document is no feed at all."""
     if _is_json(body, content_type):
         return _parse_json_feed(body, url=url)
-    parsed = _run_feedparser(body, url=url, content_type=content_type)
+    parsed = parse_document(body, url=url, content_type=content_type)
     return _to_parsed_feed(parsed, url)
 
 
@@ -98,7 +98,7 @@ def parse_comments(body: bytes, *, url: str, content_type: str, post_native_id: 
     """
     if _is_json(body, content_type):
         raise ParseError("not a comment feed: JSON Feed has no comments")
-    parsed = _run_feedparser(body, url=url, content_type=content_type)
+    parsed = parse_document(body, url=url, content_type=content_type)
     language = _text(parsed.feed.get("language"))
     thread_prefixes = _thread_prefixes(parsed)
     comments: list[Post] = []
@@ -117,8 +117,10 @@ def _is_json(body: bytes, content_type: str) -> bool:
     )
 
 
-def _run_feedparser(body: bytes, *, url: str, content_type: str) -> Any:
-    """feedparser on the cleaned bytes; ParseError when nothing feed-like came out."""
+def parse_document(body: bytes, *, url: str, content_type: str) -> Any:
+    """feedparser's result for an RSS/Atom/RDF body, with the checks every caller needs:
+    no HTML page, no garbage before the XML, no entity declarations (billion laughs), no
+    crash on hostile bytes; ParseError (one line) when nothing feed-like came out."""
     if looks_like_html(body, content_type):
         raise ParseError("not a feed (HTML page)")
     data = strip_leading_garbage(body)
@@ -702,5 +704,6 @@ __all__ = [
     "ParsedFeed",
     "images_in_html",
     "parse_comments",
+    "parse_document",
     "parse_feed",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
-import io
 import math
 import re
 import time
@@ -22,13 +21,12 @@ from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
-import feedparser
-
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Post, SourceResult, parse_iso
 from ownfeed.sources.apiutil import Skipped, base_url, env_secret, json_list, link_header, mapper
 from ownfeed.sources.base import Source, SourceContext
+from ownfeed.sources.feedparse import parse_document
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, remaining, seconds_until_reset
 
 PLATFORM = "github"
@@ -225,11 +223,11 @@ class GitHubSource(Source):
         if response.not_modified:
             return []
         try:
-            parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
-        except Exception as error:  # feedparser's own bugs on damaged bytes (UnicodeDecodeError)
-            raise ParseError(
-                f"{repo}/releases.atom: parser failed ({type(error).__name__})"
-            ) from None
+            parsed = parse_document(
+                response.body, url=url, content_type=response.headers.get("content-type", "")
+            )
+        except ParseError as error:
+            raise ParseError(f"{repo}/releases.atom: {error}") from None
         if not parsed.get("version"):
             raise ParseError(f"{repo}/releases.atom is not a feed")
         validators[url] = response.validators

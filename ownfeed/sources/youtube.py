@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
-import io
 import re
 import time
 from dataclasses import replace
@@ -20,8 +19,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
-
-import feedparser
 
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
@@ -37,6 +34,7 @@ from ownfeed.sources.apiutil import (
     text_to_html,
 )
 from ownfeed.sources.base import Source, SourceContext
+from ownfeed.sources.feedparse import parse_document
 
 PLATFORM = "youtube"
 WEB = "https://www.youtube.com"
@@ -310,13 +308,11 @@ class YouTubeSource(Source):
         if response.not_modified:
             return None
         try:
-            parsed = feedparser.parse(io.BytesIO(response.body), sanitize_html=False)
-        except Exception as error:  # feedparser's own bugs on damaged bytes (UnicodeDecodeError)
-            raise ParseError(
-                f"channel feed of {channel}: parser failed ({type(error).__name__})"
-            ) from None
-        if not parsed.get("version") and not parsed.entries:
-            raise ParseError(f"channel feed of {channel} is not a feed")
+            parsed = parse_document(
+                response.body, url=url, content_type=response.headers.get("content-type", "")
+            )
+        except ParseError as error:
+            raise ParseError(f"channel feed of {channel}: {error}") from None
         state["validators"] = response.validators
         result.title = parsed.feed.get("title") or None
         result.home_url = f"{WEB}/channel/{channel}"

@@ -230,3 +230,21 @@ def test_verify_marks_deleted_releases(github: GitHub, server: TestServer, tmp_p
     assert report.runs[0].counts.gone == 1
     gone = [k for k, v in rows(tmp_path).items() if v["gone_at"]]
     assert gone == ["https://github.com/novosyx/novosyx/releases/tag/v3.0.0"]
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>&b;</title></feed>"""
+
+
+def test_entity_declarations_in_releases_atom_are_refused(
+    github: GitHub, server: TestServer, tmp_path: Path
+) -> None:
+    github.atom = BOMB
+    report = sync(tmp_path, server)
+    assert report.status == "failed"
+    assert report.runs[0].error == (
+        "novosyx/novosyx/releases.atom: "
+        "not a feed: XML entity declarations are refused (entity bomb?)"
+    )
+    assert rows(tmp_path) == {}

@@ -289,3 +289,17 @@ def test_verify_without_key_asks_oembed(
     report = sync(tmp_path, server, verify=True)
     gone = rows(tmp_path, "SELECT native_id FROM posts WHERE gone_at IS NOT NULL")
     assert gone == [{"native_id": "vidOLD00003"}] and report.runs[0].counts.gone == 1
+
+
+def test_entity_declarations_in_the_channel_feed_are_refused(
+    youtube: YouTube, server: TestServer, tmp_path: Path
+) -> None:
+    youtube.feed = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>&b;</title></feed>"""
+    report = sync(tmp_path, server, url=f"https://www.youtube.com/channel/{CHANNEL}")
+    assert report.status == "failed"
+    assert report.runs[0].error == (
+        f"channel feed of {CHANNEL}: not a feed: XML entity declarations are refused (entity bomb?)"
+    )
+    assert rows(tmp_path, "SELECT id FROM posts") == []
