@@ -12,9 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ownfeed.archive.db import Archive
-from ownfeed.archive.runs import known_posts
-from ownfeed.archive.store import mark_gone, store_posts
 from ownfeed.demo import mastodon as mastodon_demo
 from ownfeed.demo.blog import Blog
 from ownfeed.demo.bluesky import BlueskySample
@@ -23,11 +20,11 @@ from ownfeed.demo.bluesky import source_entries as demo_entries
 from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
 from ownfeed.http import HttpClient
-from ownfeed.models import Author, KnownPost, Post, SourceResult
-from ownfeed.sources import ratelimit
-from ownfeed.sources.base import SourceConfig, SourceContext
+from ownfeed.models import Author, Post
+from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.bluesky import BlueskySource, parse_actor, web_url
 from tests.httpserver import Reply, Request, TestServer
+from tests.sources.harness import Archived, by_id, counted, first_then, known, run_source
 
 DATA = Path(__file__).parent.parent / "data" / "bluesky"
 DID = "did:plc:nvsx4k2m7q3bz5wjtye6hd2a"
@@ -65,7 +62,6 @@ J0, J1, J2 = (
 )
 F5, L1 = at("novosyx", "3kmallllllll2"), at("lena", "3kmcmmmmmmm2m")
 REPOST = f"at://{DID}/app.bsky.feed.repost/3kmcnnnnnnn2n"
-LATER = datetime(2025, 6, 1, tzinfo=UTC)
 JUST_AFTER = datetime(2024, 3, 13, tzinfo=UTC)
 
 
@@ -123,55 +119,6 @@ def make_source(server: TestServer, **options: Any) -> BlueskySource:
     return BlueskySource(config)
 
 
-def run(
-    source: BlueskySource,
-    *,
-    state: dict[str, Any] | None = None,
-    known: dict[str, KnownPost] | None = None,
-    now: datetime = LATER,
-    full: bool = False,
-    verify: list[KnownPost] | None = None,
-) -> SourceResult:
-    async def go() -> SourceResult:
-        async with HttpClient(retries=1, backoff=0.01) as http:
-            ctx = SourceContext(http, dict(state or {}), known or {}, full=full, now=now)
-            if verify is not None:
-                return await source.verify(ctx, verify)
-            return await source.fetch(ctx)
-
-    return asyncio.run(go())
-
-
-class Archived:
-    """Sync into a real archive, carrying state and known posts like the sync engine."""
-
-    def __init__(self, path: Path, source: BlueskySource) -> None:
-        self.archive = Archive(path / "archive.db")
-        self.source = source
-        self.state: dict[str, Any] = {}
-
-    def sync(self, **kwargs: Any) -> tuple[SourceResult, Any]:
-        known = known_posts(self.archive, "bluesky", "bluesky")
-        result = run(self.source, state=self.state, known=known, **kwargs)
-        with self.archive.transaction():
-            counts = store_posts(self.archive, result.posts, "bluesky")
-            mark_gone(self.archive, result)
-        self.state = result.state
-        return result, counts
-
-    def row(self, native_id: str) -> Any:
-        return self.one("SELECT * FROM posts WHERE native_id = ?", (native_id,))
-
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        row = self.archive.one(sql, params)
-        assert row is not None, sql
-        return row
-
-
-def by_id(result: SourceResult) -> dict[str, Post]:
-    return {post.native_id: post for post in result.posts}
-
-
 def author_of(post: Post) -> Author:
     assert post.author is not None
     return post.author
@@ -182,7 +129,7 @@ def author_of(post: Post) -> Author:
 
 def test_first_sync_pages_the_feed_and_reads_the_threads_it_needs(server: TestServer) -> None:
     appview = AppView(server)
-    result = run(make_source(server))
+    result = run_source(make_source(server))
     feeds = server.requests_to(FEED)
     assert len(feeds) == 2 and query(feeds[1])["cursor"] == ["2024-03-01T09:00:00.123Z"]
     threads = {query(r)["uri"][0] for r in server.requests_to(THREAD)}
@@ -200,7 +147,7 @@ def test_first_sync_pages_the_feed_and_reads_the_threads_it_needs(server: TestSe
 
 def test_threads_several_levels_deep(server: TestServer) -> None:
     AppView(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     assert posts[A1].in_reply_to == F3 and posts[F3B].in_reply_to == A1
     assert posts[B1].in_reply_to == F3B and not posts[B1].is_own
     assert {posts[n].thread_root for n in (A1, F3B, B1)} == {F3}
@@ -210,7 +157,7 @@ def test_threads_several_levels_deep(server: TestServer) -> None:
 
 def test_parents_of_our_reply_up_to_the_root_are_context(server: TestServer) -> None:
     AppView(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     assert posts[F5].in_reply_to == J2 and posts[F5].thread_root == J0
     assert posts[J2].in_reply_to == J1 and posts[J1].in_reply_to == J0
     assert not any(posts[n].is_own for n in (J0, J1, J2))
@@ -218,7 +165,7 @@ def test_parents_of_our_reply_up_to_the_root_are_context(server: TestServer) -> 
 
 def test_repost_and_quote_keep_the_other_post_as_context(server: TestServer) -> None:
     AppView(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     repost = posts[REPOST]
     assert repost.kind == "repost" and repost.is_own and repost.repost_of == L1
     assert repost.published_at == datetime(2024, 3, 12, 8, tzinfo=UTC)
@@ -230,7 +177,7 @@ def test_repost_and_quote_keep_the_other_post_as_context(server: TestServer) -> 
 
 def test_post_fields_facets_images_and_cards(server: TestServer) -> None:
     AppView(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     f4 = posts[F4]
     html = f4.content_html or ""
     assert '<a href="https://bsky.app/profile/did:plc:aenne7u3xq2lk5vbw4mfoc6r"' in html
@@ -257,7 +204,7 @@ def test_post_fields_facets_images_and_cards(server: TestServer) -> None:
 
 def test_not_found_and_blocked_nodes_are_skipped(server: TestServer) -> None:
     AppView(server)
-    ids = set(by_id(run(make_source(server))))
+    ids = set(by_id(run_source(make_source(server))))
     assert not any("3kl6zzzzzzz2z" in n or "3kl6yyyyyyy2y" in n for n in ids)
 
 
@@ -339,20 +286,20 @@ def test_failed_thread_is_a_warning_and_is_retried(server: TestServer, tmp_path:
 def test_account_not_found_is_one_clear_line(server: TestServer) -> None:
     server.route(PROFILE, as_json(load("profile-not-found.json"), 400))
     with pytest.raises(SourceError) as info:
-        run(make_source(server, account="nobody.bsky.social"))
+        run_source(make_source(server, account="nobody.bsky.social"))
     assert str(info.value) == "account nobody.bsky.social not found"
 
 
 def test_appview_requiring_authentication_is_one_clear_line(server: TestServer) -> None:
     server.route(PROFILE, as_json(load("auth-required.json"), 401))
     with pytest.raises(SourceError) as info:
-        run(make_source(server))
+        run_source(make_source(server))
     assert str(info.value) == "AppView requires authentication (HTTP 401)"
 
 
 def test_a_did_needs_no_profile_lookup(server: TestServer) -> None:
     appview = AppView(server)
-    run(make_source(server, account=DID))
+    run_source(make_source(server, account=DID))
     assert server.requests_to(PROFILE) == [] and appview.count() == 2 + 3
 
 
@@ -366,21 +313,10 @@ def test_remembered_did_skips_the_lookup_and_is_renewed_when_stale(server: TestS
         return appview.feed(request)
 
     server.route(FEED, feed)
-    result = run(make_source(server), state=state)
+    result = run_source(make_source(server), state=state)
     assert result.state["did"] == DID and len(server.requests_to(PROFILE)) == 1
-    fresh = run(make_source(server), state=result.state)
+    fresh = run_source(make_source(server), state=result.state)
     assert len(server.requests_to(PROFILE)) == 1 and F1 in by_id(fresh)
-
-
-@pytest.fixture
-def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waited.append(seconds)
-
-    monkeypatch.setattr(ratelimit, "pause", record)
-    return waited
 
 
 def test_429_waits_for_the_epoch_reset(server: TestServer, pauses: list[float]) -> None:
@@ -396,16 +332,8 @@ def test_429_waits_for_the_epoch_reset(server: TestServer, pauses: list[float]) 
             "RateLimit-Policy": "3000;w=300",
         },
     )
-    served: list[bool] = []
-
-    def feed(request: Request) -> Reply:
-        if not served:
-            served.append(True)
-            return limited
-        return appview.feed(request)
-
-    server.route(FEED, feed)
-    result = run(make_source(server))
+    server.route(FEED, first_then(limited, appview.feed))
+    result = run_source(make_source(server))
     assert len(pauses) == 1 and 18 <= pauses[0] <= 21
     assert F1 in by_id(result)
 
@@ -415,7 +343,7 @@ def test_429_with_distant_reset_fails_the_source(server: TestServer, pauses: lis
     reset = str(int(datetime.now(UTC).timestamp()) + 900)
     server.route(FEED, as_json({}, 429, **{"RateLimit-Remaining": "0", "RateLimit-Reset": reset}))
     with pytest.raises(SourceError) as info:
-        run(make_source(server))
+        run_source(make_source(server))
     found = re.search(r"HTTP 429\).*resets in (\d+) s", str(info.value))
     assert found and 880 <= int(found.group(1)) <= 900
     assert pauses == []
@@ -424,16 +352,12 @@ def test_429_with_distant_reset_fails_the_source(server: TestServer, pauses: lis
 # --- verify -----------------------------------------------------------------------------------
 
 
-def known(native_id: str) -> KnownPost:
-    return KnownPost(id="x", native_id=native_id, url=None, reply_count=None, published_at=None)
-
-
 def test_verify_asks_in_batches_of_25_and_marks_missing_posts_gone(server: TestServer) -> None:
     answer = load("posts-verify.json")
     server.route(GET_POSTS, as_json(answer))
     extra = [at("novosyx", f"3kxx{n:09d}") for n in range(30)]
     posts = [known(F1), known(F2), known(F3), known(REPOST), *map(known, extra)]
-    result = run(make_source(server), state={"did": DID}, verify=posts)
+    result = run_source(make_source(server), state={"did": DID}, verify=posts)
     batches = [query(r)["uris"] for r in server.requests_to(GET_POSTS)]
     assert [len(b) for b in batches] == [25, 8]  # the repost record is not a post
     gone = {g.native_id for g in result.gone}
@@ -448,20 +372,14 @@ def test_verify_then_store_gives_gone_and_a_new_version(server: TestServer, tmp_
     archive = Archived(tmp_path, make_source(server))
     archive.sync()
     server.route(GET_POSTS, as_json(load("posts-verify.json")))
-    posts = [
-        p for n, p in known_posts(archive.archive, "bluesky", "bluesky").items() if n in (F1, F2)
-    ]
-    result = run(archive.source, state=archive.state, verify=posts)
-    with archive.archive.transaction():
-        store_posts(archive.archive, result.posts, "bluesky")
-        mark_gone(archive.archive, result)
+    archive.verify(F1, F2)
     assert archive.row(F1)["gone_at"] is not None
     assert archive.row(F2)["versions"] == 2 and archive.row(F2)["gone_at"] is None
 
 
 def test_verify_failure_is_a_warning(server: TestServer) -> None:
     server.route(GET_POSTS, Reply("nope", 502))
-    result = run(make_source(server), verify=[known(F1)])
+    result = run_source(make_source(server), verify=[known(F1)])
     assert result.gone == [] and len(result.warnings) == 1 and "502" in result.warnings[0]
 
 
@@ -473,7 +391,7 @@ def test_verify_stops_with_one_warning_when_rate_limited(
         GET_POSTS, as_json({}, 429, **{"RateLimit-Remaining": "0", "RateLimit-Reset": reset})
     )
     posts = [known(at("novosyx", f"3kxx{n:09d}")) for n in range(30)]
-    result = run(make_source(server), verify=posts)
+    result = run_source(make_source(server), verify=posts)
     assert result.gone == [] and len(server.requests_to(GET_POSTS)) == 1
     [warning] = result.warnings
     assert warning.startswith("verify stopped, 30 post(s) left unchecked: rate limited")
@@ -490,19 +408,6 @@ def test_parse_actor() -> None:
 
 
 # --- the demo AppView, end to end --------------------------------------------------------------
-
-
-def counted(routes: dict[str, Any], log: list[str]) -> dict[str, Any]:
-    """Routes that note each request's path, to count what a sync costs."""
-
-    def wrap(handler: Any) -> Any:
-        def answer(request: Any) -> Any:
-            log.append(request.path)
-            return handler(request)
-
-        return answer
-
-    return {path: wrap(handler) for path, handler in routes.items()}
 
 
 def demo_source(base_url: str) -> BlueskySource:
@@ -544,11 +449,7 @@ def test_demo_appview_is_archived_and_follows_the_world(tmp_path: Path) -> None:
         sample.change_world()
         _, counts = archive.sync()
         assert counts.new == 2
-        known = list(known_posts(archive.archive, "bluesky", "bluesky").values())
-        result = run(source, state=archive.state, verify=known)
-        with archive.archive.transaction():
-            store_posts(archive.archive, result.posts, "bluesky")
-            mark_gone(archive.archive, result)
+        archive.verify()
         gone = archive.archive.query("SELECT content_text FROM posts WHERE gone_at IS NOT NULL")
         assert [r["content_text"] for r in gone] == [
             "Hallo Bluesky! Novosyx ist jetzt auch hier – mehr über uns im Blog."
@@ -573,5 +474,5 @@ def test_blog_and_both_social_samples_share_one_demo_server(tmp_path: Path) -> N
                 return [(await http.get(url)).status for url in urls]
 
         assert asyncio.run(fetch_all()) == [200, 200, 200]
-        posts = run(demo_source(web.base_url)).posts
+        posts = run_source(demo_source(web.base_url)).posts
         assert any(p.is_own for p in posts)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,19 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ownfeed.archive.db import Archive
-from ownfeed.archive.runs import known_posts
-from ownfeed.archive.store import mark_gone, store_posts
 from ownfeed.demo.mastodon import MastodonSample
 from ownfeed.demo.mastodon import source_entries as demo_entries
 from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
-from ownfeed.http import HttpClient
-from ownfeed.models import Author, KnownPost, Post, SourceResult
-from ownfeed.sources import ratelimit
-from ownfeed.sources.base import SourceConfig, SourceContext
+from ownfeed.models import Author, Post
+from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.mastodon import MastodonSource, parse_account
 from tests.httpserver import Reply, Request, TestServer
+from tests.sources.harness import Archived, by_id, counted, first_then, known, run_source
 
 DATA = Path(__file__).parent.parent / "data" / "mastodon"
 ACCOUNT_ID = "109300000000000001"
@@ -44,7 +38,6 @@ J1 = "https://third.example/users/lena/statuses/112000000000000007"
 S5 = f"{SOCIAL}/novosyx/statuses/110000000000000050"
 R1 = "https://third.example/users/lena/statuses/112000000000000050"
 S6 = f"{SOCIAL}/novosyx/statuses/110000000000000060/activity"
-LATER = datetime(2025, 6, 1, tzinfo=UTC)  # every fixture status is outside the window
 JUST_AFTER = datetime(2024, 3, 13, tzinfo=UTC)  # S4 .. S6 inside a 14-day window
 
 
@@ -111,54 +104,6 @@ def make_source(server: TestServer, **options: Any) -> MastodonSource:
     return MastodonSource(config)
 
 
-def run(
-    source: MastodonSource,
-    *,
-    state: dict[str, Any] | None = None,
-    known: dict[str, KnownPost] | None = None,
-    now: datetime = LATER,
-    full: bool = False,
-    verify: list[KnownPost] | None = None,
-) -> SourceResult:
-    async def go() -> SourceResult:
-        async with HttpClient(retries=1, backoff=0.01) as http:
-            ctx = SourceContext(http, dict(state or {}), known or {}, full=full, now=now)
-            if verify is not None:
-                return await source.verify(ctx, verify)
-            return await source.fetch(ctx)
-
-    return asyncio.run(go())
-
-
-class Archived:
-    """Sync into a real archive, carrying state and known posts like the sync engine."""
-
-    def __init__(self, path: Path, source: MastodonSource) -> None:
-        self.archive = Archive(path / "archive.db")
-        self.source = source
-        self.state: dict[str, Any] = {}
-
-    def sync(self, **kwargs: Any) -> tuple[SourceResult, Any]:
-        known = known_posts(self.archive, "mastodon", "mastodon")
-        result = run(self.source, state=self.state, known=known, **kwargs)
-        with self.archive.transaction():
-            counts = store_posts(self.archive, result.posts, "mastodon")
-        self.state = result.state
-        return result, counts
-
-    def row(self, native_id: str) -> Any:
-        return self.one("SELECT * FROM posts WHERE native_id = ?", (native_id,))
-
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        row = self.archive.one(sql, params)
-        assert row is not None, sql
-        return row
-
-
-def by_id(result: SourceResult) -> dict[str, Post]:
-    return {post.native_id: post for post in result.posts}
-
-
 def author_of(post: Post) -> Author:
     assert post.author is not None
     return post.author
@@ -169,7 +114,7 @@ def author_of(post: Post) -> Author:
 
 def test_first_sync_pages_through_the_whole_history(server: TestServer) -> None:
     instance = Instance(server)
-    result = run(make_source(server))
+    result = run_source(make_source(server))
     assert len(server.requests_to(STATUSES)) == 3
     assert "max_id=110000000000000045" in server.requests_to(STATUSES)[1].path
     # lookup + 3 timeline pages + threads of S4, A2, S2 (replies) and S5, A2 (our replies)
@@ -186,7 +131,7 @@ def test_first_sync_pages_through_the_whole_history(server: TestServer) -> None:
 
 def test_threads_several_levels_deep_are_linked_to_their_root(server: TestServer) -> None:
     Instance(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     assert posts[A1].in_reply_to == S4 and posts[A1].kind == "reply"
     assert posts[A2].in_reply_to == A1 and posts[A2].is_own and posts[A2].kind == "reply"
     assert posts[A3].in_reply_to == A2 and not posts[A3].is_own
@@ -196,7 +141,7 @@ def test_threads_several_levels_deep_are_linked_to_their_root(server: TestServer
 
 def test_posts_we_answered_are_kept_as_context(server: TestServer) -> None:
     Instance(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     assert posts[S5].in_reply_to == J1 and posts[S5].thread_root == J0
     assert posts[J1].in_reply_to == J0 and not posts[J1].is_own
     assert posts[J0].kind == "post" and not posts[J0].is_own
@@ -206,7 +151,7 @@ def test_posts_we_answered_are_kept_as_context(server: TestServer) -> None:
 
 def test_boost_is_a_repost_with_the_boosted_status_as_context(server: TestServer) -> None:
     Instance(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     assert posts[S6].kind == "repost" and posts[S6].is_own
     assert posts[S6].repost_of == R1 and posts[S6].content_html is None
     assert posts[S6].url == "https://third.example/@lena/112000000000000050"
@@ -215,7 +160,7 @@ def test_boost_is_a_repost_with_the_boosted_status_as_context(server: TestServer
 
 def test_status_fields_are_mapped(server: TestServer) -> None:
     Instance(server)
-    posts = by_id(run(make_source(server)))
+    posts = by_id(run_source(make_source(server)))
     s4 = posts[S4]
     assert s4.title == "Baustellenfotos"  # the content warning
     assert s4.url == "https://social.example/@novosyx/110000000000000040"
@@ -236,7 +181,7 @@ def test_status_fields_are_mapped(server: TestServer) -> None:
 
 def test_replies_false_keeps_parents_but_not_replies_by_others(server: TestServer) -> None:
     Instance(server)
-    posts = by_id(run(make_source(server, replies=False)))
+    posts = by_id(run_source(make_source(server, replies=False)))
     assert J1 in posts and J0 in posts  # what we answered
     assert B1 not in posts and A3 not in posts
 
@@ -345,7 +290,7 @@ def test_account_not_found_is_one_clear_line(server: TestServer) -> None:
     server.route("/api/v1/accounts/lookup", as_json(load("not-found.json"), 404))
     source = make_source(server, account=f"@nobody@{server.base_url.split('//')[1]}")
     with pytest.raises(SourceError) as info:
-        run(source)
+        run_source(source)
     host = server.base_url.split("//")[1]
     assert str(info.value) == f"account @nobody@{host} not found"
     assert server.requests_to("/.well-known/webfinger")  # WebFinger was asked too
@@ -354,7 +299,7 @@ def test_account_not_found_is_one_clear_line(server: TestServer) -> None:
 def test_unauthenticated_instance_is_one_clear_line(server: TestServer) -> None:
     server.route("/api/v1/accounts/lookup", as_json(load("unauthorized.json"), 401))
     with pytest.raises(SourceError) as info:
-        run(make_source(server))
+        run_source(make_source(server))
     assert str(info.value).startswith("instance requires authentication (HTTP 401)")
     assert "token_env" in str(info.value) and info.value.status == 401
 
@@ -363,7 +308,7 @@ def test_unauthenticated_timeline_fails_the_source(server: TestServer) -> None:
     Instance(server)
     server.route(STATUSES, as_json(load("unauthorized.json"), 401))
     with pytest.raises(SourceError, match=r"instance requires authentication \(HTTP 401\)"):
-        run(make_source(server))
+        run_source(make_source(server))
 
 
 def test_token_is_sent_to_the_instance_and_never_kept(
@@ -371,7 +316,7 @@ def test_token_is_sent_to_the_instance_and_never_kept(
 ) -> None:
     Instance(server)
     monkeypatch.setenv("NOVOSYX_TOKEN", "s3cr3t-t0ken")
-    result = run(make_source(server, token_env="NOVOSYX_TOKEN"))
+    result = run_source(make_source(server, token_env="NOVOSYX_TOKEN"))
     assert all(r.headers.get("authorization") == "Bearer s3cr3t-t0ken" for r in server.requests)
     kept = json.dumps([result.state, [p.raw for p in result.posts], result.warnings])
     assert "s3cr3t" not in kept
@@ -382,7 +327,7 @@ def test_missing_token_variable_is_named(
 ) -> None:
     monkeypatch.delenv("NOVOSYX_TOKEN", raising=False)
     with pytest.raises(SourceError, match="NOVOSYX_TOKEN"):
-        run(make_source(server, token_env="NOVOSYX_TOKEN"))
+        run_source(make_source(server, token_env="NOVOSYX_TOKEN"))
     assert server.requests == []
 
 
@@ -393,7 +338,7 @@ def test_cached_account_id_that_went_stale_is_looked_up_again(server: TestServer
         "account_id": "1",
         "api_base": server.base_url,
     }
-    result = run(make_source(server), state=state)
+    result = run_source(make_source(server), state=state)
     assert result.state["account_id"] == ACCOUNT_ID
     assert len(server.requests_to("/api/v1/accounts/1/statuses")) == 1
     assert len(server.requests_to("/api/v1/accounts/lookup")) == 1
@@ -409,7 +354,7 @@ def test_webfinger_leads_to_the_instance_that_hosts_the_account(server: TestServ
         finger["links"][1]["href"] = home.url("/users/novosyx")
         server.route("/.well-known/webfinger", as_json(finger))
         source = make_source(server, account=f"@novosyx@{host}")
-        result = run(source)
+        result = run_source(source)
         assert f"acct=novosyx@{host}" in home.requests_to("/api/v1/accounts/lookup")[0].path
         assert S4 in by_id(result)
         assert result.state["api_base"] == home.base_url
@@ -418,17 +363,6 @@ def test_webfinger_leads_to_the_instance_that_hosts_the_account(server: TestServ
 
 
 # --- rate limits ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waited.append(seconds)
-
-    monkeypatch.setattr(ratelimit, "pause", record)
-    return waited
 
 
 def _reset_headers(seconds: int, epoch: bool) -> dict[str, str]:
@@ -449,22 +383,10 @@ def test_429_waits_until_the_reset_and_retries(
 ) -> None:
     instance = Instance(server)
     limited = as_json({"error": "Too many requests"}, 429, **_reset_headers(30, epoch))
-    server.route(STATUSES, _first_then(limited, instance.timeline))
-    result = run(make_source(server))
+    server.route(STATUSES, first_then(limited, instance.timeline))
+    result = run_source(make_source(server))
     assert len(pauses) == 1 and 28 <= pauses[0] <= 31
     assert S1 in by_id(result)
-
-
-def _first_then(first: Reply, handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
-    served: list[bool] = []
-
-    def answer(request: Request) -> Reply:
-        if not served:
-            served.append(True)
-            return first
-        return handler(request)
-
-    return answer
 
 
 def test_429_with_a_distant_reset_fails_with_one_line(
@@ -474,7 +396,7 @@ def test_429_with_a_distant_reset_fails_with_one_line(
     limited = as_json({"error": "Too many requests"}, 429, **_reset_headers(3600, False))
     server.route(STATUSES, limited)
     with pytest.raises(SourceError) as info:
-        run(make_source(server))
+        run_source(make_source(server))
     message = str(info.value)
     found = re.search(r"HTTP 429\).*resets in (\d+) s", message)
     assert found and 3590 <= int(found.group(1)) <= 3600 and "\n" not in message
@@ -494,15 +416,11 @@ def test_spent_budget_waits_before_the_next_request(
         return reply
 
     server.route(STATUSES, timeline)
-    run(make_source(server))
+    run_source(make_source(server))
     assert len(pauses) == 1 and 10 <= pauses[0] <= 13
 
 
 # --- verify -----------------------------------------------------------------------------------
-
-
-def known(native_id: str) -> KnownPost:
-    return KnownPost(id="x", native_id=native_id, url=None, reply_count=None, published_at=None)
 
 
 def test_verify_marks_deleted_gone_and_returns_edits(
@@ -518,7 +436,7 @@ def test_verify_marks_deleted_gone_and_returns_edits(
         other.route("/api/v1/statuses/555", as_json(remote))
         monkeypatch.setenv("NOVOSYX_TOKEN", "s3cr3t")
         source = make_source(server, token_env="NOVOSYX_TOKEN")
-        result = run(source, verify=[known(S1), known(S3), known(S4), known(remote["uri"])])
+        result = run_source(source, verify=[known(S1), known(S3), known(S4), known(remote["uri"])])
         assert [(g.native_id, g.reason) for g in result.gone] == [(S1, "HTTP 404")]
         assert {n for _, n in result.seen_again} == {S3, S4, remote["uri"]}
         edited = by_id(result)[S4]
@@ -537,13 +455,7 @@ def test_verify_then_store_records_gone_and_a_new_version(
     archive.sync()
     server.route("/api/v1/statuses/110000000000000010", as_json(load("not-found.json"), 404))
     server.route("/api/v1/statuses/110000000000000040", as_json(load("status-S4-edited.json")))
-    posts = [
-        p for n, p in known_posts(archive.archive, "mastodon", "mastodon").items() if n in (S1, S4)
-    ]
-    result = run(archive.source, state=archive.state, verify=posts)
-    with archive.archive.transaction():
-        store_posts(archive.archive, result.posts, "mastodon")
-        mark_gone(archive.archive, result)
+    archive.verify(S1, S4)
     assert archive.row(S1)["gone_at"] is not None
     assert archive.row(S4)["versions"] == 2
 
@@ -556,7 +468,7 @@ def test_verify_stops_with_one_warning_when_rate_limited(
     for status_id in ids:
         server.route(f"/api/v1/statuses/{status_id}", limited)
     posts = [known(f"{SOCIAL}/novosyx/statuses/{status_id}") for status_id in ids]
-    result = run(make_source(server), verify=posts)
+    result = run_source(make_source(server), verify=posts)
     assert result.gone == [] and result.seen_again == []
     [warning] = result.warnings
     assert warning.startswith("verify stopped, 12 post(s) left unchecked: rate limited")
@@ -566,7 +478,7 @@ def test_verify_stops_with_one_warning_when_rate_limited(
 def test_verify_against_a_closed_instance_stops_with_one_warning(server: TestServer) -> None:
     for status_id in ("110000000000000010", "110000000000000030", "110000000000000040"):
         server.route(f"/api/v1/statuses/{status_id}", as_json(load("unauthorized.json"), 401))
-    result = run(make_source(server), verify=[known(S1), known(S3), known(S4)])
+    result = run_source(make_source(server), verify=[known(S1), known(S3), known(S4)])
     assert len(result.warnings) == 1 and "HTTP 401" in result.warnings[0]
     assert result.gone == []
 
@@ -582,19 +494,6 @@ def test_parse_account_accepts_handles_with_and_without_leading_at() -> None:
 
 
 # --- the demo instance, end to end -------------------------------------------------------------
-
-
-def counted(routes: dict[str, Any], log: list[str]) -> dict[str, Any]:
-    """Routes that note each request's path, to count what a sync costs."""
-
-    def wrap(handler: Any) -> Any:
-        def answer(request: Any) -> Any:
-            log.append(request.path)
-            return handler(request)
-
-        return answer
-
-    return {path: wrap(handler) for path, handler in routes.items()}
 
 
 def test_demo_instance_is_archived_and_follows_the_world(tmp_path: Path) -> None:
@@ -632,11 +531,7 @@ def test_demo_instance_is_archived_and_follows_the_world(tmp_path: Path) -> None
         sample.change_world()
         _, counts = archive.sync()
         assert counts.new == 2  # the new post and the new reply
-        known = list(known_posts(archive.archive, "mastodon", "mastodon").values())
-        result = run(source, state=archive.state, verify=known)
-        with archive.archive.transaction():
-            store_posts(archive.archive, result.posts, "mastodon")
-            mark_gone(archive.archive, result)
+        archive.verify()
         gone = archive.archive.query("SELECT content_html FROM posts WHERE gone_at IS NOT NULL")
         assert [r["content_html"] for r in gone] == [
             "<p>Ein Jahr Novosyx im Fediverse. Danke an alle, die mitreden!</p>"
