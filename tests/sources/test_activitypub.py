@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ownfeed.archive import Archive
-from ownfeed.config import parse_config
 from ownfeed.models import post_id
-from ownfeed.sources import ratelimit
-from ownfeed.sync import SyncOptions, SyncReport, sync_archive
+from ownfeed.sync import SyncReport
 from tests.httpserver import Reply, TestServer
+from tests.sources.harness import query_rows, rows_by_native_id, sync_entry
 
 DATA = Path(__file__).parent.parent / "data" / "activitypub"
 AP = "application/activity+json; charset=utf-8"
@@ -89,16 +86,7 @@ def sync(tmp_path: Path, server: TestServer, *, verify: bool = False, **options:
         "instance": server.base_url,
         **options,
     }
-    config = parse_config(
-        {"archive": str(tmp_path / "a.db"), "sources": [entry]}, tmp_path / "o.toml"
-    )
-    with Archive(config.archive) as archive:
-        return asyncio.run(sync_archive(config, archive, SyncOptions(media=False, verify=verify)))
-
-
-def rows(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    with Archive(tmp_path / "a.db") as archive:
-        return {r["native_id"]: dict(r) for r in archive.query("SELECT * FROM posts")}
+    return sync_entry(tmp_path, entry, verify=verify)
 
 
 def test_outbox_pages_boosts_and_replies_collections(
@@ -107,7 +95,7 @@ def test_outbox_pages_boosts_and_replies_collections(
     report = sync(tmp_path, server)
     assert report.status == "ok" and report.runs[0].error is None
     me = fedi.url("social", "/users/novosyx/statuses/")
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     own = {k for k, v in posts.items() if v["is_own"]}
     assert own == {me + n for n in ("105", "103", "102", "101", "107")} | {me + "104/activity"}
     n5 = posts[me + "105"]
@@ -124,10 +112,9 @@ def test_outbox_pages_boosts_and_replies_collections(
     assert posts[me + "107"]["in_reply_to"] == post_id("activitypub", bernd)  # two levels down
     assert posts[me + "107"]["thread_root"] == post_id("activitypub", me + "105")
     assert posts[me + "101"]["updated_at"] == "2022-11-02T10:05:00+00:00"
-    with Archive(tmp_path / "a.db") as archive:
-        media = archive.query("SELECT alt, width FROM media")
-        tags = [r["tag"] for r in archive.query("SELECT tag FROM post_tags")]
-    assert [dict(m) for m in media] == [{"alt": "Six people at a lake", "width": 1600}]
+    media = query_rows(tmp_path, "SELECT alt, width FROM media")
+    tags = [r["tag"] for r in query_rows(tmp_path, "SELECT tag FROM post_tags")]
+    assert media == [{"alt": "Six people at a lake", "width": 1600}]
     assert tags == ["team"]
     accept = server.requests[1].headers["accept"]
     assert accept.startswith("application/activity+json")
@@ -161,7 +148,7 @@ def test_edits_and_new_replies_on_a_recent_post(
     others["items"].append(late["id"])
     report = sync(tmp_path, server)
     assert report.runs[0].counts.new == 1 and report.runs[0].counts.updated == 1
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     assert posts[me + "105"]["versions"] == 2
     assert posts[late["id"]]["in_reply_to"] == post_id("activitypub", me + "105")
 
@@ -196,7 +183,7 @@ def test_unknown_account_is_one_line(fedi: Fediverse, server: TestServer, tmp_pa
 def test_peertube_account_by_actor_url(fedi: Fediverse, server: TestServer, tmp_path: Path) -> None:
     report = sync(tmp_path, server, account=server.url("/accounts/novosyx"))
     assert report.status == "ok", report.runs[0].error
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     video = fedi.url("social", "/videos/watch/6c4e8a2b-0d5f-4f47-9c1e-2f1c8a7e3b11")
     row = posts[video]
     assert row["title"] == "Novosyx 4.0 walkthrough" and row["is_own"] == 1
@@ -207,8 +194,7 @@ def test_peertube_account_by_actor_url(fedi: Fediverse, server: TestServer, tmp_
     assert posts[answer]["in_reply_to"] == post_id("activitypub", first)
     assert posts[answer]["is_own"] == 1 and posts[first]["is_own"] == 0
     assert posts[answer]["thread_root"] == post_id("activitypub", video)
-    with Archive(tmp_path / "a.db") as archive:
-        media = [dict(m) for m in archive.query("SELECT url, width FROM media")]
+    media = query_rows(tmp_path, "SELECT url, width FROM media")
     assert media == [{"url": fedi.url("social", "/lazy-static/previews/6c4e.jpg"), "width": 850}]
 
 
@@ -220,7 +206,7 @@ def test_verify_marks_deleted_objects_gone(
     fedi.refuse(me + "101", 410)
     fedi.objects[me + "102"] = {"id": me + "102", "type": "Tombstone"}
     report = sync(tmp_path, server, verify=True)
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     assert posts[me + "101"]["gone_reason"] == "deleted upstream"
     assert posts[me + "102"]["gone_reason"] == "deleted upstream"
     assert posts[me + "105"]["gone_at"] is None
@@ -228,14 +214,8 @@ def test_verify_marks_deleted_objects_gone(
 
 
 def test_rate_limit_headers_pause_before_the_next_request(
-    fedi: Fediverse, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fedi: Fediverse, server: TestServer, tmp_path: Path, pauses: list[float]
 ) -> None:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(ratelimit, "pause", record)
     outbox = fedi.objects[fedi.url("social", "/users/novosyx/outbox")]
     server.route(
         "/users/novosyx/outbox",
@@ -247,4 +227,4 @@ def test_rate_limit_headers_pause_before_the_next_request(
     )
     report = sync(tmp_path, server)
     assert report.status == "ok"
-    assert waits and 2 <= waits[0] <= 3
+    assert pauses and 2 <= pauses[0] <= 3

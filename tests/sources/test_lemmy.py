@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from pathlib import Path
@@ -11,13 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ownfeed.archive import Archive
-from ownfeed.config import parse_config
 from ownfeed.models import post_id
-from ownfeed.sources import lemmy, ratelimit
+from ownfeed.sources import lemmy
 from ownfeed.sources.lemmy import parent_local_id, parse_account
-from ownfeed.sync import SyncOptions, SyncReport, sync_archive
+from ownfeed.sync import SyncReport
 from tests.httpserver import Reply, Request, TestServer
+from tests.sources.harness import query_rows, rows_by_native_id, sync_entry
 
 DATA = Path(__file__).parent.parent / "data" / "lemmy"
 P11 = "https://lemmy.example/post/11"
@@ -89,16 +87,7 @@ def sync(tmp_path: Path, server: TestServer, *, verify: bool = False, **options:
         "instance": server.base_url,
         **options,
     }
-    config = parse_config(
-        {"archive": str(tmp_path / "a.db"), "sources": [entry]}, tmp_path / "o.toml"
-    )
-    with Archive(config.archive) as archive:
-        return asyncio.run(sync_archive(config, archive, SyncOptions(media=False, verify=verify)))
-
-
-def rows(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    with Archive(tmp_path / "a.db") as archive:
-        return {r["native_id"]: dict(r) for r in archive.query("SELECT * FROM posts")}
+    return sync_entry(tmp_path, entry, verify=verify)
 
 
 def test_account_forms_and_paths() -> None:
@@ -115,7 +104,7 @@ def test_first_sync_over_several_pages_builds_the_tree(
     monkeypatch.setattr(lemmy, "PAGE_SIZE", 2)
     report = sync(tmp_path, server)
     assert report.status == "ok" and report.runs[0].error is None
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     own = {k for k, v in posts.items() if v["is_own"]}
     assert own == {
         P11,
@@ -150,8 +139,7 @@ def test_first_sync_over_several_pages_builds_the_tree(
     assert posts["https://lemmy.example/comment/31"]["in_reply_to"] == post_id(
         "lemmy", "https://lemmy.ml/post/40"
     )
-    with Archive(tmp_path / "a.db") as archive:
-        tags = {r["tag"] for r in archive.query("SELECT tag FROM post_tags")}
+    tags = {r["tag"] for r in query_rows(tmp_path, "SELECT tag FROM post_tags")}
     assert "!opensource@lemmy.ml" in tags
 
 
@@ -181,7 +169,7 @@ def test_new_comment_and_edit_are_picked_up(
     )
     report = sync(tmp_path, server)
     assert report.runs[0].counts.new == 1 and report.runs[0].counts.updated == 1
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     assert posts["https://lemmy.ml/comment/600"]["in_reply_to"] == post_id(
         "lemmy", "https://feddit.de/comment/901"
     )
@@ -196,7 +184,7 @@ def test_removed_later_keeps_the_text(
     instance.tree["comments"][0]["comment"].update(removed=True, content="")
     report = sync(tmp_path, server)
     assert report.runs[0].counts.gone == 1
-    row = rows(tmp_path)["https://feddit.de/comment/901"]
+    row = rows_by_native_id(tmp_path)["https://feddit.de/comment/901"]
     assert (
         row["gone_reason"] == "removed" and row["content_text"] == "Congrats! Is the export *new*?"
     )
@@ -235,7 +223,7 @@ def test_verify_checks_local_items_by_id(
     instance.user["posts"][1]["post"]["deleted"] = True
     instance.user["posts"] = [v for v in instance.user["posts"] if v["post"]["id"] != 14]
     report = sync(tmp_path, server, verify=True)
-    posts = rows(tmp_path)
+    posts = rows_by_native_id(tmp_path)
     assert posts["https://lemmy.example/post/12"]["gone_reason"] == "deleted"
     assert posts["https://lemmy.example/post/14"]["gone_reason"] == "not found"
     assert posts[P11]["gone_at"] is None
@@ -243,21 +231,15 @@ def test_verify_checks_local_items_by_id(
 
 
 def test_rate_limited_answers_are_waited_out(
-    instance: Instance, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    instance: Instance, server: TestServer, tmp_path: Path, pauses: list[float]
 ) -> None:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(ratelimit, "pause", record)
     answers = iter(
         [as_json({"error": "rate_limit_error"}, 429), as_json({"error": "rate_limit_error"}, 429)]
     )
     server.route("/api/v3/user", lambda r: next(answers, None) or instance.profile(r))
     report = sync(tmp_path, server)
     assert report.status == "ok"
-    assert waits == [1.0, 1.0]  # no Retry-After: a short pause, then again
+    assert pauses == [1.0, 1.0]  # no Retry-After: a short pause, then again
 
 
 def test_rate_limit_that_resets_too_late_is_one_line(

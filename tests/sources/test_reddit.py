@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,13 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ownfeed.archive import Archive
-from ownfeed.config import parse_config
 from ownfeed.models import post_id
-from ownfeed.sources import ratelimit
 from ownfeed.sources.reddit import RedditSource, parse_user
-from ownfeed.sync import SyncOptions, SyncReport, sync_archive
+from ownfeed.sync import SyncReport
 from tests.httpserver import Reply, Request, TestServer
+from tests.sources.harness import query_rows, rows_by_native_id, sync_entry
 
 DATA = Path(__file__).parent.parent / "data" / "reddit"
 
@@ -71,18 +68,9 @@ def sync(tmp_path: Path, server: TestServer, *, verify: bool = False, **options:
         "type": "reddit",
         "account": "u/novosyx",
         "api_base": server.base_url,
+        **options,
     }
-    entry.update(options)
-    config = parse_config(
-        {"archive": str(tmp_path / "a.db"), "sources": [entry]}, tmp_path / "o.toml"
-    )
-    with Archive(config.archive) as archive:
-        return asyncio.run(sync_archive(config, archive, SyncOptions(media=False, verify=verify)))
-
-
-def rows(tmp_path: Path, sql: str, *args: Any) -> dict[str, dict[str, Any]]:
-    with Archive(tmp_path / "a.db") as archive:
-        return {r["native_id"]: dict(r) for r in archive.query(sql, args)}
+    return sync_entry(tmp_path, entry, verify=verify)
 
 
 def test_user_forms() -> None:
@@ -95,7 +83,7 @@ def test_first_sync_gets_submissions_comments_and_threads(
 ) -> None:
     report = sync(tmp_path, server)
     assert report.status == "ok" and report.runs[0].error is None
-    posts = rows(tmp_path, "SELECT * FROM posts")
+    posts = rows_by_native_id(tmp_path)
     own = {k for k, v in posts.items() if v["is_own"]}
     assert own == {"t3_s5", "t3_s4", "t3_s3", "t3_s2", "t1_u1", "t1_u2", "t1_c2"}
     assert set(posts) == own | {"t1_c1", "t1_c3", "t1_c4", "t1_c5", "t1_c6", "t1_c7", "t1_c8"}
@@ -111,11 +99,11 @@ def test_first_sync_gets_submissions_comments_and_threads(
     assert posts["t1_c7"]["gone_reason"] == "removed"
     assert posts["t1_u2"]["updated_at"] == "2024-02-29T11:46:40+00:00"
     assert posts["t1_u2"]["in_reply_to_url"] is None
-    media = rows(tmp_path, "SELECT url AS native_id, width FROM media")
+    media = {r["url"] for r in query_rows(tmp_path, "SELECT url FROM media")}
     assert "https://external-preview.redd.it/abc.jpg?width=1200&s=9f" in media
     assert "https://preview.redd.it/img1.jpg?width=2048&format=pjpg&s=11" in media
-    tags = rows(tmp_path, "SELECT tag AS native_id FROM post_tags")
-    assert {"r/selfhosted", "r/novosyx"} <= set(tags)
+    tags = {r["tag"] for r in query_rows(tmp_path, "SELECT tag FROM post_tags")}
+    assert {"r/selfhosted", "r/novosyx"} <= tags
     assert reddit.paths()[:3] == [
         "/user/novosyx/submitted.json",
         "/user/novosyx/submitted.json",
@@ -151,7 +139,7 @@ def test_deleted_comment_is_gone_and_keeps_its_text(
     reddit.pages[0]["data"]["children"][0]["data"]["num_comments"] = 8
     report = sync(tmp_path, server)
     assert report.runs[0].counts.gone == 1
-    c1_row = rows(tmp_path, "SELECT * FROM posts WHERE native_id = 't1_c1'")["t1_c1"]
+    c1_row = rows_by_native_id(tmp_path)["t1_c1"]
     assert (
         c1_row["content_text"] == "Congrats on the release!" and c1_row["gone_reason"] == "deleted"
     )
@@ -159,18 +147,12 @@ def test_deleted_comment_is_gone_and_keeps_its_text(
 
 
 def test_rate_limit_headers_make_the_source_wait(
-    reddit: Reddit, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reddit: Reddit, server: TestServer, tmp_path: Path, pauses: list[float]
 ) -> None:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(ratelimit, "pause", record)
     reddit.limit_headers.update({"x-ratelimit-remaining": "0.0", "x-ratelimit-reset": "7"})
     report = sync(tmp_path, server)
     assert report.status == "ok"
-    assert waits and all(6 <= w <= 7 for w in waits)
+    assert pauses and all(6 <= w <= 7 for w in pauses)
 
 
 def test_429_with_a_far_reset_is_one_clear_line(
@@ -215,7 +197,7 @@ def test_a_failing_thread_is_a_warning_and_retried(
     server.requests.clear()
     sync(tmp_path, server)
     assert path in reddit.paths()
-    assert "t1_c8" in rows(tmp_path, "SELECT native_id FROM posts")
+    assert "t1_c8" in rows_by_native_id(tmp_path)
 
 
 def test_verify_marks_missing_and_deleted_and_records_edits(
@@ -223,7 +205,7 @@ def test_verify_marks_missing_and_deleted_and_records_edits(
 ) -> None:
     sync(tmp_path, server)
     report = sync(tmp_path, server, verify=True)
-    posts = rows(tmp_path, "SELECT * FROM posts")
+    posts = rows_by_native_id(tmp_path)
     assert posts["t3_s2"]["gone_reason"] == "not found"
     assert posts["t1_c1"]["gone_reason"] == "deleted"
     assert posts["t1_c1"]["content_text"] == "Congrats on the release!"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,13 +9,13 @@ from typing import Any
 import pytest
 
 from ownfeed.archive import Archive
-from ownfeed.config import parse_config
 from ownfeed.models import post_id, utcnow
 from ownfeed.sources.registry import source_class
 from ownfeed.sources.wordpress import WordPressSource, rest_url
 from ownfeed.sources.wordpress_feed import atom_comments_url, page_url
-from ownfeed.sync import SyncOptions, SyncReport, sync_archive
+from ownfeed.sync import SyncReport
 from tests.httpserver import Reply, TestServer
+from tests.sources.harness import ARCHIVE_FILE, query_rows, sync_entry
 from tests.sources.wp_site import WpSite
 
 
@@ -25,22 +24,12 @@ def sync(
 ) -> SyncReport:
     """One `ownfeed sync` of the site into tmp_path/archive.db."""
     entry = {"name": "blog", "type": "wordpress", "url": server.url("/"), **options}
-    config = parse_config(
-        {"archive": str(tmp_path / "archive.db"), "sources": [entry]}, tmp_path / "ownfeed.toml"
-    )
-    with Archive(config.archive) as archive:
-        options_ = SyncOptions(full=full, verify=verify, media=False)
-        return asyncio.run(sync_archive(config, archive, options_))
-
-
-def rows(tmp_path: Path, sql: str, *args: Any) -> list[dict[str, Any]]:
-    with Archive(tmp_path / "archive.db") as archive:
-        return [dict(r) for r in archive.query(sql, args)]
+    return sync_entry(tmp_path, entry, full=full, verify=verify)
 
 
 def snapshot(tmp_path: Path) -> set[tuple[Any, ...]]:
     """What must be equal whichever channel delivered the site: ids, threads, text."""
-    found = rows(
+    found = query_rows(
         tmp_path,
         """SELECT p.native_id, p.kind, p.is_own, parent.native_id AS parent,
                   root.native_id AS root, p.content_text, p.title, p.url, p.published_at
@@ -74,11 +63,11 @@ def test_rest_first_sync_gets_every_post_page_and_threaded_comment(
     site = WpSite(server)
     report = sync(tmp_path, server)
     assert report.status == "ok", report.runs[0].error
-    own = rows(tmp_path, "SELECT native_id, title FROM posts WHERE is_own = 1")
+    own = query_rows(tmp_path, "SELECT native_id, title FROM posts WHERE is_own = 1")
     assert len(own) == 252  # 250 posts and 2 pages
     assert {r["native_id"] for r in own} == {site.guid(p) for p in site.posts}
     assert "Post 1: Novosyx’s news & notes" in {r["title"] for r in own}
-    comments = rows(tmp_path, "SELECT * FROM posts WHERE is_own = 0")
+    comments = query_rows(tmp_path, "SELECT * FROM posts WHERE is_own = 0")
     assert len(comments) == len(site.comments())
     for post, comment in site.comments():
         row = next(
@@ -93,7 +82,7 @@ def test_rest_first_sync_gets_every_post_page_and_threaded_comment(
         assert row["title"] is None
     # the REST index, 3 pages of posts, 1 of pages, 7 of comments: nothing else
     assert len(server.requests) == 1 + 3 + 1 + 7, paths(server)
-    source = rows(tmp_path, "SELECT title, home_url FROM sources")[0]
+    source = query_rows(tmp_path, "SELECT title, home_url FROM sources")[0]
     assert source["title"] == "Novosyx Blog"
 
 
@@ -126,7 +115,7 @@ def test_plain_permalinks_use_the_advertised_rest_route(server: TestServer, tmp_
     assert report.status == "ok", report.runs[0].error
     assert any("rest_route=%2Fwp%2Fv2%2Fposts" in p for p in paths(server))
     assert not any(p.startswith("/feed/") for p in paths(server))
-    assert len(rows(tmp_path, "SELECT id FROM posts WHERE is_own = 1")) == 32
+    assert len(query_rows(tmp_path, "SELECT id FROM posts WHERE is_own = 1")) == 32
 
 
 def test_unchanged_resync_costs_three_requests_via_rest(server: TestServer, tmp_path: Path) -> None:
@@ -172,11 +161,13 @@ def test_rest_edit_makes_a_version_and_new_comments_land(
     report = sync(tmp_path, server)
     assert report.runs[0].counts.new == 1
     assert report.runs[0].counts.updated == 1
-    row = rows(
+    row = query_rows(
         tmp_path, "SELECT versions, content_text FROM posts WHERE native_id = ?", site.guid(post)
     )[0]
     assert row == {"versions": 2, "content_text": "Corrected body."}
-    late = rows(tmp_path, "SELECT in_reply_to FROM posts WHERE content_text = 'A late answer'")[0]
+    late = query_rows(
+        tmp_path, "SELECT in_reply_to FROM posts WHERE content_text = 'A late answer'"
+    )[0]
     assert late["in_reply_to"] == post_id("web", f"{site.guid(post)}#comment-{reply_to.id}")
 
 
@@ -189,7 +180,7 @@ def test_rest_recent_comment_deleted_is_marked_gone(server: TestServer, tmp_path
     first.approved = False
     report = sync(tmp_path, server)
     assert report.runs[0].counts.gone == 1
-    gone = rows(tmp_path, "SELECT content_text FROM posts WHERE gone_at IS NOT NULL")
+    gone = query_rows(tmp_path, "SELECT content_text FROM posts WHERE gone_at IS NOT NULL")
     assert gone == [{"content_text": "Buy now"}]  # kept, only marked
 
 
@@ -290,7 +281,7 @@ def test_feed_mode_falls_back_to_rss_comment_feeds(server: TestServer, tmp_path:
     server.route(path + "feed/", Reply(rss, content_type="application/rss+xml"))
     report = sync(tmp_path, server)
     assert report.status == "ok" and report.runs[0].error is None
-    found = rows(
+    found = query_rows(
         tmp_path,
         "SELECT in_reply_to FROM posts WHERE native_id LIKE ?",
         f"{site.guid(post)}#comment-%",
@@ -310,7 +301,7 @@ def test_rest_and_the_wxr_export_give_the_same_rows(server: TestServer, tmp_path
     assert sync(tmp_path / "rest", server).status == "ok"
     export = tmp_path / "novosyx.WordPress.2024-03-12.xml"
     export.write_text(site.wxr(), encoding="utf-8")
-    with Archive(tmp_path / "wxr" / "archive.db") as archive:
+    with Archive(tmp_path / "wxr" / ARCHIVE_FILE) as archive:
         run_import(
             archive,
             "wordpress",
@@ -321,4 +312,4 @@ def test_rest_and_the_wxr_export_give_the_same_rows(server: TestServer, tmp_path
         )
     assert snapshot(tmp_path / "wxr") == snapshot(tmp_path / "rest")
     authors = "SELECT DISTINCT author_id FROM posts ORDER BY 1"
-    assert rows(tmp_path / "wxr", authors) == rows(tmp_path / "rest", authors)
+    assert query_rows(tmp_path / "wxr", authors) == query_rows(tmp_path / "rest", authors)
