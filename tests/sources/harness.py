@@ -21,7 +21,7 @@ from ownfeed.config import parse_config
 from ownfeed.demo.web import DemoRequest, DemoResponse
 from ownfeed.demo.web import Handler as DemoHandler
 from ownfeed.http import HttpClient
-from ownfeed.models import KnownPost, Post, SourceResult
+from ownfeed.models import Author, KnownPost, Post, SourceResult
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sync import SyncOptions, SyncReport, sync_archive
 from tests.httpserver import Handler, Reply, Request
@@ -97,6 +97,12 @@ class Archived:
 
 def by_id(result: SourceResult) -> dict[str, Post]:
     return {post.native_id: post for post in result.posts}
+
+
+def author_of(post: Post) -> Author:
+    """The author a test expects the post to have."""
+    assert post.author is not None
+    return post.author
 
 
 def known(native_id: str) -> KnownPost:

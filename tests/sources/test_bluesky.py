@@ -20,11 +20,10 @@ from ownfeed.demo.bluesky import source_entries as demo_entries
 from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
 from ownfeed.http import HttpClient
-from ownfeed.models import Author, Post
 from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.bluesky import BlueskySource, parse_actor, web_url
 from tests.httpserver import Reply, Request, TestServer
-from tests.sources.harness import Archived, by_id, counted, first_then, known, run_source
+from tests.sources.harness import Archived, author_of, by_id, counted, first_then, known, run_source
 
 DATA = Path(__file__).parent.parent / "data" / "bluesky"
 DID = "did:plc:nvsx4k2m7q3bz5wjtye6hd2a"
@@ -117,11 +116,6 @@ def make_source(server: TestServer, **options: Any) -> BlueskySource:
         options={"account": "novosyx.bsky.social", "appview": server.base_url, **options},
     )
     return BlueskySource(config)
-
-
-def author_of(post: Post) -> Author:
-    assert post.author is not None
-    return post.author
 
 
 # --- first sync ---------------------------------------------------------------------------

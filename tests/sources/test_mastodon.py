@@ -15,11 +15,10 @@ from ownfeed.demo.mastodon import MastodonSample
 from ownfeed.demo.mastodon import source_entries as demo_entries
 from ownfeed.demo.web import DemoWeb
 from ownfeed.errors import SourceError
-from ownfeed.models import Author, Post
 from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.mastodon import MastodonSource, parse_account
 from tests.httpserver import Reply, Request, TestServer
-from tests.sources.harness import Archived, by_id, counted, first_then, known, run_source
+from tests.sources.harness import Archived, author_of, by_id, counted, first_then, known, run_source
 
 DATA = Path(__file__).parent.parent / "data" / "mastodon"
 ACCOUNT_ID = "109300000000000001"
@@ -102,11 +101,6 @@ def make_source(server: TestServer, **options: Any) -> MastodonSource:
         options={k: v for k, v in entry.items() if k in MastodonSource.keys},
     )
     return MastodonSource(config)
-
-
-def author_of(post: Post) -> Author:
-    assert post.author is not None
-    return post.author
 
 
 # --- first sync ---------------------------------------------------------------------------
