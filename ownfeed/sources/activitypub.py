@@ -17,7 +17,6 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -29,6 +28,7 @@ from ownfeed.sources.apiutil import (
     Skipped,
     as_text,
     base_url,
+    can_stop_paging,
     json_object,
     mapper,
     needs_replies,
@@ -350,14 +350,13 @@ class ActivityPubSource(Source):
     # --- outbox --------------------------------------------------------------------------
 
     def _stop(self, ctx: SourceContext, page: list[Any]) -> bool:
-        """The page's oldest activity is archived already and older than the refresh window."""
-        if ctx.full or not page:
-            return not page
+        """True after an empty page, or one whose oldest activity ends the walk."""
+        if not page:
+            return True
         oldest = page[-1] if isinstance(page[-1], Mapping) else {}
         object_id = _id(oldest.get("object")) if oldest.get("type") == "Create" else _id(oldest)
         published = parse_iso(oldest.get("published"))
-        since = ctx.now - timedelta(days=self.config.refresh_days)
-        return object_id in ctx.known and (published is None or published < since)
+        return can_stop_paging(ctx, object_id, published, self.config.refresh_days)
 
     async def _outbox(
         self, ctx: SourceContext, fetch: _Fetcher, outbox_url: str

@@ -10,14 +10,14 @@ import functools
 import html
 import os
 import re
-from collections.abc import Callable, Collection
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
-from ownfeed.models import Author, KnownPost, Media, Post, SourceResult
+from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult
 from ownfeed.sources.base import SourceContext
 
 P = ParamSpec("P")
@@ -117,6 +117,34 @@ def needs_replies(
     if count is not None and count != known.reply_count:
         return True
     return ctx.in_refresh_window(published, refresh_days)
+
+
+def can_stop_paging(
+    ctx: SourceContext, oldest: str | None, published: datetime | None, refresh_days: int
+) -> bool:
+    """Whether a newest-first walk may stop after a page whose oldest item is `oldest`: never
+    with --full; else when that item is archived already and older than the refresh window
+    (an item without a date counts as old), since everything older then is too."""
+    if ctx.full:
+        return False
+    since = ctx.now - timedelta(days=refresh_days)
+    return oldest in ctx.known and (published is None or published < since)
+
+
+def placeholder(post: Post, *keep: str) -> Post:
+    """What to archive of a post deleted upstream before the archive ever had it: its place in
+    the thread, so the replies below it keep theirs, plus the fields named in `keep`."""
+    return Post(
+        platform=post.platform,
+        native_id=post.native_id,
+        kind=post.kind,
+        is_own=post.is_own,
+        url=post.url,
+        published_at=post.published_at,
+        in_reply_to=post.in_reply_to,
+        thread_root=post.thread_root,
+        **{name: getattr(post, name) for name in keep},
+    )
 
 
 # --- untrusted JSON into well-formed posts ----------------------------------------------------
@@ -256,3 +284,33 @@ class Skipped:
             result.warnings.append(
                 f"{len(self.errors)} malformed item(s) skipped, e.g. {self.errors[0]}"
             )
+
+
+@dataclasses.dataclass
+class Batch:
+    """Posts and gone markers of one run, by native id, for platforms that show a deleted item
+    in place (Lemmy, Reddit): a deleted item is a gone marker and never overwrites what the
+    archive has; one the archive never had is kept as a `placeholder`."""
+
+    known: Mapping[str, KnownPost]
+    #: fields a placeholder keeps besides its place in the thread
+    placeholder_keeps: tuple[str, ...] = ()
+    posts: dict[str, Post] = dataclasses.field(default_factory=dict)
+    gone: dict[str, Gone] = dataclasses.field(default_factory=dict)
+    skipped: Skipped = dataclasses.field(default_factory=Skipped)
+
+    def add(self, post: Post, gone_reason: str | None) -> None:
+        """Add a post the platform shows, or one it shows as deleted (`gone_reason`)."""
+        native_id = post.native_id
+        if gone_reason is None:
+            self.posts[native_id] = post
+            return
+        self.gone[native_id] = Gone(post.platform, native_id, gone_reason)
+        if native_id not in self.known and native_id not in self.posts:
+            self.posts[native_id] = placeholder(post, *self.placeholder_keeps)
+
+    def report(self, result: SourceResult) -> None:
+        """Hand the posts, the gone markers and a warning about skipped items to `result`."""
+        result.posts = list(self.posts.values())
+        result.gone = list(self.gone.values())
+        self.skipped.report(result)

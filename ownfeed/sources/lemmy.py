@@ -14,8 +14,7 @@ import asyncio
 import builtins
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
@@ -23,9 +22,10 @@ from urllib.parse import urlencode, urlsplit
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult, parse_iso
 from ownfeed.sources.apiutil import (
-    Skipped,
+    Batch,
     as_count,
     base_url,
+    can_stop_paging,
     json_object,
     mapper,
     needs_replies,
@@ -187,39 +187,18 @@ def _text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@dataclass
-class _Batch:
-    """Posts and gone markers of one run; a deleted item never overwrites what we had."""
-
-    known: Mapping[str, KnownPost]
-    posts: dict[str, Post] = field(default_factory=dict)
-    gone: dict[str, Gone] = field(default_factory=dict)
-    skipped: Skipped = field(default_factory=Skipped)
+class _Batch(Batch):
+    """The run's posts and gone markers; a view without text never replaces one with it."""
 
     def add_mapped(self, make: Callable[[], Post], item: Mapping[str, Any]) -> None:
-        """Add what `make` maps; a malformed view is skipped (and counted)."""
+        """Add what `make` maps from `item`; a malformed view is skipped (and counted)."""
         post = self.skipped(make)
-        if post is not None:
-            self.add(post, item)
-
-    def add(self, post: Post, item: Mapping[str, Any]) -> None:
-        reason = _gone_reason(item)
-        if reason is None:
-            if post.native_id not in self.posts or post.content_html:
-                self.posts[post.native_id] = post
+        if post is None:
             return
-        self.gone[post.native_id] = Gone(PLATFORM, post.native_id, reason)
-        if post.native_id not in self.known and post.native_id not in self.posts:
-            self.posts[post.native_id] = Post(  # a placeholder keeps the replies below it
-                platform=PLATFORM,
-                native_id=post.native_id,
-                kind=post.kind,
-                is_own=post.is_own,
-                url=post.url,
-                published_at=post.published_at,
-                in_reply_to=post.in_reply_to,
-                thread_root=post.thread_root,
-            )
+        reason = _gone_reason(item)
+        if reason is None and post.native_id in self.posts and not post.content_html:
+            return
+        self.add(post, reason)
 
 
 class _Api:
@@ -264,15 +243,12 @@ class LemmySource(Source):
     # --- the user's posts and comments ---------------------------------------------------
 
     def _stop(self, ctx: SourceContext, views: list[dict[str, Any]], key: str) -> bool:
-        """True when the oldest item is archived already and older than the refresh window."""
+        """True after an empty page, or one whose oldest item ends the walk (`can_stop_paging`)."""
         if not views:
             return True
-        if ctx.full:
-            return False
         item = views[-1].get(key) or {}
-        published = parse_iso(item.get("published"))
-        since = ctx.now - timedelta(days=self.config.refresh_days)
-        return str(item.get("ap_id")) in ctx.known and (published is None or published < since)
+        oldest, published = str(item.get("ap_id")), parse_iso(item.get("published"))
+        return can_stop_paging(ctx, oldest, published, self.config.refresh_days)
 
     async def _profile(
         self, ctx: SourceContext, api: _Api, user: str
@@ -423,9 +399,7 @@ class LemmySource(Source):
         await self._own_comments(ctx, api, comments, mapper, batch, result)
         if self.config.replies:
             await self._trees(ctx, api, posts, mapper, batch, result)
-        result.posts = list(batch.posts.values())
-        result.gone = list(batch.gone.values())
-        batch.skipped.report(result)
+        batch.report(result)
         return result
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:

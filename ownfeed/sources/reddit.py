@@ -16,8 +16,8 @@ import builtins
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 from ownfeed import __version__
 from ownfeed.errors import SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult
-from ownfeed.sources.apiutil import Skipped, base_url, mapper, needs_replies
+from ownfeed.sources.apiutil import Batch, base_url, can_stop_paging, mapper, needs_replies
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -190,40 +190,18 @@ class _Mapper:
 
 
 @dataclass
-class _Batch:
-    """Posts and gone markers of one run; a deleted thing never overwrites what we had."""
+class _Batch(Batch):
+    """The run's posts and gone markers; a deleted submission's placeholder keeps its title."""
 
-    known: Mapping[str, KnownPost]
-    posts: dict[str, Post] = field(default_factory=dict)
-    gone: dict[str, Gone] = field(default_factory=dict)
-    skipped: Skipped = field(default_factory=Skipped)
+    placeholder_keeps: tuple[str, ...] = ("title", "raw")
 
-    def add(self, mapper: _Mapper, kind: str, data: Mapping[str, Any]) -> None:
+    def add_thing(self, mapper: _Mapper, kind: str, data: Mapping[str, Any]) -> None:
+        """Add a thing (`t1` comment, `t3` submission); a malformed one is skipped (counted)."""
         if not data.get("name"):
             return
         post = self.skipped(partial(mapper.thing, kind, data))
-        if post is None:
-            return  # malformed: skipped, and said so once
-        native_id = post.native_id
-        reason = gone_reason(data)
-        if reason is None:
-            self.posts[native_id] = post
-            return
-        self.gone[native_id] = Gone(PLATFORM, native_id, reason)
-        if native_id not in self.known and native_id not in self.posts:
-            # a placeholder so the replies below it keep their place in the thread
-            self.posts[native_id] = Post(
-                platform=PLATFORM,
-                native_id=native_id,
-                kind=post.kind,
-                is_own=post.is_own,
-                url=post.url,
-                title=post.title,
-                published_at=post.published_at,
-                in_reply_to=post.in_reply_to,
-                thread_root=post.thread_root,
-                raw=post.raw,
-            )
+        if post is not None:
+            self.add(post, gone_reason(data))
 
 
 class _Api:
@@ -294,13 +272,12 @@ class RedditSource(Source):
     # --- listings ------------------------------------------------------------------------
 
     def _stop(self, ctx: SourceContext, page: list[tuple[str, dict[str, Any]]]) -> bool:
-        """The page's oldest thing is archived already and older than the refresh window."""
-        if ctx.full or not page:
-            return not page
+        """True after an empty page, or one whose oldest thing ends the walk (`can_stop_paging`)."""
+        if not page:
+            return True
         oldest = page[-1][1]
-        since = ctx.now - timedelta(days=self.config.refresh_days)
         created = _stamp(oldest.get("created_utc"))
-        return str(oldest.get("name")) in ctx.known and (created is None or created < since)
+        return can_stop_paging(ctx, str(oldest.get("name")), created, self.config.refresh_days)
 
     async def _listing(
         self, ctx: SourceContext, api: _Api, what: str
@@ -343,7 +320,7 @@ class RedditSource(Source):
             for thing in _list(_dig(data, "json", "data", "things")):
                 kind, item = _dig(thing, "kind"), _dig(thing, "data")
                 if kind == "t1" and isinstance(item, dict):
-                    batch.add(mapper, "t1", item)
+                    batch.add_thing(mapper, "t1", item)
                 elif kind == "more":
                     ids += [str(c) for c in _list(_dig(item, "children")) if c]
         return calls
@@ -355,7 +332,7 @@ class RedditSource(Source):
             if kind == "more":
                 stubs.append(data)
                 continue
-            batch.add(mapper, kind, data)
+            batch.add_thing(mapper, kind, data)
             if isinstance(data.get("replies"), dict):
                 self._walk(data["replies"], batch, mapper, stubs)
 
@@ -431,13 +408,11 @@ class RedditSource(Source):
         result.http_status = 200
         batch = _Batch(ctx.known)
         for kind, data in [*submitted, *comments]:
-            batch.add(mapper, kind, data)
+            batch.add_thing(mapper, kind, data)
         if self.config.replies:
             own = [d for k, d in submitted if k == "t3" and d.get("permalink") and d.get("name")]
             await self._threads(ctx, api, own, batch, mapper, result)
-        result.posts = list(batch.posts.values())
-        result.gone = list(batch.gone.values())
-        batch.skipped.report(result)
+        batch.report(result)
         return result
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:
@@ -461,7 +436,7 @@ class RedditSource(Source):
                     result.gone.append(Gone(PLATFORM, name, "not found"))
                     continue
                 kind, item = found[name]
-                batch.add(mapper, kind, item)
+                batch.add_thing(mapper, kind, item)
                 if name not in batch.gone:
                     result.seen_again.append((PLATFORM, name))
         result.posts = list(batch.posts.values())
