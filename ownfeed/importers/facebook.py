@@ -14,26 +14,25 @@ the same second get a content hash appended (see `member.native_ids`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, provenance, text
+from ownfeed.importers.batch import ImportBatch, ImportOptions, text
 from ownfeed.importers.bundle import Bundle
 from ownfeed.importers.member import (
+    Attachments,
     ExportFiles,
     Layout,
+    MemberEntry,
     add_entries,
     find_files,
-    hashtags,
     load_meta_json,
+    member_post,
     not_an_export,
-    plain_html,
+    object_list,
     shape,
     timestamp,
-    with_link,
 )
-from ownfeed.models import Author, Media, MediaKind, Post, post_id
+from ownfeed.models import Author, MediaKind, Post
 
 PLATFORM = "facebook"
 POSTS = (
@@ -55,17 +54,6 @@ PROFILE = (
 _COMMENT_KEYS = ("comments_v2", "comments")  # 2021 on, and before
 
 
-@dataclass
-class _Entry:
-    """One post or comment as read, before its id is known."""
-
-    kind: str  # "post" or "comment"
-    member: str
-    published: datetime
-    body: str
-    data: dict[str, Any]
-
-
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     post_files, comment_files = find_files(bundle, POSTS), find_files(bundle, COMMENTS)
     if not post_files and not comment_files:
@@ -73,7 +61,7 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     author = _author(bundle, options)
     account = (author.handle or author.name) if author else None
     batch = ImportBatch(platform=PLATFORM, account=account)
-    entries: list[_Entry] = []
+    entries: list[MemberEntry] = []
     for member in post_files:
         entries += _posts(bundle, member, options)
     for member in comment_files:
@@ -89,7 +77,7 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     )
 
 
-def _posts(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
+def _posts(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEntry]:
     document = load_meta_json(bundle, member)
     if not isinstance(document, list):
         raise bundle.fail(member, f"expected a list of posts, found {shape(document)}")
@@ -99,13 +87,14 @@ def _posts(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
         if not isinstance(item, dict) or published is None:
             cause = f"entry {index}: expected a post with a timestamp, found {shape(item)}"
             raise bundle.fail(member, cause)
-        body = next((t for t in (_field(d, "post") for d in _list(item, "data")) if t), "")
-        found.append(_Entry("post", member, published, body, item))
+        texts = (text(data.get("post")) for data in object_list(item, "data"))
+        body = next((t for t in texts if t), "")
+        found.append(MemberEntry("post", member, published, body, item))
         options.tick()
     return found
 
 
-def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
+def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEntry]:
     document = load_meta_json(bundle, member)
     key = next((k for k in _COMMENT_KEYS if isinstance(document, dict) and k in document), None)
     items = document.get(key) if key and isinstance(document, dict) else None
@@ -120,7 +109,9 @@ def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entr
         if not isinstance(item, dict) or published is None:
             cause = f"entry {index}: expected a comment with a timestamp, found {shape(item)}"
             raise bundle.fail(member, cause)
-        found.append(_Entry("comment", member, published, text(comment.get("comment")) or "", item))
+        found.append(
+            MemberEntry("comment", member, published, text(comment.get("comment")) or "", item)
+        )
         options.tick()
     return found
 
@@ -134,51 +125,38 @@ def _comment_data(item: Any) -> dict[str, Any]:
 
 
 def _post(
-    bundle: Bundle, entry: _Entry, native_id: str, author: Author | None, files: ExportFiles
-) -> tuple[Post | None, list[LocalFile], int]:
+    bundle: Bundle, entry: MemberEntry, native_id: str, author: Author | None, files: ExportFiles
+) -> tuple[Post | None, Attachments]:
     """The post or comment; None when it has nothing to show (a bare "… updated their
     profile picture" with the picture not in the export)."""
-    pid = post_id(PLATFORM, native_id)
-    media: list[Media] = []
-    local: list[LocalFile] = []
+    attached = files.for_post(native_id)
     links: list[str] = []
-    missing = 0
-    for attachment in _list(entry.data, "attachments"):
-        for item in _list(attachment, "data"):
+    for attachment in object_list(entry.data, "attachments"):
+        for item in object_list(attachment, "data"):
             found = item.get("media")
             uri = text(found.get("uri")) if isinstance(found, dict) else None
             if uri and isinstance(found, dict):
-                row, file = files.attach(pid, uri, _media_kind(found))
-                missing += row is None
-                media += [row] if row else []
-                local += [file] if file else []
+                attached.add(uri, _media_kind(found))
             context = item.get("external_context")
             url = text(context.get("url")) if isinstance(context, dict) else None
             if url and url.startswith(("http://", "https://")):
                 links.append(url)
-    body = entry.body
     link = links[0] if links else None
-    if not body and not media and not link:
-        return None, [], missing
+    if not entry.body and not attached.media and not link:
+        return None, attached
     updated = None
-    for item in _list(entry.data, "data"):
+    for item in object_list(entry.data, "data"):
         updated = updated or timestamp(item.get("update_timestamp"))
-    raw = {"import": provenance(bundle, entry.member, PLATFORM), entry.kind: entry.data}
-    post = Post(
-        platform=PLATFORM,
-        native_id=native_id,
-        kind="reply" if entry.kind == "comment" else "post",
-        is_own=True,
-        content_html=plain_html(body, link),
-        content_text=with_link(body, link),
-        author=author,
-        published_at=entry.published,
+    post = member_post(
+        bundle,
+        entry,
+        native_id,
+        author,
+        attached,
+        link=link,
         updated_at=updated if updated and updated > entry.published else None,
-        tags=hashtags(body),
-        media=tuple(dict.fromkeys(media)),
-        raw=raw,
     )
-    return post, local, missing
+    return post, attached
 
 
 def _media_kind(found: dict[str, Any]) -> MediaKind | None:
@@ -214,12 +192,3 @@ def _author(bundle: Bundle, options: ImportOptions) -> Author | None:
     if not (handle or full_name):
         return None
     return Author(platform=PLATFORM, handle=handle, name=full_name, url=url)
-
-
-def _list(holder: Any, key: str) -> list[dict[str, Any]]:
-    found = holder.get(key) if isinstance(holder, dict) else None
-    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
-
-
-def _field(holder: dict[str, Any], key: str) -> str | None:
-    return text(holder.get(key))

@@ -19,21 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ownfeed.importers.batch import ImportBatch, ImportOptions, LocalFile, provenance, text
+from ownfeed.importers.batch import ImportBatch, ImportOptions, text
 from ownfeed.importers.bundle import Bundle
 from ownfeed.importers.member import (
+    Attachments,
     ExportFiles,
     Layout,
+    MemberEntry,
     add_entries,
     find_files,
-    hashtags,
     load_meta_json,
+    member_post,
     not_an_export,
-    plain_html,
+    object_list,
     shape,
     timestamp,
 )
-from ownfeed.models import Author, Media, Post, post_id
+from ownfeed.models import Author, Post
 
 PLATFORM = "instagram"
 POSTS = (
@@ -62,12 +64,7 @@ _REEL_LISTS = ("ig_reels_media",)
 
 
 @dataclass
-class _Entry:
-    kind: str  # "post" or "comment"
-    member: str
-    published: datetime
-    body: str
-    data: dict[str, Any]
+class _Entry(MemberEntry):
     owner: str | None = None  # a comment's media owner (whose post we commented on)
 
 
@@ -115,7 +112,7 @@ def _posts(bundle: Bundle, member: str, items: list[Any], options: ImportOptions
     (a post of one photo has its caption on the photo, a carousel on the post)."""
     found = []
     for index, item in enumerate(items):
-        media = _list(item, "media")
+        media = object_list(item, "media")
         published = None
         if isinstance(item, dict):
             published = timestamp(item.get("creation_timestamp"))
@@ -174,38 +171,18 @@ def _comment_fields(item: Any) -> tuple[str | None, str | None, datetime | None]
 
 def _post(
     bundle: Bundle, entry: _Entry, native_id: str, author: Author | None, files: ExportFiles
-) -> tuple[Post | None, list[LocalFile], int]:
-    pid = post_id(PLATFORM, native_id)
-    media: list[Media] = []
-    local: list[LocalFile] = []
-    missing = 0
-    for item in _list(entry.data, "media"):
+) -> tuple[Post | None, Attachments]:
+    attached = files.for_post(native_id)
+    for item in object_list(entry.data, "media"):
         uri = text(item.get("uri"))
-        if not uri:
-            continue
-        row, file = files.attach(pid, uri)
-        missing += row is None
-        media += [row] if row else []
-        local += [file] if file else []
-    if not entry.body and not media:
-        return None, [], missing
-    raw: dict[str, Any] = {"import": provenance(bundle, entry.member, PLATFORM)}
-    raw[entry.kind] = entry.data
-    post = Post(
-        platform=PLATFORM,
-        native_id=native_id,
-        kind="reply" if entry.kind == "comment" else "post",
-        is_own=True,
-        content_html=plain_html(entry.body),
-        content_text=entry.body,
-        author=author,
-        published_at=entry.published,
-        in_reply_to_url=_owner_url(entry.owner),
-        tags=hashtags(entry.body),
-        media=tuple(dict.fromkeys(media)),
-        raw=raw,
+        if uri:
+            attached.add(uri)
+    if not entry.body and not attached.media:
+        return None, attached
+    post = member_post(
+        bundle, entry, native_id, author, attached, in_reply_to_url=_owner_url(entry.owner)
     )
-    return post, local, missing
+    return post, attached
 
 
 def _owner_url(owner: str | None) -> str | None:
@@ -238,8 +215,3 @@ def _author(bundle: Bundle, options: ImportOptions) -> Author | None:
 def _value(mapped: dict[str, Any], key: str) -> str | None:
     found = mapped.get(key)
     return text(found.get("value")) if isinstance(found, dict) else None
-
-
-def _list(holder: Any, key: str) -> list[dict[str, Any]]:
-    found = holder.get(key) if isinstance(holder, dict) else None
-    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []

@@ -12,16 +12,23 @@ import hashlib
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from ownfeed.errors import ParseError
-from ownfeed.importers.batch import ImportBatch, LocalFile, guess_mime, load_json, media_kind
+from ownfeed.importers.batch import (
+    ImportBatch,
+    LocalFile,
+    guess_mime,
+    load_json,
+    media_kind,
+    provenance,
+)
 from ownfeed.importers.bundle import Bundle
-from ownfeed.models import Author, Media, MediaKind, Post
+from ownfeed.models import Author, Media, MediaKind, Post, post_id
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _URL_TRAILER = ".,;:!?)]}'\""
@@ -152,6 +159,13 @@ def shape(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def object_list(holder: Any, key: str) -> list[dict[str, Any]]:
+    """The objects in the JSON list under `key` (other items dropped; none without a list):
+    the exports nest their lists in objects that may lack them or hold odd items."""
+    found = holder.get(key) if isinstance(holder, dict) else None
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -252,6 +266,10 @@ class ExportFiles:
         name (layout-independent: a newer export's other folders give the same row)."""
         return f"{self.platform}-export:{quote(PurePosixPath(uri).name)}"
 
+    def for_post(self, native_id: str) -> Attachments:
+        """An empty list of one post's attachments, to `add` its files to."""
+        return Attachments(self, post_id(self.platform, native_id))
+
     def attach(
         self, pid: str, uri: str, kind: MediaKind | None = None, alt: str | None = None
     ) -> tuple[Media | None, LocalFile | None]:
@@ -268,21 +286,70 @@ class ExportFiles:
         return media, LocalFile(pid, url, member, mime)
 
 
-class MemberEntry(Protocol):
-    """What the shared loop needs of an entry read from a member data export."""
+@dataclass
+class Attachments:
+    """One post's media rows, the export files to copy for them, and how many files its
+    JSON names that the export lacks (counted for one warning, the post kept)."""
 
-    @property
-    def kind(self) -> str: ...
-    @property
-    def published(self) -> datetime: ...
-    @property
-    def body(self) -> str: ...
+    files: ExportFiles
+    pid: str
+    media: list[Media] = field(default_factory=list)
+    local: list[LocalFile] = field(default_factory=list)
+    missing: int = 0
+
+    def add(self, uri: str, kind: MediaKind | None = None) -> None:
+        row, file = self.files.attach(self.pid, uri, kind)
+        self.missing += row is None
+        self.media += [row] if row else []
+        self.local += [file] if file else []
+
+
+@dataclass
+class MemberEntry:
+    """One post or comment as read from a member data export, before its id is known."""
+
+    kind: str  # "post" or "comment"
+    member: str  # the export file it was read from
+    published: datetime
+    body: str
+    data: dict[str, Any]  # the entry as the export gives it, kept as provenance
 
 
 EntryT = TypeVar("EntryT", bound=MemberEntry)
+#: (bundle, entry, native id, author, files) -> the post (None: nothing to show), its media
 PostMaker = Callable[
-    [Bundle, EntryT, str, Author | None, "ExportFiles"], tuple[Post | None, list[LocalFile], int]
+    [Bundle, EntryT, str, Author | None, ExportFiles], tuple[Post | None, Attachments]
 ]
+
+
+def member_post(
+    bundle: Bundle,
+    entry: MemberEntry,
+    native_id: str,
+    author: Author | None,
+    attachments: Attachments,
+    *,
+    link: str | None = None,
+    **fields: Any,
+) -> Post:
+    """Our post or comment from a member export, built the same way for every platform: its
+    text as plain HTML (with a shared `link` the text lacks), hashtags, each medium once,
+    the entry and where it came from kept in `raw`; `fields` adds what a platform has more."""
+    platform = attachments.files.platform
+    return Post(
+        platform=platform,
+        native_id=native_id,
+        kind="reply" if entry.kind == "comment" else "post",
+        is_own=True,
+        content_html=plain_html(entry.body, link),
+        content_text=with_link(entry.body, link),
+        author=author,
+        published_at=entry.published,
+        tags=hashtags(entry.body),
+        media=tuple(dict.fromkeys(attachments.media)),
+        raw={"import": provenance(bundle, entry.member, platform), entry.kind: entry.data},
+        **fields,
+    )
 
 
 def add_entries(
@@ -300,13 +367,13 @@ def add_entries(
     keys = [(f"{e.kind}/{int(e.published.timestamp())}", e.body) for e in entries]
     missing = skipped = 0
     for entry, native_id in zip(entries, native_ids(keys), strict=True):
-        post, local, lost = make_post(bundle, entry, native_id, author, files)
-        missing += lost
+        post, attached = make_post(bundle, entry, native_id, author, files)
+        missing += attached.missing
         if post is None:
             skipped += 1
             continue
         batch.posts.append(post)
-        batch.files += local
+        batch.files += attached.local
     if skipped:
         batch.warnings.append(f"skipped {skipped} {empty}")
     if missing:
