@@ -1,0 +1,426 @@
+"""A fast path for plain RSS 2.0: lxml builds the very result feedparser would, or declines.
+
+feedparser is pure Python and was two thirds of a sync's CPU. Most feeds are well-formed
+UTF-8 RSS 2.0 from a blog engine using a handful of elements, so for those the document is
+read with lxml and turned into feedparser's own result objects (`FeedParserDict`), key for
+key, with feedparser's own helpers for the fiddly parts (date formats, URI joining, the
+relative-URI rewrite of HTML, the cp1252 and double-encoding repairs). The mapping to posts
+in `feedparse` then runs unchanged, so both paths give the same posts.
+
+Anything outside the small, known subset (other formats, other encodings, a DTD, xml:base
+or xml:lang, unknown or repeated elements, markup inside a text element, attributes that
+feedparser would read) makes `parse_fast` return None and the caller uses feedparser: the
+fast path never guesses. tests/sources/test_fastfeed.py compares both paths.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from feedparser.datetimes import _parse_date
+from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.util import FeedParserDict
+from lxml import etree
+
+from ownfeed.sources.htmluris import resolve_relative_uris
+
+# Namespaces feedparser knows, by lower-cased URI, as the prefix it files elements under.
+_NAMESPACES = {
+    "http://purl.org/rss/1.0/modules/content/": "content",
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://search.yahoo.com/mrss": "media",
+    "http://search.yahoo.com/mrss/": "media",
+    "http://purl.org/rss/1.0/modules/slash/": "slash",
+    "http://purl.org/rss/1.0/modules/syndication/": "sy",
+    "http://wellformedweb.org/commentapi/": "wfw",
+    "http://www.w3.org/2005/atom": "atom",
+}
+# Channel children that cannot change what the posts or the feed's title/link/language are.
+_CHANNEL_IGNORED = frozenset(
+    {
+        "description", "lastbuilddate", "pubdate", "generator", "docs", "ttl", "copyright",
+        "category", "sy:updateperiod", "sy:updatefrequency", "sy:updatebase",
+    }
+)  # fmt: skip
+_IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
+# Item children that may appear more than once.
+_REPEATABLE = frozenset({"category", "enclosure", "media:content", "media:thumbnail"})
+_XML_DECLARATION = re.compile(rb"^<\?xml[^>]*?>")
+_DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
+_UTF8 = ("utf-8", "utf8")
+_XML_MEDIA_TYPES = (
+    "application/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+)
+_CP1252 = {code: char for code, char in _cp1252.items()}
+_C1 = re.compile("[\x80-\x9f]")
+_QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
+_EMAIL_HINT = "@"
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    strip_cdata=True,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+class _Decline(Exception):
+    """The document uses something the fast path does not reproduce exactly."""
+
+
+def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
+    """feedparser's result for `data` (already stripped of leading garbage), or None.
+
+    `content_type` is the one feedparser would be given (see feedparse._parser_content_type).
+    """
+    if not _plain_utf8(data, content_type):
+        return None
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root.getroottree().docinfo.doctype:
+        return None
+    try:
+        return _Rss20(url).document(root)
+    except _Decline:
+        return None
+
+
+def _plain_utf8(data: bytes, content_type: str) -> bool:
+    """UTF-8 for certain: by the server's word (or an XML type without charset, which feedparser
+    reads as the document says) and by the XML declaration (absent, or UTF-8)."""
+    media, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'").lower()
+    media = media.strip().lower()
+    if charset is not None and charset not in _UTF8:
+        return False
+    if media not in _XML_MEDIA_TYPES and not (media == "text/xml" and charset in _UTF8):
+        return False
+    if not data.startswith((b"<?xml", b"<rss")):
+        return False
+    declaration = _XML_DECLARATION.match(data)
+    if declaration:
+        declared = _DECLARED_ENCODING.search(declaration.group())
+        if declared and declared.group(1).decode("ascii", "replace").lower() not in _UTF8:
+            return False
+    return True
+
+
+def _repaired(text: str) -> str:
+    """feedparser's last steps for every value of a UTF-8 document: undo UTF-8 read as
+    Latin-1, then map the C1 controls to the cp1252 characters they usually meant."""
+    if text.isascii():
+        return text
+    try:
+        text = text.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text.translate(_CP1252) if _C1.search(text) else text
+    return text.translate(_CP1252) if _C1.search(text) else text
+
+
+def _attributes(element: Any) -> dict[str, str]:
+    """Attributes as feedparser's strict parser hands them on: names lower-cased, `rel` and
+    `type` values too. Namespaced attributes (xml:base, xml:lang, ...) and `base` decline."""
+    attrs: dict[str, str] = {}
+    for name, value in element.attrib.items():
+        if name.startswith("{") or name.lower() == "base":
+            raise _Decline
+        key = name.lower()
+        attrs[key] = value.lower() if key in ("rel", "type") else value
+    return attrs
+
+
+def _name(element: Any) -> str:
+    """`prefix:local` the way feedparser names it (local lower-cased; no prefix for RSS)."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        raise _Decline
+    if tag[0] != "{":
+        return tag.lower()
+    uri, _, local = tag[1:].partition("}")
+    prefix = _NAMESPACES.get(uri.lower())
+    if prefix is None:
+        raise _Decline
+    return f"{prefix}:{local.lower()}"
+
+
+def _text(element: Any) -> str:
+    """The character data of an element without children, stripped as feedparser strips it."""
+    if len(element):
+        raise _Decline
+    return (element.text or "").strip()
+
+
+class _Rss20:
+    """One document's walk. `base` is feedparser's base URI: the URL, joined with itself."""
+
+    def __init__(self, url: str) -> None:
+        base = make_safe_absolute_uri(url, url) or url
+        self.base = make_safe_absolute_uri(base, base) or base
+
+    def document(self, root: Any) -> Any:
+        if _name(root) != "rss" or not _attributes(root).get("version", "").startswith("2."):
+            raise _Decline
+        channels = list(root)
+        if len(channels) != 1 or _name(channels[0]) != "channel" or _attributes(channels[0]):
+            raise _Decline
+        feed = FeedParserDict()
+        entries: list[Any] = []
+        seen: set[str] = set()
+        for child in channels[0]:
+            name = _name(child)
+            if name == "item":
+                entries.append(self.entry(child))
+                continue
+            if name in seen and name not in ("atom:link", "category"):
+                raise _Decline
+            seen.add(name)
+            self.channel_element(feed, name, child)
+        return FeedParserDict(
+            feed=feed,
+            entries=entries,
+            version="rss20",
+            namespaces={},
+            bozo=False,
+            encoding="utf-8",
+        )
+
+    # ------------------------------------------------------------------ feed level
+
+    def channel_element(self, feed: Any, name: str, element: Any) -> None:
+        if name == "image":
+            if _attributes(element) or any(
+                _name(child) not in _IMAGE_CHILDREN or len(child) for child in element
+            ):
+                raise _Decline
+            return
+        attrs = _attributes(element)
+        if name in _CHANNEL_IGNORED:
+            _text(element)
+            return
+        if name == "atom:link":
+            self.atom_link(feed, attrs)
+            return
+        if attrs:
+            raise _Decline
+        if name == "title":
+            self.title(feed, _text(element))
+        elif name == "link":
+            value = _text(element)
+            if value:
+                value = _urljoin(self.base, value)
+            value = _QUERY_ENTITY.sub(r"&\g<1>", _repaired(value))
+            feed["link"] = value
+            feed.setdefault("links", []).append(
+                FeedParserDict(rel="alternate", type="text/html", href=value)
+            )
+        elif name == "language":
+            feed["language"] = _repaired(_text(element))
+        else:
+            raise _Decline
+
+    def atom_link(self, feed: Any, attrs: dict[str, str]) -> None:
+        """An atom:link in the channel (self, next, hub...), as feedparser's `_start_link`."""
+        attrs.setdefault("rel", "alternate")
+        attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
+        attrs = _FeedParserMixin._enforce_href(attrs)
+        if "href" not in attrs:
+            raise _Decline  # feedparser would read its text as the link
+        attrs["href"] = _urljoin(self.base, attrs["href"])
+        feed.setdefault("links", []).append(FeedParserDict(attrs))
+        if attrs["rel"] == "alternate" and attrs["type"] in _FeedParserMixin.html_types:
+            feed["link"] = attrs["href"]
+
+    # ------------------------------------------------------------------ items
+
+    def entry(self, item: Any) -> Any:
+        if _attributes(item):
+            raise _Decline
+        entry = FeedParserDict()
+        seen: set[str] = set()
+        for child in item:
+            name = _name(child)
+            if name in seen and name not in _REPEATABLE:
+                raise _Decline
+            seen.add(name)
+            handler = _ITEM_HANDLERS.get(name)
+            if handler is None:
+                raise _Decline
+            handler(self, entry, child)
+        return entry
+
+    def title(self, context: Any, value: str) -> None:
+        """RSS titles are text, unless they look like HTML (feedparser's guess)."""
+        kind = "text/plain"
+        if _FeedParserMixin.looks_like_html(value):
+            kind = "text/html"
+            value = resolve_relative_uris(value, self.base)
+        value = _repaired(value)
+        context["title"] = value
+        context["title_detail"] = FeedParserDict(
+            type=kind, language=None, base=self.base, value=value
+        )
+
+    def entry_link(self, context: Any, value: str) -> None:
+        if value:
+            value = _urljoin(self.base, value)
+        value = _repaired(value)
+        value = _QUERY_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
+        context["link"] = value
+        if value:
+            context["links"][-1]["href"] = value
+
+    def item_title(self, entry: Any, element: Any) -> None:
+        if _attributes(element):
+            raise _Decline
+        self.title(entry, _text(element))
+
+    def item_link(self, entry: Any, element: Any) -> None:
+        if _attributes(element):
+            raise _Decline
+        entry.setdefault("links", []).append(FeedParserDict(rel="alternate", type="text/html"))
+        self.entry_link(entry, _text(element))
+
+    def guid(self, entry: Any, element: Any) -> None:
+        attrs = _attributes(element)
+        if set(attrs) - {"ispermalink"}:
+            raise _Decline
+        is_link = attrs.get("ispermalink", "true") == "true"
+        value = _text(element)
+        if value and is_link:
+            value = _urljoin(self.base, value)
+        value = _repaired(value)
+        entry["id"] = value
+        entry.setdefault("guidislink", is_link and "link" not in entry)
+        if is_link:
+            entry.setdefault("link", value)
+
+    def published(self, entry: Any, element: Any) -> None:
+        if _attributes(element):
+            raise _Decline
+        value = _repaired(_text(element))
+        entry["published"] = value
+        entry["published_parsed"] = _parse_date(value)
+
+    def creator(self, entry: Any, element: Any) -> None:
+        """dc:creator, as feedparser's `_start_author`/`_end_author`/`_sync_author_detail`."""
+        if _attributes(element):
+            raise _Decline
+        value = _repaired(_text(element))
+        if _EMAIL_HINT in value:
+            raise _Decline  # feedparser splits out an email address; not reproduced here
+        detail = FeedParserDict()
+        entry.setdefault("authors", []).append(detail)
+        entry["author"] = value
+        if value:
+            entry.setdefault("author_detail", detail)
+            detail["name"] = value
+
+    def category(self, entry: Any, element: Any) -> None:
+        """`_start_category`/`_end_category`: a domain is the scheme, the text the term."""
+        attrs = _attributes(element)
+        if set(attrs) - {"domain"}:
+            raise _Decline
+        tags = entry.setdefault("tags", [])
+        if attrs.get("domain"):
+            _add_tag(tags, None, attrs["domain"])
+        value = _repaired(_text(element))
+        if not value:
+            return
+        if tags and not tags[-1]["term"]:
+            tags[-1]["term"] = value
+        else:
+            _add_tag(tags, value, None)
+
+    def description(self, entry: Any, element: Any) -> None:
+        if _attributes(element):
+            raise _Decline
+        value = _repaired(resolve_relative_uris(_text(element), self.base))
+        entry["summary"] = value
+        entry["summary_detail"] = FeedParserDict(
+            type="text/html", language=None, base=self.base, value=value
+        )
+
+    def encoded(self, entry: Any, element: Any) -> None:
+        """content:encoded; feedparser also copies it to `summary` when there is none yet."""
+        if _attributes(element):
+            raise _Decline
+        value = _repaired(resolve_relative_uris(_text(element), self.base))
+        content = FeedParserDict(type="text/html", language=None, base=self.base, value=value)
+        entry.setdefault("content", []).append(content)
+        entry.setdefault("summary", value)
+
+    def enclosure(self, entry: Any, element: Any) -> None:
+        attrs = _attributes(element)
+        if len(element) or set(attrs) - {"url", "length", "type"}:
+            raise _Decline
+        attrs = _FeedParserMixin._enforce_href(attrs)
+        attrs["rel"] = "enclosure"
+        entry.setdefault("links", []).append(FeedParserDict(attrs))
+
+    def media_content(self, entry: Any, element: Any) -> None:
+        if len(element):
+            raise _Decline
+        entry.setdefault("media_content", []).append(_attributes(element))
+
+    def media_thumbnail(self, entry: Any, element: Any) -> None:
+        attrs = _attributes(element)
+        if _text(element):
+            raise _Decline  # a thumbnail URL given as text: feedparser's `url` element
+        entry.setdefault("media_thumbnail", []).append(attrs)
+        entry["url"] = ""
+
+
+def _add_tag(tags: list[Any], term: str | None, scheme: str | None) -> None:
+    value = FeedParserDict(term=term, scheme=scheme, label=None)
+    if value not in tags:
+        tags.append(value)
+
+
+def _plain(key: str, resolve: bool = False) -> Callable[[_Rss20, Any, Any], None]:
+    """An element feedparser has no handler for: its text under `key`, joined to the base
+    URI when feedparser treats it as a link."""
+
+    def handle(walk: _Rss20, entry: Any, element: Any) -> None:
+        if _attributes(element):
+            raise _Decline
+        value = _text(element)
+        if resolve and value:
+            value = _urljoin(walk.base, value)
+        entry[key] = _repaired(value)
+
+    return handle
+
+
+_ITEM_HANDLERS: dict[str, Callable[[_Rss20, Any, Any], None]] = {
+    "title": _Rss20.item_title,
+    "link": _Rss20.item_link,
+    "guid": _Rss20.guid,
+    "pubdate": _Rss20.published,
+    "dc:creator": _Rss20.creator,
+    "category": _Rss20.category,
+    "description": _Rss20.description,
+    "content:encoded": _Rss20.encoded,
+    "enclosure": _Rss20.enclosure,
+    "media:content": _Rss20.media_content,
+    "media:thumbnail": _Rss20.media_thumbnail,
+    "comments": _plain("comments", resolve=True),
+    "wfw:commentrss": _plain("wfw_commentrss", resolve=True),
+    "slash:comments": _plain("slash_comments"),
+}
+
+__all__ = ["parse_fast"]

@@ -1,0 +1,366 @@
+"""The lxml fast path against feedparser: the same posts, or a decline, for every document.
+
+The golden fixtures, the shared fixtures, the benchmark's feeds and generated RSS 2.0
+documents with tricky content all go through `parse_feed`/`parse_comments` twice, once with
+the fast path and once with feedparser alone, and the results must be equal.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from ownfeed.discover import strip_leading_garbage
+from ownfeed.sources.fastfeed import parse_fast
+from ownfeed.sources.feedparse import _parser_content_type, parse_comments, parse_feed
+from tests.sources.test_feedparse import CASES, Case
+
+SHARED = Path("/work/shared/fixtures")
+ROOT = Path(__file__).parent.parent.parent
+URL = "https://blog.example/news/feed/"
+RSS_NS = (
+    ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    ' xmlns:atom="http://www.w3.org/2005/Atom"'
+    ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"'
+    ' xmlns:slash="http://purl.org/rss/1.0/modules/slash/"'
+    ' xmlns:media="http://search.yahoo.com/mrss/"'
+    ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+)
+
+
+def took_fast(body: bytes, url: str, content_type: str) -> bool:
+    data = strip_leading_garbage(body)
+    return parse_fast(data, url=url, content_type=_parser_content_type(content_type)) is not None
+
+
+def same(body: bytes, url: str, content_type: str) -> bool:
+    """Both paths agree (posts, feed metadata, or the same ParseError); True if fast ran."""
+    results = []
+    for fast in (True, False):
+        try:
+            results.append(parse_feed(body, url=url, content_type=content_type, fast=fast))
+        except Exception as error:
+            results.append(repr(error))
+    assert results[0] == results[1]
+    comments = []
+    for fast in (True, False):
+        try:
+            comments.append(
+                parse_comments(
+                    body, url=url, content_type=content_type, post_native_id="p", fast=fast
+                )
+            )
+        except Exception as error:
+            comments.append(repr(error))
+    assert comments[0] == comments[1]
+    return took_fast(body, url, content_type)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_golden_fixtures_agree(case: Case) -> None:
+    same(case.path.read_bytes(), case.url, case.content_type)
+
+
+def test_wordpress_fixtures_take_the_fast_path() -> None:
+    wordpress = [case for case in CASES if case.name.startswith("wordpress-rss2")]
+    assert wordpress
+    for case in wordpress:
+        assert same(case.path.read_bytes(), case.url, case.content_type), case.name
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared fixtures on this machine")
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=UTF-8", "text/html"])
+def test_shared_fixtures_agree(content_type: str) -> None:
+    for path in sorted(SHARED.iterdir()):
+        if path.is_file():
+            same(path.read_bytes(), f"https://shared.example/{path.name}", content_type)
+
+
+def test_benchmark_feeds_agree_and_take_the_fast_path() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from sync_speed import render_feed
+    finally:
+        sys.path.pop(0)
+    for index in range(3):
+        body = render_feed(index, 20, index, "http://127.0.0.1:8000")
+        assert same(body, f"http://127.0.0.1:8000/feed/{index}.xml", "application/rss+xml")
+
+
+# --------------------------------------------------------------------------- generated
+
+
+TEXTS = st.sampled_from(
+    [
+        "",
+        "  plain words  ",
+        "Grüße aus Köln – “quoted” …",
+        "Ã©tÃ© mojibake",
+        "c1 \x80 and \x93 controls",
+        "a & b < c > d",
+        "Tom &amp; Jerry",
+        "&#8230; &nbsp; &copy; &bogus;",
+        "<b>bold</b> &amp; <i>it</i>",
+        "<p>para</p>",
+        "x</p>",
+        "emoji 🎉 and 中文",
+        "\n\t ",
+        "name@example.com (Name)",
+    ]
+)
+HTML_PARTS = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "text ",
+        "Grüße ",
+        '<a href="/rel/path?a=1&amp;b=2">',
+        '<a href="other.html">',
+        "</a>",
+        '<a href="https://abs.example/x">',
+        '<img src="img/a.jpg" alt="A" width="640" height="480">',
+        '<IMG SRC="/b.png" ALT="B"/>',
+        '<img src="c.gif" />',
+        "<br>",
+        "<br/>",
+        "<br />",
+        "&amp;",
+        "&nbsp;",
+        "&#8230;",
+        "&#150;",
+        "&#x2026;",
+        "&#39;",
+        "&#34;",
+        "&bogus;",
+        " & ",
+        "<!-- comment -->",
+        "<script>document.write('<img src=\"t.gif\">')</script>",
+        "<b>",
+        "</b>",
+        "</i>",
+        "<a href='single.html'>",
+        '<a href="javascript:alert(1)">',
+        '<a title="x > y">',
+        "<div class=x>",
+        "</div>",
+        "<![CDATA[inner]]>",
+        "<?php echo 1; ?>",
+        "<!DOCTYPE html>",
+        '<blockquote cite="q.html">',
+        "</blockquote>",
+        '<iframe src="v.html"></iframe>',
+        "< notatag",
+        "5 < 6",
+        "\u00e9\u0093",
+    ]
+)
+HTML = st.lists(HTML_PARTS, max_size=12).map("".join)
+DATES = st.sampled_from(
+    [
+        "Tue, 05 Mar 2024 10:00:00 +0100",
+        "Tue, 05 Mar 2024 10:00:00 GMT",
+        "05 Mar 2024 10:00 EST",
+        "2024-03-05T10:00:00Z",
+        "2024-03-05",
+        "Dienstag, 5. März 2024",
+        "",
+        "garbage",
+    ]
+)
+URLS = st.sampled_from(
+    [
+        "https://blog.example/2024/03/hello/",
+        "/2024/03/rel/",
+        "rel-post.html",
+        "https://blog.example/?p=1&amp;q=2",
+        "https://blog.example/?p=1&q;=2",
+        "",
+        "  https://blog.example/spaced/  ",
+        "javascript:alert(1)",
+        "urn:uuid:1234",
+    ]
+)
+
+
+def text_element(tag: str, value: str, cdata: bool) -> str:
+    if cdata and "]]>" not in value:
+        return f"<{tag}><![CDATA[{value}]]></{tag}>"
+    return f"<{tag}>{escape(value)}</{tag}>"
+
+
+@st.composite
+def items(draw: st.DrawFn) -> str:
+    """An RSS item: a random selection of elements, in random order, some repeated."""
+    cdata = draw(st.booleans())
+    parts = []
+    if draw(st.booleans()):
+        parts.append(text_element("title", draw(TEXTS | HTML), cdata))
+    if draw(st.booleans()):
+        parts.append(text_element("link", draw(URLS), False))
+    if draw(st.booleans()):
+        permalink = draw(st.sampled_from(["", ' isPermaLink="false"', ' isPermaLink="true"']))
+        parts.append(f"<guid{permalink}>{escape(draw(URLS))}</guid>")
+    if draw(st.booleans()):
+        parts.append(text_element("pubDate", draw(DATES), False))
+    if draw(st.booleans()):
+        parts.append(text_element("dc:creator", draw(TEXTS), cdata))
+    for _ in range(draw(st.integers(0, 3))):
+        domain = draw(st.sampled_from(["", ' domain="https://blog.example/tags"']))
+        parts.append(f"<category{domain}>{escape(draw(TEXTS))}</category>")
+    if draw(st.booleans()):
+        parts.append(text_element("description", draw(HTML | TEXTS), cdata))
+    if draw(st.booleans()):
+        parts.append(text_element("content:encoded", draw(HTML), cdata))
+    if draw(st.booleans()):
+        parts.append(text_element("comments", draw(URLS), False))
+    if draw(st.booleans()):
+        parts.append(text_element("wfw:commentRss", draw(URLS), False))
+    if draw(st.booleans()):
+        parts.append(text_element("slash:comments", draw(st.sampled_from(["3", "0", "x"])), False))
+    if draw(st.booleans()):
+        url = quoteattr(draw(URLS))
+        mime = draw(st.sampled_from(["audio/mpeg", "Video/MP4", "image/jpeg"]))
+        parts.append(f'<enclosure url={url} length="12" type="{mime}"/>')
+    if draw(st.booleans()):
+        parts.append(f'<media:content url={quoteattr(draw(URLS))} medium="image" width="10"/>')
+    if draw(st.booleans()):
+        parts.append(f"<media:thumbnail url={quoteattr(draw(URLS))}/>")
+    odd = draw(
+        st.sampled_from(
+            [
+                '<title xml:lang="de">Hallo</title>',
+                "<author>jane@example.com (Jane)</author>",
+                "<source url='https://x.example/'>X</source>",
+                "<foo:bar xmlns:foo='https://foo.example/'>x</foo:bar>",
+                "<description>one</description>",
+                '<link xml:base="https://other.example/">rel</link>',
+                "<description><p>unescaped</p></description>",
+                "<!-- a comment -->",
+            ]
+        )
+    )
+    if draw(st.integers(0, 7)) == 0:  # now and then something the fast path must decline
+        parts.append(odd)
+    order = draw(st.permutations(parts))
+    return "<item>" + "\n".join(order) + "</item>"
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> bytes:
+    declaration = draw(
+        st.sampled_from(
+            [
+                '<?xml version="1.0" encoding="UTF-8"?>\n',
+                "<?xml version='1.0' encoding='utf-8'?>",
+                '<?xml version="1.0"?>\n',
+                "",
+                '<?xml version="1.0" encoding="ISO-8859-1"?>\n',
+            ]
+        )
+    )
+    channel = [text_element("title", draw(TEXTS | HTML), draw(st.booleans()))]
+    if draw(st.booleans()):
+        channel.append(text_element("link", draw(URLS), False))
+    if draw(st.booleans()):
+        channel.append(text_element("language", draw(st.sampled_from(["en-US", "de", ""])), False))
+    if draw(st.booleans()):
+        rel = draw(st.sampled_from(["self", "next", "prev-archive", "alternate", "hub"]))
+        channel.append(f'<atom:link href={quoteattr(draw(URLS))} rel="{rel}"/>')
+    channel.append(
+        draw(
+            st.sampled_from(
+                [
+                    "",
+                    "<description>About</description><lastBuildDate>x</lastBuildDate>",
+                    "<image><url>/i.png</url><title>T</title><link>/</link></image>",
+                    "<managingEditor>ed@example.com (Ed)</managingEditor>",
+                    "<sy:updatePeriod>hourly</sy:updatePeriod>",
+                ]
+            )
+        )
+    )
+    channel += draw(st.lists(items(), max_size=4))
+    version = draw(st.sampled_from(["2.0", "2.0", "0.92"]))
+    text = (
+        f'{declaration}<rss version="{version}"{RSS_NS}><channel>'
+        + "\n".join(channel)
+        + "</channel></rss>\n"
+    )
+    return text.encode("utf-8")
+
+
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/rss+xml; charset=UTF-8",
+        "application/rss+xml",
+        "text/xml",
+        "text/xml; charset=utf-8",
+        "text/html; charset=UTF-8",
+        "application/xml; charset=iso-8859-1",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=documents(), content_type=CONTENT_TYPES)
+@example(
+    body=(
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"{RSS_NS}><channel>'
+        "<title>T</title><item><title>Ã© x</title><guid>a</guid>"
+        "<description><![CDATA[<img src='a.png'>]]></description></item></channel></rss>"
+    ).encode(),
+    content_type="application/rss+xml",
+)
+def test_generated_rss_agrees(body: bytes, content_type: str) -> None:
+    same(body, URL, content_type)
+
+
+def test_plain_generated_feeds_mostly_take_the_fast_path() -> None:
+    """The fast path must not silently decline everything (the test above would still pass)."""
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"{RSS_NS}><channel>'
+        "<title>Blog</title><link>https://blog.example/</link><language>de</language>"
+        '<atom:link href="https://blog.example/feed/?paged=2" rel="next"/>'
+        "<item><title>Grüße &amp; mehr</title><link>/2024/03/hello/</link>"
+        "<pubDate>Tue, 05 Mar 2024 10:00:00 +0100</pubDate>"
+        "<dc:creator><![CDATA[Jane Doe]]></dc:creator>"
+        '<category domain="x">News</category><category>Product</category>'
+        '<guid isPermaLink="false">https://blog.example/?p=1</guid>'
+        "<description><![CDATA[Short &#8230;]]></description>"
+        '<content:encoded><![CDATA[<p>Long <a href="/more">more</a></p>]]></content:encoded>'
+        "<wfw:commentRss>/2024/03/hello/feed/</wfw:commentRss>"
+        "<slash:comments>2</slash:comments>"
+        '<enclosure url="https://blog.example/a.mp3" length="1" type="audio/mpeg"/>'
+        "</item></channel></rss>"
+    ).encode()
+    assert same(body, URL, "application/rss+xml; charset=UTF-8")
+    parsed = parse_feed(body, url=URL, content_type="application/rss+xml")
+    post = parsed.entries[0].post
+    assert post.url == "https://blog.example/2024/03/hello/"
+    assert post.content_html == '<p>Long <a href="https://blog.example/more">more</a></p>'
+    assert parsed.next_url == "https://blog.example/feed/?paged=2"
+    assert parsed.entries[0].comments_url == "https://blog.example/2024/03/hello/feed/"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel></channel></rss>',
+        b'<!DOCTYPE rss><rss version="2.0"><channel></channel></rss>',
+        b'<rss version="2.0"><channel><item><title xml:lang="de">x</title></item></channel></rss>',
+        b'<rss version="2.0"><channel><item><x>1</x></item></channel></rss>',
+        b'<rss version="2.0"><channel><item><title>a</title><title>b</title></item>'
+        b"</channel></rss>",
+        b'<rss version="2.0"><channel><item><title>a &nbsp;</title></item></channel></rss>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+    ],
+)
+def test_what_the_fast_path_declines(body: bytes) -> None:
+    assert not took_fast(body, URL, "application/rss+xml")
+    same(body, URL, "application/rss+xml")
