@@ -150,7 +150,7 @@ class Blog:
         return sorted((p for p in self.posts if not p.gone), key=lambda p: p.when, reverse=True)
 
     def handle(self, request: DemoRequest) -> DemoResponse:
-        self.base = "http://" + request.headers.get("host", "127.0.0.1")
+        self.base = request.base_url
         path = request.path
         if path == "/":
             return self._home()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ownfeed.demo.blog import GUID_BASE as BLOG_HOME
-from ownfeed.demo.images import png
+from ownfeed.demo.images import sample_image
 from ownfeed.demo.web import DemoRequest, DemoResponse, Handler
 
 HANDLE = "novosyx.bsky.social"
@@ -306,7 +306,7 @@ class BlueskySample:
         person = self._person(request.query.get("actor", ""))
         if person is None:
             return _error("InvalidRequest", "Profile not found")
-        profile = self.profile(_base(request), person)
+        profile = self.profile(request.base_url, person)
         count = sum(s.by == person.handle.split(".", 1)[0] for s in self._live())
         return _json({**profile, "postsCount": count, "followersCount": 42, "followsCount": 7})
 
@@ -314,7 +314,7 @@ class BlueskySample:
         person = self._person(request.query.get("actor", ""))
         if person is None:
             return _error("InvalidRequest", "Profile not found")
-        base = _base(request)
+        base = request.base_url
         key = person.handle.split(".", 1)[0]
         mine = sorted((s for s in self._live() if s.by == key), key=_when, reverse=True)
         items = [item for s in mine if (item := self._feed_item(base, s))]
@@ -332,23 +332,20 @@ class BlueskySample:
             return _error("NotFound", f"Post not found: {uri}")
         depth = int(request.query.get("depth", "6") or 6)
         height = int(request.query.get("parentHeight", "80") or 80)
-        return _json({"thread": self.thread(_base(request), skeet, depth, height)})
+        return _json({"thread": self.thread(request.base_url, skeet, depth, height)})
 
     def _get_posts(self, request: DemoRequest) -> DemoResponse:
         uris = request.query_lists.get("uris", [])
         if len(uris) > 25:
             return _error("InvalidRequest", "uris must not have more than 25 elements")
-        base = _base(request)
+        base = request.base_url
         found = [self.post_view(base, s) for uri in uris if (s := self._by_uri(uri))]
         return _json({"posts": found})
 
     def _file(self, request: DemoRequest) -> DemoResponse:
         name = request.path.rsplit("/", 1)[-1].split("@", 1)[0]
-        if name.startswith("avatar-") and name[7:] in PEOPLE:
-            return DemoResponse(png(32, 32, PEOPLE[name[7:]].colour), 200, "image/png")
-        if name in _IMAGES:
-            return DemoResponse(png(64, 48, _IMAGES[name]), 200, "image/png")
-        return DemoResponse("not found", 404, "text/plain")
+        avatars = {key: person.colour for key, person in PEOPLE.items()}
+        return sample_image(name, avatars, _IMAGES)
 
     def source_entries(self, base_url: str) -> list[dict[str, Any]]:
         return source_entries(base_url)
@@ -356,10 +353,6 @@ class BlueskySample:
 
 def _when(skeet: Skeet) -> str:
     return skeet.when
-
-
-def _base(request: DemoRequest) -> str:
-    return "http://" + request.headers.get("host", "127.0.0.1")
 
 
 def _json(data: Any, status: int = 200) -> DemoResponse:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ownfeed.demo.blog import GUID_BASE as BLOG_HOME
-from ownfeed.demo.images import png
+from ownfeed.demo.images import sample_image
 from ownfeed.demo.web import DemoRequest, DemoResponse, Handler
 
 USERNAME = "novosyx"
@@ -221,7 +221,7 @@ class MastodonSample:
         person = PEOPLE.get(request.query.get("acct", "").split("@", 1)[0])
         if person is None:
             return _json({"error": "Record not found"}, 404)
-        return _json(self.account(_base(request), person))
+        return _json(self.account(request.base_url, person))
 
     def _account_statuses(self, request: DemoRequest) -> DemoResponse:
         parts = request.path.strip("/").split("/")  # api v1 accounts <id> statuses
@@ -233,7 +233,7 @@ class MastodonSample:
         mine = sorted((t for t in self._live() if t.by == person.username), key=lambda t: t.id)
         older = [t for t in reversed(mine) if not max_id or t.id < max_id]
         page = older[:limit]
-        base = _base(request)
+        base = request.base_url
         headers: dict[str, str] = {}
         if page:
             url = f"{base}/api/v1/accounts/{person.id}/statuses?limit={limit}"
@@ -248,7 +248,7 @@ class MastodonSample:
         toot = self._get(parts[3]) if len(parts) > 3 else None
         if toot is None or parts[4:] not in ([], ["context"]):
             return _json({"error": "Record not found"}, 404)
-        base = _base(request)
+        base = request.base_url
         if parts[4:] == []:
             return _json(self.status(base, toot))
         return _json(
@@ -291,18 +291,11 @@ class MastodonSample:
 
     def _file(self, request: DemoRequest) -> DemoResponse:
         name = request.path.removeprefix(_FILES).removesuffix(".png")
-        if name.startswith("avatar-") and name[7:] in PEOPLE:
-            return DemoResponse(png(32, 32, PEOPLE[name[7:]].colour), 200, "image/png")
-        if name in _IMAGES:
-            return DemoResponse(png(64, 48, _IMAGES[name]), 200, "image/png")
-        return DemoResponse("not found", 404, "text/plain")
+        avatars = {key: person.colour for key, person in PEOPLE.items()}
+        return sample_image(name, avatars, _IMAGES)
 
     def source_entries(self, base_url: str) -> list[dict[str, Any]]:
         return source_entries(base_url)
-
-
-def _base(request: DemoRequest) -> str:
-    return "http://" + request.headers.get("host", "127.0.0.1")
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> DemoResponse:

@@ -20,6 +20,12 @@ class DemoRequest:
     headers: dict[str, str]
     query_lists: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def base_url(self) -> str:
+        """The server's address as the client reached it (its Host header): links in an
+        answer point back at the demo server whatever port it got."""
+        return "http://" + self.headers.get("host", "127.0.0.1")
+
 
 @dataclass
 class DemoResponse:
