@@ -62,6 +62,20 @@ def rebuild_zip(source: Path, target: Path, changes: dict[str, bytes | None] | N
     return target
 
 
+def zip_members(path: Path) -> dict[str, bytes]:
+    """Every member of a zip by name, to build a variant of an export from."""
+    with zipfile.ZipFile(path) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip of exactly these members (an export in another layout, say)."""
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    return path
+
+
 def post(archive: Archive, platform: str, native_id: str) -> dict[str, Any]:
     row = archive.one(
         "SELECT * FROM posts WHERE platform = ? AND native_id = ?", (platform, native_id)

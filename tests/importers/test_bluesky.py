@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import libipld
@@ -21,12 +20,6 @@ FIRST = f"at://{DID}/app.bsky.feed.post/3kbzfirst2222"
 SECOND = f"at://{DID}/app.bsky.feed.post/3kbzsecond222"
 THIRD = f"at://{DID}/app.bsky.feed.post/3kbzthird2222"
 PHOTO = f"at://{DID}/app.bsky.feed.post/3kbzphoto2222"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def test_every_post_record_of_the_tree_is_imported(archive: Archive, tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,16 @@ import pytest
 from ownfeed.archive import Archive
 from ownfeed.errors import ParseError
 from ownfeed.importers.member import repair_text, repaired
-from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+from tests.importers import (
+    DATA,
+    do_import,
+    pairs,
+    post,
+    rebuild_zip,
+    snapshot,
+    write_zip,
+    zip_members,
+)
 
 ZIP = DATA / "facebook.zip"
 NEW_POSTS = "your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json"
@@ -23,33 +30,15 @@ NEW_PROFILE = "personal_information/profile_information/profile_information.json
 NEW_PHOTO = "your_facebook_activity/posts/media/Timelinephotos_10158/101581234567890_n.jpg"
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
-
-
-def _members() -> dict[str, bytes]:
-    with zipfile.ZipFile(ZIP) as bundle:
-        return {name: bundle.read(name) for name in bundle.namelist()}
-
-
-def _zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as bundle:
-        for name, data in members.items():
-            bundle.writestr(name, data)
-    return path
-
-
 def _older_layout(tmp_path: Path) -> Path:
     """The same account as a 2019–2023 export: other paths, the same content."""
-    members = _members()
+    members = zip_members(ZIP)
     posts = members[NEW_POSTS].replace(
         b"your_facebook_activity/posts/media/Timelinephotos_10158/",
         b"photos_and_videos/TimelinePhotos_10158/",
     )
     comments = json.loads(members[NEW_COMMENTS])
-    return _zip(
+    return write_zip(
         tmp_path / "facebook-2022.zip",
         {
             "facebook-novosyx/profile_information/profile_information.json": members[NEW_PROFILE],
@@ -167,7 +156,7 @@ def test_an_older_layout_gives_the_same_rows(archive: Archive, tmp_path: Path) -
 
 def test_an_edit_between_exports_is_a_new_version(archive: Archive, tmp_path: Path) -> None:
     do_import(archive, "facebook", ZIP, tmp_path / "media")
-    posts = json.loads(_members()[NEW_POSTS])
+    posts = json.loads(zip_members(ZIP)[NEW_POSTS])
     posts[0]["data"][0]["post"] = posts[0]["data"][0]["post"].replace("neues", "gro\u00c3\u009fes")
     edited = rebuild_zip(ZIP, tmp_path / "edited.zip", {NEW_POSTS: json.dumps(posts).encode()})
     report = do_import(archive, "facebook", edited, tmp_path / "media")
@@ -178,8 +167,8 @@ def test_an_edit_between_exports_is_a_new_version(archive: Archive, tmp_path: Pa
 
 
 def test_only_comments_is_enough(archive: Archive, tmp_path: Path) -> None:
-    members = _members()
-    only = _zip(tmp_path / "comments.zip", {NEW_COMMENTS: members[NEW_COMMENTS]})
+    members = zip_members(ZIP)
+    only = write_zip(tmp_path / "comments.zip", {NEW_COMMENTS: members[NEW_COMMENTS]})
     report = do_import(archive, "facebook", only, tmp_path / "media")
     assert report.new == 1
     assert archive.one("SELECT author_id FROM posts")[0] is None  # type: ignore[index]
@@ -202,7 +191,7 @@ def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
 def test_an_unknown_layout_says_what_was_expected_and_found(
     archive: Archive, tmp_path: Path
 ) -> None:
-    path = _zip(
+    path = write_zip(
         tmp_path / "facebook-2031.zip",
         {
             "your_activity/posts_2031/all_posts.json": b"[]",
@@ -222,7 +211,7 @@ def test_an_unknown_layout_says_what_was_expected_and_found(
 
 
 def test_an_html_export_is_named_as_such(archive: Archive, tmp_path: Path) -> None:
-    path = _zip(tmp_path / "fb.zip", {"posts/your_posts_1.html": b"<html></html>"})
+    path = write_zip(tmp_path / "fb.zip", {"posts/your_posts_1.html": b"<html></html>"})
     message = _fails(archive, tmp_path, path)
     assert message.endswith(
         "found posts/your_posts_1.html, the HTML export: request the JSON format instead"

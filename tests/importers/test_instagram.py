@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,31 +11,22 @@ import pytest
 
 from ownfeed.archive import Archive
 from ownfeed.errors import ParseError
-from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+from tests.importers import (
+    DATA,
+    do_import,
+    pairs,
+    post,
+    rebuild_zip,
+    snapshot,
+    write_zip,
+    zip_members,
+)
 
 ZIP = DATA / "instagram.zip"
 POSTS_2025 = "your_instagram_activity/media/posts_1.json"
 REELS_2025 = "your_instagram_activity/media/reels.json"
 COMMENTS_2025 = "your_instagram_activity/comments/post_comments_1.json"
 PROFILE_2025 = "personal_information/personal_information/personal_information.json"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
-
-
-def _members() -> dict[str, bytes]:
-    with zipfile.ZipFile(ZIP) as bundle:
-        return {name: bundle.read(name) for name in bundle.namelist()}
-
-
-def _zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as bundle:
-        for name, data in members.items():
-            bundle.writestr(name, data)
-    return path
 
 
 def test_imports_posts_reels_and_comments(archive: Archive, tmp_path: Path) -> None:
@@ -100,7 +89,7 @@ def test_every_photo_of_a_carousel_is_copied(archive: Archive, tmp_path: Path) -
 
 def _older(tmp_path: Path) -> Path:
     """The same account as a pre-2023 export: content/, the older comment shape, 2021 profile."""
-    members = _members()
+    members = zip_members(ZIP)
     comments = json.loads(members[COMMENTS_2025])
     older_comments = {
         "comments_media_comments": [
@@ -124,7 +113,7 @@ def _older(tmp_path: Path) -> Path:
     }
     out = {renamed.get(name, name): data for name, data in members.items()}
     out["comments/post_comments.json"] = json.dumps(older_comments).encode()
-    return _zip(tmp_path / "instagram-2021.zip", out)
+    return write_zip(tmp_path / "instagram-2021.zip", out)
 
 
 def test_older_layouts_give_the_same_rows(archive: Archive, tmp_path: Path) -> None:
@@ -137,12 +126,12 @@ def test_older_layouts_give_the_same_rows(archive: Archive, tmp_path: Path) -> N
 
 
 def test_the_2023_layout_is_known(archive: Archive, tmp_path: Path) -> None:
-    members = _members()
+    members = zip_members(ZIP)
     moved = {
         name.replace("your_instagram_activity/media/", "your_instagram_activity/content/"): data
         for name, data in members.items()
     }
-    report = do_import(archive, "instagram", _zip(tmp_path / "ig.zip", moved), tmp_path / "m")
+    report = do_import(archive, "instagram", write_zip(tmp_path / "ig.zip", moved), tmp_path / "m")
     assert report.new == 5
 
 
@@ -156,7 +145,7 @@ def test_comment_labels_in_another_language(archive: Archive, tmp_path: Path) ->
             }
         }
     ]
-    path = _zip(tmp_path / "ig.zip", {COMMENTS_2025: json.dumps(comments).encode()})
+    path = write_zip(tmp_path / "ig.zip", {COMMENTS_2025: json.dumps(comments).encode()})
     do_import(archive, "instagram", path, tmp_path / "media")
     comment = post(archive, "instagram", "comment/1673200000")
     assert comment["content_text"] == "Sehr schön"
@@ -179,7 +168,7 @@ def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
 def test_an_unknown_layout_says_what_was_expected_and_found(
     archive: Archive, tmp_path: Path
 ) -> None:
-    path = _zip(tmp_path / "ig.zip", {"your_activity/media/feed_1.json": b"[]"})
+    path = write_zip(tmp_path / "ig.zip", {"your_activity/media/feed_1.json": b"[]"})
     message = _fails(archive, tmp_path, path)
     assert message.startswith("ig.zip: not an Instagram export in a known layout: expected ")
     assert "posts in content/posts_1.json (before 2023) or " in message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,12 @@ import pytest
 from ownfeed.archive import Archive
 from ownfeed.errors import ParseError
 from ownfeed.importers.linkedin import urn
-from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot, write_zip
 
 ZIP = DATA / "linkedin.zip"
 FOLDER = "Basic_LinkedInDataExport_01-01-2024"
 SHARE = "urn:li:share:7012345678901234567"
 UGC = "urn:li:ugcPost:7023456789012345678"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
-
-
-def _zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as bundle:
-        for name, data in members.items():
-            bundle.writestr(name, data)
-    return path
 
 
 def test_imports_shares_and_comments(archive: Archive, tmp_path: Path) -> None:
@@ -107,7 +93,7 @@ def test_the_complete_export_names_and_older_columns(archive: Archive, tmp_path:
         "2019-03-01 08:00:00,https://www.linkedin.com/feed/update/urn:li:activity:650,"
         '"Line one\r\nline two",\r\n'
     )
-    path = _zip(tmp_path / "Complete.zip", {"Shares_155814142.csv": shares.encode()})
+    path = write_zip(tmp_path / "Complete.zip", {"Shares_155814142.csv": shares.encode()})
     report = do_import(archive, "linkedin", path, tmp_path / "media")
     assert report.new == 1
     share = post(archive, "linkedin", "urn:li:activity:650")
@@ -144,7 +130,9 @@ def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
 def test_an_unknown_layout_says_what_was_expected_and_found(
     archive: Archive, tmp_path: Path
 ) -> None:
-    path = _zip(tmp_path / "li.zip", {"Posts/posts.json": b"[]", "Profile.csv": b"First Name\n"})
+    path = write_zip(
+        tmp_path / "li.zip", {"Posts/posts.json": b"[]", "Profile.csv": b"First Name\n"}
+    )
     message = _fails(archive, tmp_path, path)
     assert message == (
         "li.zip: not a LinkedIn export in a known layout: expected posts in Shares.csv "
@@ -174,5 +162,5 @@ def test_an_unknown_layout_says_what_was_expected_and_found(
 def test_a_broken_file_names_the_file_and_row(
     archive: Archive, tmp_path: Path, member: str, content: bytes, expected: str
 ) -> None:
-    path = _zip(tmp_path / "li.zip", {member: content})
+    path = write_zip(tmp_path / "li.zip", {member: content})
     assert _fails(archive, tmp_path, path).startswith(expected)

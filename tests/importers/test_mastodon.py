@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +27,6 @@ TOOTS = [f"{ACTOR}/statuses/11000000000000000{n}" for n in (1, 2, 3, 6)]
 BOOST = f"{ACTOR}/statuses/110000000000000004/activity"
 MEDIA_PATH = "media_attachments/files/110/000/000/000/000/001/original/3f1a2b3c4d5e6f70.png"
 API_MEDIA = f"https://files.social.example/{MEDIA_PATH}"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def test_imports_public_posts_replies_and_boosts(archive: Archive, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click.testing
@@ -18,12 +17,6 @@ from ownfeed.media import MediaStore
 from tests.importers import DATA
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def _generated(tmp_path: Path, tweets: int) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,12 +35,6 @@ ENTRIES = {
         "Basic_LinkedInDataExport_01-01-2024/Comments.csv",
     },
 }
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def _at(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:

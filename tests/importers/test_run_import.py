@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +26,6 @@ FIXTURES = {
     "instagram": DATA / "instagram.zip",
     "linkedin": DATA / "linkedin.zip",
 }
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def test_every_kind_has_an_importer_and_a_fixture() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from ownfeed.errors import ParseError
 from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
 
 ZIP = DATA / "twitter.zip"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def test_imports_every_tweet_with_its_kind(archive: Archive, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from tests.importers import DATA, do_import, pairs, post, snapshot
 WXR = DATA / "wordpress.xml"
 SITE = "https://blog.novosyx.example"
 HELLO = f"{SITE}/?p=37"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive(tmp_path / "archive.db") as db:
-        yield db
 
 
 def test_published_posts_and_pages_with_approved_comments(archive: Archive, tmp_path: Path) -> None:
