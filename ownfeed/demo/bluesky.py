@@ -347,9 +347,6 @@ class BlueskySample:
         avatars = {key: person.colour for key, person in PEOPLE.items()}
         return sample_image(name, avatars, _IMAGES)
 
-    def source_entries(self, base_url: str) -> list[dict[str, Any]]:
-        return source_entries(base_url)
-
 
 def _when(skeet: Skeet) -> str:
     return skeet.when

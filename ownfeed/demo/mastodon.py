@@ -294,9 +294,6 @@ class MastodonSample:
         avatars = {key: person.colour for key, person in PEOPLE.items()}
         return sample_image(name, avatars, _IMAGES)
 
-    def source_entries(self, base_url: str) -> list[dict[str, Any]]:
-        return source_entries(base_url)
-
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> DemoResponse:
     """JSON with Mastodon's rate-limit headers (a budget that never runs out here)."""
