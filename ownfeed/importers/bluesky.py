@@ -27,6 +27,7 @@ _MAX_MST_NODES = 10_000_000
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our posts from a Bluesky repository export (a CAR file), named by its profile."""
     if isinstance(bundle, FileBundle):
         members = bundle.names()
     else:

@@ -55,6 +55,7 @@ _COMMENT_KEYS = ("comments_v2", "comments")  # 2021 on, and before
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our posts and comments from a Facebook export; ParseError when it is none."""
     post_files, comment_files = find_files(bundle, POSTS), find_files(bundle, COMMENTS)
     if not post_files and not comment_files:
         raise not_an_export(bundle, "Facebook", [("posts", POSTS), ("comments", COMMENTS)])

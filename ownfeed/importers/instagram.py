@@ -69,6 +69,7 @@ class _Entry(MemberEntry):
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our posts, reels and comments from an Instagram export; ParseError when it is none."""
     post_files, reel_files = find_files(bundle, POSTS), find_files(bundle, REELS)
     comment_files = find_files(bundle, COMMENTS)
     if not post_files and not reel_files and not comment_files:

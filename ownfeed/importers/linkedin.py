@@ -60,6 +60,7 @@ _PRIVATE = {"CONNECTIONS", "CONNECTIONS_ONLY"}
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our public shares and our comments from a LinkedIn export; ParseError when it is none."""
     share_files, comment_files = find_files(bundle, SHARES), find_files(bundle, COMMENTS)
     if not share_files and not comment_files:
         raise not_an_export(bundle, "LinkedIn", [("posts", SHARES), ("comments", COMMENTS)])

@@ -45,6 +45,7 @@ _MEDIA_MARKER = "media_attachments/"
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our public and unlisted statuses, with their media, from a Mastodon archive."""
     outbox = find(bundle, "outbox.json")
     if outbox is None:
         single = isinstance(bundle, FileBundle)

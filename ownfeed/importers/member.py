@@ -181,6 +181,7 @@ def timestamp(value: Any) -> datetime | None:
 
 
 def digest(*parts: str, length: int = 10) -> str:
+    """A short, stable hash of text: the part of a native id made from content."""
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:length]
 
 
@@ -298,6 +299,7 @@ class Attachments:
     missing: int = 0
 
     def add(self, uri: str, kind: MediaKind | None = None) -> None:
+        """Attach the file at `uri` (relative to the export, or a URL); count it if missing."""
         row, file = self.files.attach(self.pid, uri, kind)
         self.missing += row is None
         self.media += [row] if row else []

@@ -79,6 +79,7 @@ class _Account:
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Our tweets (and what the export says was deleted) from an X/Twitter archive."""
     data_dir, tweet_files, deleted_files = _locate(bundle)
     account = _account(bundle, data_dir, options)
     packer = RawPacker()

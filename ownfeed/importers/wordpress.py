@@ -50,6 +50,7 @@ class _Comment:
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
+    """Every published post and page, with its comment tree, from a WordPress export."""
     if isinstance(bundle, FileBundle):
         members = bundle.names()
     else:

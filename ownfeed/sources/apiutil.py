@@ -280,6 +280,7 @@ class Skipped:
             return None
 
     def report(self, result: SourceResult) -> None:
+        """One warning for all skipped items (how many, and the first reason)."""
         if self.errors:
             result.warnings.append(
                 f"{len(self.errors)} malformed item(s) skipped, e.g. {self.errors[0]}"
