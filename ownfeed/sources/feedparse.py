@@ -7,6 +7,7 @@ JSON Feed 1.0/1.1 is read with `json`, because released feedparser cannot parse 
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import re
@@ -49,6 +50,12 @@ _GENERATED_TITLE = re.compile(
 # Feeds never need their own entities; a DTD that declares them is a billion-laughs attempt.
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ROOT_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>/]", re.IGNORECASE)
+# A start tag with double-quoted attributes, an end tag, or a `<` that html.parser takes as text.
+_PLAIN_TAG = re.compile(
+    r'<(?:([a-zA-Z][-a-zA-Z0-9:_.]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*\s*=\s*"[^"<>]*")*)\s*/?>'
+    r"|/[a-zA-Z][-a-zA-Z0-9:_.]*\s*>|(?![a-zA-Z/!?]))"
+)
+_PLAIN_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*"([^"<>]*)"')
 _PINGBACK_TITLE = re.compile(r"^(?:pingback|trackback)\s*:", re.IGNORECASE)
 # WordPress shows a pingback's excerpt wrapped in "[…] … […]".
 _PINGBACK_EXCERPT = re.compile(r"^\[(?:…|\.\.\.)\].*\[(?:…|\.\.\.)\]$", re.DOTALL)
@@ -441,11 +448,14 @@ def images_in_html(markup: str | None, base_url: str) -> list[Media]:
     """Images embedded in a post's HTML, with absolute URLs and their alt text."""
     if not markup:
         return []
-    parser = _ImageParser()
-    parser.feed(markup)
-    parser.close()
+    images = _images_in_plain_markup(markup)
+    if images is None:
+        parser = _ImageParser()
+        parser.feed(markup)
+        parser.close()
+        images = parser.images
     found: list[Media] = []
-    for attrs in parser.images:
+    for attrs in images:
         src = _absolute(base_url, attrs.get("src"))
         if src:
             found.append(
@@ -458,6 +468,27 @@ def images_in_html(markup: str | None, base_url: str) -> list[Media]:
                 )
             )
     return found
+
+
+def _images_in_plain_markup(markup: str) -> list[dict[str, str]] | None:
+    """`_ImageParser`'s findings by a regex scan, for markup where every `<` opens a plain tag
+    with double-quoted attributes (as feedparser writes HTML) or is text; None otherwise
+    (scripts, comments, declarations, odd tags), and html.parser reads it."""
+    lowered = markup.lower()
+    if "<!" in markup or "<?" in markup or "<script" in lowered or "<style" in lowered:
+        return None
+    images: list[dict[str, str]] = []
+    position = markup.find("<")
+    while position != -1:
+        tag = _PLAIN_TAG.match(markup, position)
+        if tag is None:
+            return None
+        if tag.group(1) and tag.group(1).lower() == "img":
+            images.append(
+                {k.lower(): html.unescape(v).strip() for k, v in _PLAIN_ATTR.findall(tag.group(2))}
+            )
+        position = markup.find("<", max(tag.end(), position + 1))
+    return images
 
 
 def _entry_media(entry: Any, content_html: str | None, base_url: str) -> tuple[Media, ...]:

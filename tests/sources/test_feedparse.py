@@ -13,9 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ownfeed.errors import ParseError
-from ownfeed.sources.feedparse import ParsedFeed, parse_comments, parse_feed
+from ownfeed.sources.feedparse import (
+    ParsedFeed,
+    _ImageParser,
+    _images_in_plain_markup,
+    parse_comments,
+    parse_feed,
+)
+from ownfeed.sources.htmluris import resolve_relative_uris
+from tests.sources.test_htmluris import PIECES as HTML_PIECES
 
 DATA = Path(__file__).parent.parent / "data"
 FEED_DATA = DATA / "feed"
@@ -303,3 +313,27 @@ def test_generated_comment_titles_are_dropped(title: str, kept: bool) -> None:
     )
     assert comment.title == (title if kept else None)
     assert comment.in_reply_to == "p" and comment.thread_root == "p"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(HTML_PIECES), max_size=12).map("".join), st.booleans())
+def test_image_scan_agrees_with_html_parser(markup: str, resolved: bool) -> None:
+    """The regex scan for images in plain markup finds what html.parser finds, or declines."""
+    if resolved:  # as feedparser stores it, which is what the scan mostly sees
+        markup = resolve_relative_uris(markup, "https://blog.example/")
+    parser = _ImageParser()
+    parser.feed(markup)
+    parser.close()
+    found = _images_in_plain_markup(markup)
+    assert found is None or found == parser.images
+
+
+def test_image_scan_reads_feedparser_output_itself() -> None:
+    markup = resolve_relative_uris(
+        '<p><img src="a.jpg" alt="x &amp; y" width="640"><IMG SRC="b.png"/></p>',
+        "https://b.example/",
+    )
+    assert _images_in_plain_markup(markup) == [
+        {"alt": "x & y", "src": "https://b.example/a.jpg", "width": "640"},
+        {"src": "https://b.example/b.png"},
+    ]
