@@ -25,6 +25,11 @@ TZ = timedelta(hours=2)  # the site's local time is UTC+2
 RSS = "application/rss+xml; charset=UTF-8"
 ATOM = "application/atom+xml; charset=UTF-8"
 JSON = "application/json; charset=UTF-8"
+#: how a site that closed its REST API answers: status -> (error code, message)
+_REST_REFUSALS = {
+    "401": ("rest_not_logged_in", "Only authenticated users can access the REST API."),
+    "403": ("rest_disabled", "The REST API is disabled on this site."),
+}
 
 
 @dataclass
@@ -151,20 +156,11 @@ class WpSite:
     def _closed(self) -> Reply | None:
         if self.rest == "open":
             return None
-        if self.rest == "401":
-            body = {
-                "code": "rest_not_logged_in",
-                "message": "Only authenticated users can access the REST API.",
-                "data": {"status": 401},
-            }
-            return Reply(json.dumps(body), 401, content_type=JSON)
-        if self.rest == "403":
-            body = {
-                "code": "rest_disabled",
-                "message": "The REST API is disabled on this site.",
-                "data": {"status": 403},
-            }
-            return Reply(json.dumps(body), 403, content_type=JSON)
+        if self.rest in _REST_REFUSALS:
+            status = int(self.rest)
+            code, message = _REST_REFUSALS[self.rest]
+            body = {"code": code, "message": message, "data": {"status": status}}
+            return Reply(json.dumps(body), status, content_type=JSON)
         return Reply("<html><body>Page not found</body></html>", 404, content_type="text/html")
 
     def _rest(self, request: Request, route: str, pretty: bool) -> Reply:
