@@ -3,13 +3,14 @@
 Every source test needs the same few steps, and each file used to write its own copy: one run
 of a source with a fresh HTTP client, a sync into a real archive that carries state and known
 posts from run to run the way the sync engine does, a whole `ownfeed sync` of one config
-entry, and queries on the archive that sync wrote. Kept here, a test file only scripts its
-platform.
+entry, queries on the archive that sync wrote, and JSON answers for the scripted servers.
+Kept here, a test file only scripts its platform.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,11 @@ class Archived:
         row = self.archive.one(sql, params)
         assert row is not None, sql
         return row
+
+
+def as_json(data: Any, status: int = 200, **headers: str) -> Reply:
+    """A JSON answer for a scripted API route."""
+    return Reply(json.dumps(data), status, headers, content_type="application/json")
 
 
 def by_id(result: SourceResult) -> dict[str, Post]:

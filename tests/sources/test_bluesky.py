@@ -23,7 +23,16 @@ from ownfeed.http import HttpClient
 from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.bluesky import BlueskySource, parse_actor, web_url
 from tests.httpserver import Reply, Request, TestServer
-from tests.sources.harness import Archived, author_of, by_id, counted, first_then, known, run_source
+from tests.sources.harness import (
+    Archived,
+    as_json,
+    author_of,
+    by_id,
+    counted,
+    first_then,
+    known,
+    run_source,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "bluesky"
 DID = "did:plc:nvsx4k2m7q3bz5wjtye6hd2a"
@@ -66,10 +75,6 @@ JUST_AFTER = datetime(2024, 3, 13, tzinfo=UTC)
 
 def load(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-def as_json(data: Any, status: int = 200, **headers: str) -> Reply:
-    return Reply(json.dumps(data), status, headers, content_type="application/json")
 
 
 def query(request: Request) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ from ownfeed.sources import lemmy
 from ownfeed.sources.lemmy import parent_local_id, parse_account
 from ownfeed.sync import SyncReport
 from tests.httpserver import Reply, Request, TestServer
-from tests.sources.harness import query_rows, rows_by_native_id, sync_entry
+from tests.sources.harness import as_json, query_rows, rows_by_native_id, sync_entry
 
 DATA = Path(__file__).parent.parent / "data" / "lemmy"
 P11 = "https://lemmy.example/post/11"
@@ -23,10 +23,6 @@ P11 = "https://lemmy.example/post/11"
 
 def load(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-def as_json(data: Any, status: int = 200) -> Reply:
-    return Reply(json.dumps(data), status, content_type="application/json")
 
 
 class Instance:

@@ -18,7 +18,16 @@ from ownfeed.errors import SourceError
 from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.mastodon import MastodonSource, parse_account
 from tests.httpserver import Reply, Request, TestServer
-from tests.sources.harness import Archived, author_of, by_id, counted, first_then, known, run_source
+from tests.sources.harness import (
+    Archived,
+    as_json,
+    author_of,
+    by_id,
+    counted,
+    first_then,
+    known,
+    run_source,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "mastodon"
 ACCOUNT_ID = "109300000000000001"
@@ -42,10 +51,6 @@ JUST_AFTER = datetime(2024, 3, 13, tzinfo=UTC)  # S4 .. S6 inside a 14-day windo
 
 def load(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-def as_json(data: Any, status: int = 200, **headers: str) -> Reply:
-    return Reply(json.dumps(data), status, headers, content_type="application/json")
 
 
 class Instance:
