@@ -15,6 +15,7 @@ from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.config import ExportConfig
 from ownfeed.export import feeds, pages, parallel, urls, views
+from ownfeed.export.entries import EntryStore
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
@@ -77,6 +78,7 @@ class Export:
         self.templates = pages.Templates(config.theme)
         self.site = pages.Site(config.title, config.description, config.language, base_url)
         self._helpers: parallel.Helpers[HelperRecord] | None = None
+        self._entries: EntryStore | None = None
 
     def run(self) -> ExportReport:
         started = time.perf_counter()
@@ -104,6 +106,8 @@ class Export:
             self.write_assets()
             for name, source in sorted(local.items()):
                 self.writer.put_file(f"media/{name}", source, name)
+            if not self.templates.overrides("list.html"):  # it may show more than entries
+                self._entries = EntryStore(self.writer, self.salt)
             lists = ListWriter(
                 self.writer,
                 self.archive,
@@ -113,6 +117,7 @@ class Export:
                 self.config.per_page,
                 self.salt,
                 self.canonical,
+                entries=self._entries,
             )
             index_lists = lists.part({"index"})
             other_lists = lists.part({"source", "tag", "month"})
@@ -128,12 +133,16 @@ class Export:
                 ),
             )
             finish_posts()  # helpers done before the search index: the peaks never add up
+            if self._entries is not None:
+                self._entries.finish(post.id for post in model.posts)
             write_search(self.writer, self.archive, model, self.salt)
             self.write_feeds(model)
             counts = self.writer.commit(marker)
         except BaseException:
             if self._helpers is not None:
                 self._helpers.stop()
+            if self._entries is not None:
+                self._entries.close()
             self.writer.abort()
             raise
         return self._finish(counts, started, model)
@@ -326,6 +335,8 @@ class _PostPages:
         self.archive = Archive(self.export.archive.path)
         if self.index_lists is not None:
             self.index_lists.archive = self.archive
+            if self.index_lists.entries is not None:
+                self.index_lists.entries.for_helper()
         self.export.writer.forget_for_helper()
 
     def record(self) -> HelperRecord:

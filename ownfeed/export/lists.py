@@ -19,6 +19,7 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.export import urls
+from ownfeed.export.entries import ROOT, EntryStore
 from ownfeed.export.model import Listing, SiteModel
 from ownfeed.export.pages import Pages, Site, Templates, entry_label
 from ownfeed.export.views import platform_name
@@ -89,6 +90,7 @@ class ListWriter:
         salt: str,
         canonical: Callable[[str], str | None],
         kinds: Collection[str] | None = None,
+        entries: EntryStore | None = None,
     ) -> None:
         self.kinds = set(kinds) if kinds is not None else None  # None: every list
         self._stale: set[tuple[int, int]] | None = None
@@ -108,6 +110,7 @@ class ListWriter:
         self._prints: dict[tuple[int, int], str] = {}
         self._excerpts: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
+        self.entries = entries  # None: every entry rendered (a theme's own list.html)
 
     def part(self, kinds: Collection[str]) -> ListWriter:
         """The same lists, limited to some kinds: parts can be written by different processes
@@ -130,6 +133,9 @@ class ListWriter:
     def write(self) -> None:
         stale = self._stale if self._stale is not None else self._stale_pages()
         if not stale:
+            return
+        if self.entries is not None:
+            self._write_stored(sorted(stale), self.entries)
             return
         needed = [
             post.id
@@ -155,6 +161,58 @@ class ListWriter:
         for index, page in stale:  # lists with no posts at all (an empty index)
             if not self.listings[index].posts:
                 self._write_page(index, page, [])
+
+    def _write_stored(self, stale: list[tuple[int, int]], store: EntryStore) -> None:
+        """Stale pages one by one, their entries read from the store where it has them
+        (rendered and added otherwise): no walk over every post, no entry rendered twice."""
+        keys: dict[str, str] = {}
+
+        def key(post_id: str) -> str:
+            found = keys.get(post_id)
+            if found is None:
+                found = keys[post_id] = store.key(self._token(post_id))
+            return found
+
+        pages = [
+            (index, page, urls.root_of(self.listings[index].page_path(page)))
+            for index, page in stale
+        ]
+        needed: dict[str, None] = {}  # posts whose entry is rendered, in the order they are
+        for index, page, root in pages:
+            for post in self._page_posts(index, page):
+                if root != ROOT or not store.has(post.id, key(post.id)):
+                    needed[post.id] = None
+        wanted = iter(needed)
+        for index, page, root in pages:
+            items: list[ListItem | _Stored] = []
+            for post in self._page_posts(index, page):
+                if root != ROOT:
+                    items.append(self._render(post, root, wanted))
+                    continue
+                post_key = key(post.id)
+                html = store.get(post.id, post_key)
+                if html is None:
+                    item = self._render(post, root, wanted)
+                    store.add(post.id, post_key, item.html)
+                    html = item.html
+                items.append(_Stored(Markup(html)))
+            self._write_page(index, page, items)
+
+    def _page_posts(self, index: int, page: int) -> list[SitePost]:
+        return self.listings[index].posts[(page - 1) * self.per_page : page * self.per_page]
+
+    def _render(self, post: SitePost, root: str, wanted: Iterator[str]) -> ListItem:
+        if post.id not in self._excerpts:
+            self._fetch(post.id, wanted)
+        model = self.model
+        item = ListItem(
+            model.shown(post),
+            urls.href(urls.post_page(post.id), root),
+            model.replies(post.id),
+            self._excerpts.get(post.id, ""),
+        )
+        item.html = Markup(self.item_template.render(item=item, root=root))
+        return item
 
     def _stale_pages(self) -> set[tuple[int, int]]:
         """Pages whose inputs changed since the last export (the others are kept as is)."""
@@ -216,17 +274,7 @@ class ListWriter:
         by_root = rendered.setdefault(post.id, {})
         item = by_root.get(root)
         if item is None:
-            if post.id not in self._excerpts:
-                self._fetch(post.id, wanted)
-            model = self.model
-            item = ListItem(
-                model.shown(post),
-                urls.href(urls.post_page(post.id), root),
-                model.replies(post.id),
-                self._excerpts.get(post.id, ""),
-            )
-            item.html = Markup(self.item_template.render(item=item, root=root))
-            by_root[root] = item
+            item = by_root[root] = self._render(post, root, wanted)
         return item
 
     def _fetch(self, post_id: str, wanted: Iterator[str]) -> None:
@@ -238,7 +286,9 @@ class ListWriter:
             batch.append(next_id)
         self._excerpts = site.excerpts(self.archive, batch, EXCERPT)
 
-    def _write_page(self, index: int, page: int, items: list[ListItem]) -> None:
+    def _write_page(
+        self, index: int, page: int, items: list[ListItem] | list[ListItem | _Stored]
+    ) -> None:
         listing = self.listings[index]
         path = listing.page_path(page)
         root = urls.root_of(path)
@@ -259,3 +309,10 @@ class ListWriter:
             "list.html", site=self.site, canonical=self.canonical(path), **context
         )
         self.writer.put_text(path, html, self._prints[(index, page)])
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An entry read back from the store: the default list.html shows only its HTML."""
+
+    html: Markup

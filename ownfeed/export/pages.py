@@ -188,6 +188,10 @@ class Templates:
                     files[path.name] = path.read_bytes()
         return files
 
+    def overrides(self, name: str) -> bool:
+        """Whether the theme has its own version of a template."""
+        return any((folder / name).is_file() for folder in self.dirs[1:])
+
     def get(self, name: str) -> Template:
         """A template, looked up once per export (not once per page)."""
         found = self._loaded.get(name)

@@ -25,12 +25,12 @@ _FORMAT = 1
 
 
 def fingerprint(*parts: object) -> str:
-    """A short stable digest of a page's inputs."""
-    digest = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        digest.update(str(part).encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    """A short stable digest of a page's inputs (each part followed by a separator).
+
+    One join and one hash call: this runs for every page and list entry of an export.
+    """
+    joined = "\x1f".join(map(str, parts)) + "\x1f" if parts else ""
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 @dataclass
@@ -140,6 +140,17 @@ class SiteWriter:
         self._staged.append(path)
         self.counts.media_copied += 1
         return True
+
+    def staging_path(self, path: str) -> str:
+        """Where a file the caller writes itself is staged (see `adopt`)."""
+        return self._stage(path)
+
+    def adopt(self, path: str, print_: str = "state") -> None:
+        """Take a file the caller wrote at `staging_path(path)` into this export."""
+        self.new[path] = print_
+        if path not in self._staged:
+            self._staged.append(path)
+            self.counts.written += 1
 
     def forget_for_helper(self) -> None:
         """In a forked helper: start a fresh record of what this process stages."""

@@ -1,0 +1,215 @@
+"""List entries rendered by earlier exports, kept in one state file of the site.
+
+Why: a list page shows 20 entries, and when one of them changes the page is made again.
+Rendering the 19 others through Jinja was most of a small re-export (a 1 % change of a
+100,000-post archive touches ~3,900 list pages, ~77,000 entries). Each entry's HTML is
+stored with a key made of everything it shows (the salt: format, templates, site
+settings; the post's change digest and reply count), so an entry is rendered once per
+change of its post and read back otherwise.
+
+`.ownfeed-entries` holds the fragments (each with a CRC), then an index (the salt, then
+one tab-separated line per post: id, key, offset, length, CRC; our post ids are safe file
+names), then a fixed-size trailer. It is staged and put in place with the rest of the
+export, so a failed export keeps the old one. A missing, damaged, old-format or
+other-salt file only means that entries are rendered again.
+Fragments are read one by one (`pread`), never mapped or loaded whole: memory stays flat.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import zlib
+from collections.abc import Iterable
+
+from ownfeed.export.writer import SiteWriter, fingerprint
+
+NAME = ".ownfeed-entries"
+FORMAT = 1
+ROOT = "../"  # every list page but the index's first sits one folder down
+_MAGIC = b"OFENTRY1"
+_TRAILER = struct.Struct("<8sQQ")  # magic, index offset, index length
+_SLACK = 4 << 20  # bytes of replaced fragments tolerated before the file is compacted
+
+
+def _pack(offset: int, length: int, crc: int) -> int:
+    return (offset << 64) | (length << 32) | crc
+
+
+def _unpack(value: int) -> tuple[int, int, int]:
+    return value >> 64, (value >> 32) & 0xFFFFFFFF, value & 0xFFFFFFFF
+
+
+class EntryStore:
+    """Stored entries of the last export (read only) and those added by this one."""
+
+    def __init__(self, writer: SiteWriter, salt: str) -> None:
+        self.writer = writer
+        self.salt = fingerprint("entries", FORMAT, salt, ROOT)
+        self._old: dict[str, tuple[str, int]] = {}  # post id -> (key, packed location)
+        self._new: dict[str, tuple[str, int]] = {}
+        self._old_fd: int | None = None
+        self._old_end = 0  # where the old file's fragments end (its index starts)
+        self._out: int | None = None  # the staged file being written
+        self._out_end = 0
+        self._helper = False
+        self._load()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _load(self) -> None:
+        if NAME not in self.writer.old or NAME not in self.writer.existing:
+            return
+        try:
+            fd = os.open(self.writer.output / NAME, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            size = os.fstat(fd).st_size
+            if size < _TRAILER.size:
+                raise ValueError("too short")
+            magic, start, length = _TRAILER.unpack(
+                os.pread(fd, _TRAILER.size, size - _TRAILER.size)
+            )
+            if magic != _MAGIC or start + length + _TRAILER.size != size:
+                raise ValueError("no trailer")
+            lines = os.pread(fd, length, start).decode("utf-8", "surrogatepass").split("\n")
+            if lines[0] != self.salt:
+                raise ValueError("other templates or settings")
+            old: dict[str, tuple[str, int]] = {}
+            for line in lines[1:]:
+                pid, key, offset, size_, crc = line.split("\t")
+                if int(offset) + int(size_) > start:
+                    raise ValueError("fragment beyond the data")
+                old[pid] = (key, _pack(int(offset), int(size_), int(crc)))
+        except (OSError, ValueError, struct.error):
+            os.close(fd)
+            return
+        self._old, self._old_fd, self._old_end = old, fd, start
+
+    def key(self, token: str) -> str:
+        return fingerprint(self.salt, token)
+
+    def has(self, post_id: str, key: str) -> bool:
+        found = self._new.get(post_id) or self._old.get(post_id)
+        return found is not None and found[0] == key
+
+    def get(self, post_id: str, key: str) -> str | None:
+        """The stored entry of a post for this key; None when there is none (or damaged)."""
+        found = self._new.get(post_id)
+        fd = self._out
+        if found is None:
+            found, fd = self._old.get(post_id), self._old_fd
+        if found is None or found[0] != key or fd is None:
+            return None
+        offset, length, crc = _unpack(found[1])
+        try:
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        if len(data) != length or zlib.crc32(data) != crc:
+            return None
+        return data.decode("utf-8", "surrogatepass")
+
+    # -- writing ----------------------------------------------------------------------
+
+    def for_helper(self) -> None:
+        """In a forked page helper: read the old file on its own descriptor, add nothing
+        (the main process owns the new file)."""
+        self._helper = True
+        self._out = None
+        self._new = {}
+        if self._old_fd is not None:
+            try:
+                self._old_fd = os.open(self.writer.output / NAME, os.O_RDONLY)
+            except OSError:
+                self._old_fd, self._old = None, {}
+
+    def add(self, post_id: str, key: str, html: str) -> None:
+        if self._helper:
+            return
+        if self._out is None:
+            self._open_out()
+        assert self._out is not None
+        data = html.encode("utf-8", "surrogatepass")
+        offset = self._out_end
+        _write_all(self._out, data)
+        self._out_end += len(data)
+        self._new[post_id] = (key, _pack(offset, len(data), zlib.crc32(data)))
+
+    def _open_out(self) -> None:
+        """Start the new file as a copy of the old one's fragments (a kernel copy), so
+        entries kept from the last export stay where the old index says they are."""
+        path = self.writer.staging_path(NAME)
+        if self._old_fd is not None:
+            with open(self.writer.output / NAME, "rb") as source, open(path, "wb") as target:
+                shutil.copyfileobj(source, target)
+            self._out_end = os.path.getsize(path)
+        self._out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+
+    def finish(self, post_ids: Iterable[str]) -> None:
+        """Stage the file with the entries of these posts (our posts now), or keep the
+        old one when nothing was added."""
+        if self._helper:
+            return
+        live: dict[str, tuple[str, int]] = {}
+        for pid in post_ids:
+            found = self._new.get(pid) or self._old.get(pid)
+            if found is not None:
+                live[pid] = found
+        used = sum(_unpack(value)[1] for _, value in live.values())
+        if self._out is None and len(live) == len(self._old) and self.writer.keep([NAME]):
+            self.close()
+            return
+        if self._out is None:
+            self._open_out()
+        assert self._out is not None
+        if self._out_end > 2 * used + _SLACK:
+            live = self._compact(live)
+        lines = [self.salt]
+        for pid, (key, value) in live.items():
+            offset, length, crc = _unpack(value)
+            lines.append(f"{pid}\t{key}\t{offset}\t{length}\t{crc}")
+        encoded = "\n".join(lines).encode("utf-8", "surrogatepass")
+        _write_all(self._out, encoded)
+        _write_all(self._out, _TRAILER.pack(_MAGIC, self._out_end, len(encoded)))
+        self.close()
+        self.writer.adopt(NAME)
+
+    def _compact(self, live: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+        """Rewrite the staged file with only the live fragments."""
+        assert self._out is not None
+        path = self.writer.staging_path(NAME)
+        temporary = path + ".compact"
+        out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
+        kept: dict[str, tuple[str, int]] = {}
+        end = 0
+        try:
+            for pid, (key, _) in live.items():
+                html = self.get(pid, key)
+                if html is None:
+                    continue
+                data = html.encode("utf-8", "surrogatepass")
+                _write_all(out, data)
+                kept[pid] = (key, _pack(end, len(data), zlib.crc32(data)))
+                end += len(data)
+        except BaseException:
+            os.close(out)
+            raise
+        os.close(self._out)
+        os.replace(temporary, path)
+        self._out, self._out_end = out, end
+        return kept
+
+    def close(self) -> None:
+        for fd in (self._old_fd, self._out):
+            if fd is not None:
+                os.close(fd)
+        self._old_fd = self._out = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
