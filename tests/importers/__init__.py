@@ -6,7 +6,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ownfeed.archive import Archive
+from ownfeed.errors import ParseError
 from ownfeed.importers import ImportReport, run_import
 from ownfeed.media import MediaStore
 
@@ -31,6 +34,22 @@ def do_import(
         source_type=source_type,
         media_store=MediaStore(media_root),
     )
+
+
+def import_error(
+    archive: Archive, kind: str, path: Path, tmp_path: Path, *, over: tuple[str, Path] | None = None
+) -> str:
+    """The message of the ParseError an import of `path` fails with, checked to be one line
+    and to leave the archive as it was (holding the export `over` names, if any)."""
+    if over is not None:
+        do_import(archive, *over, tmp_path / "media")
+    before = snapshot(archive)
+    with pytest.raises(ParseError) as error:
+        do_import(archive, kind, path, tmp_path / "media")
+    assert snapshot(archive) == before
+    message = str(error.value)
+    assert "\n" not in message
+    return message
 
 
 def snapshot(archive: Archive, *, ignore: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from ownfeed.archive import Archive
-from ownfeed.errors import ParseError
 from ownfeed.importers.member import repair_text, repaired
 from tests.importers import (
     DATA,
     do_import,
+    import_error,
     pairs,
     post,
     rebuild_zip,
@@ -24,6 +24,8 @@ from tests.importers import (
 )
 
 ZIP = DATA / "facebook.zip"
+#: an export archived before each failing import, which must leave it as it was
+OTHER = ("wordpress", DATA / "wordpress.xml")
 NEW_POSTS = "your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json"
 NEW_COMMENTS = "your_facebook_activity/comments_and_reactions/comments.json"
 NEW_PROFILE = "personal_information/profile_information/profile_information.json"
@@ -177,17 +179,6 @@ def test_only_comments_is_enough(archive: Archive, tmp_path: Path) -> None:
 # --- unknown layouts and broken files: one line, nothing written ---------------------------
 
 
-def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
-    do_import(archive, "wordpress", DATA / "wordpress.xml", tmp_path / "media")
-    before = snapshot(archive)
-    with pytest.raises(ParseError) as error:
-        do_import(archive, "facebook", path, tmp_path / "media")
-    assert snapshot(archive) == before
-    message = str(error.value)
-    assert "\n" not in message
-    return message
-
-
 def test_an_unknown_layout_says_what_was_expected_and_found(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -198,7 +189,7 @@ def test_an_unknown_layout_says_what_was_expected_and_found(
             "your_activity/messages/inbox.json": b"{}",
         },
     )
-    message = _fails(archive, tmp_path, path)
+    message = import_error(archive, "facebook", path, tmp_path, over=OTHER)
     assert message.startswith("facebook-2031.zip: not a Facebook export in a known layout: ")
     assert "posts in posts/your_posts_1.json (before 2024) or " in message
     assert (
@@ -212,7 +203,7 @@ def test_an_unknown_layout_says_what_was_expected_and_found(
 
 def test_an_html_export_is_named_as_such(archive: Archive, tmp_path: Path) -> None:
     path = write_zip(tmp_path / "fb.zip", {"posts/your_posts_1.html": b"<html></html>"})
-    message = _fails(archive, tmp_path, path)
+    message = import_error(archive, "facebook", path, tmp_path, over=OTHER)
     assert message.endswith(
         "found posts/your_posts_1.html, the HTML export: request the JSON format instead"
     )
@@ -256,4 +247,4 @@ def test_a_broken_file_names_the_file_and_entry(
     member, content, expected = BROKEN[case]
     data = content if isinstance(content, bytes) else json.dumps(content).encode()
     path = rebuild_zip(ZIP, tmp_path / "fb.zip", {member: data})
-    assert _fails(archive, tmp_path, path).startswith(expected)
+    assert import_error(archive, "facebook", path, tmp_path, over=OTHER).startswith(expected)

@@ -8,11 +8,20 @@ from pathlib import Path
 import pytest
 
 from ownfeed.archive import Archive
-from ownfeed.errors import ParseError
 from ownfeed.importers.linkedin import urn
-from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot, write_zip
+from tests.importers import (
+    DATA,
+    do_import,
+    import_error,
+    pairs,
+    post,
+    rebuild_zip,
+    write_zip,
+)
 
 ZIP = DATA / "linkedin.zip"
+#: an export archived before each failing import, which must leave it as it was
+OTHER = ("twitter", DATA / "twitter.zip")
 FOLDER = "Basic_LinkedInDataExport_01-01-2024"
 SHARE = "urn:li:share:7012345678901234567"
 UGC = "urn:li:ugcPost:7023456789012345678"
@@ -117,23 +126,13 @@ def test_reimport_and_a_later_export(archive: Archive, tmp_path: Path) -> None:
 # --- unknown layouts and broken files: one line, nothing written ---------------------------
 
 
-def _fails(archive: Archive, tmp_path: Path, path: Path) -> str:
-    do_import(archive, "twitter", DATA / "twitter.zip", tmp_path / "media")
-    before = snapshot(archive)
-    with pytest.raises(ParseError) as error:
-        do_import(archive, "linkedin", path, tmp_path / "media")
-    assert snapshot(archive) == before
-    assert "\n" not in str(error.value)
-    return str(error.value)
-
-
 def test_an_unknown_layout_says_what_was_expected_and_found(
     archive: Archive, tmp_path: Path
 ) -> None:
     path = write_zip(
         tmp_path / "li.zip", {"Posts/posts.json": b"[]", "Profile.csv": b"First Name\n"}
     )
-    message = _fails(archive, tmp_path, path)
+    message = import_error(archive, "linkedin", path, tmp_path, over=OTHER)
     assert message == (
         "li.zip: not a LinkedIn export in a known layout: expected posts in Shares.csv "
         "(all years) or Shares_1.csv (complete export); comments in Comments.csv (all years) "
@@ -163,4 +162,4 @@ def test_a_broken_file_names_the_file_and_row(
     archive: Archive, tmp_path: Path, member: str, content: bytes, expected: str
 ) -> None:
     path = write_zip(tmp_path / "li.zip", {member: content})
-    assert _fails(archive, tmp_path, path).startswith(expected)
+    assert import_error(archive, "linkedin", path, tmp_path, over=OTHER).startswith(expected)
