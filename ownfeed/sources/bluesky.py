@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from ownfeed.errors import SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, PostKind, SourceResult, parse_iso
-from ownfeed.sources.apiutil import Skipped, as_text, mapper
+from ownfeed.sources.apiutil import Skipped, as_text, base_url, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 from ownfeed.sources.richtext import facet_tags, profile_url, render
@@ -389,11 +389,8 @@ class BlueskySource(Source):
         return parse_actor(str(self.config.option("account", "")))
 
     def appview(self) -> str:
-        base = str(self.config.option("appview") or DEFAULT_APPVIEW).strip().rstrip("/")
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SourceError(f"appview {base!r} must be an http(s) URL")
-        return base
+        """The AppView's base URL: `appview` from the config, else the public one."""
+        return base_url(self.config.option("appview"), DEFAULT_APPVIEW, "appview")
 
     def _xrpc(self, ctx: SourceContext) -> _Xrpc:
         return _Xrpc(RateLimiter(ctx.http, max_wait=self.max_rate_wait), self.appview())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import mimetypes
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,15 @@ from ownfeed.models import (
     SourceResult,
     parse_iso,
 )
-from ownfeed.sources.apiutil import Skipped, as_text, mapper
+from ownfeed.sources.apiutil import (
+    Skipped,
+    as_text,
+    base_url,
+    env_secret,
+    json_list,
+    json_object,
+    mapper,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -90,20 +97,6 @@ def _usable(item: Any) -> bool:
         and isinstance(item.get("id"), str | int)
         and not isinstance(item["id"], bool)
     )
-
-
-def _json_list(response: Response, what: str) -> list[dict[str, Any]]:
-    data = response.json()
-    if not isinstance(data, list):
-        raise SourceError(f"{what}: expected a JSON list, got {type(data).__name__}")
-    return [item for item in data if _usable(item)]
-
-
-def _json_object(response: Response, what: str) -> dict[str, Any]:
-    data = response.json()
-    if not isinstance(data, dict):
-        raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
-    return data
 
 
 def _mime(url: str) -> str | None:
@@ -279,21 +272,12 @@ class MastodonSource(Source):
         """The API base URL: `instance` from the config, else https:// the handle's host."""
         configured = self.config.option("instance")
         if configured:
-            base = str(configured).strip().rstrip("/")
-            if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
-                raise SourceError(f"instance {configured!r} must be an http(s) URL")
-            return base
+            return base_url(configured, "", "instance")
         return f"https://{parse_account(str(self.config.option('account', '')))[1]}"
 
     def token(self) -> str | None:
         """The access token from the environment variable `token_env` names, read now."""
-        name = self.config.option("token_env")
-        if not name:
-            return None
-        value = os.environ.get(str(name), "").strip()
-        if not value:
-            raise SourceError(f"environment variable {name} (token_env) is not set")
-        return value
+        return env_secret(self.config.option("token_env"), "token_env")
 
     def _api(self, ctx: SourceContext) -> _Api:
         limiter = RateLimiter(ctx.http, max_wait=self.max_rate_wait)
@@ -317,7 +301,7 @@ class MastodonSource(Source):
             raise api.auth_error(response.status)
         if response.status in (404, 410):
             return None
-        account = _json_object(response, "account lookup")
+        account = json_object(response, "account lookup")
         return account if account.get("id") else None
 
     async def _webfinger_instance(self, api: _Api) -> str | None:
@@ -328,7 +312,7 @@ class MastodonSource(Source):
         response = await api.get(url, accept=(400, 404, 410))
         if response.status != 200:
             return None
-        links = _json_object(response, "webfinger").get("links")
+        links = json_object(response, "webfinger").get("links")
         for link in links if isinstance(links, list) else ():
             if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
                 parts = urlsplit(str(link["href"]))
@@ -386,7 +370,7 @@ class MastodonSource(Source):
                 raise api.auth_error(response.status)
             if response.status in (404, 410):
                 return None
-            page = _json_list(response, "account statuses")
+            page = [s for s in json_list(response, "account statuses") if _usable(s)]
             statuses.extend(page)
             if not page or (stop_id and self._stop_reached(page, str(stop_id), since)):
                 break
@@ -421,7 +405,7 @@ class MastodonSource(Source):
 
     async def _thread(self, api: _Api, local_id: str) -> _Thread:
         url = api.url(f"/api/v1/statuses/{quote(local_id)}/context")
-        data = _json_object(await api.get(url), "status context")
+        data = json_object(await api.get(url), "status context")
         ancestors, descendants = data.get("ancestors"), data.get("descendants")
         return _Thread(
             [s for s in ancestors if _usable(s)] if isinstance(ancestors, list) else [],
@@ -613,7 +597,7 @@ class MastodonSource(Source):
             response = await api.get(url, accept=(401, 403, 404, 410))
             if response.status in (401, 403) and url.startswith(api.base):
                 raise api.auth_error(response.status)
-            status = _json_object(response, "status") if response.status == 200 else {}
+            status = json_object(response, "status") if response.status == 200 else {}
         except SourceError as error:
             if error.status in (401, 403, 429):
                 raise
