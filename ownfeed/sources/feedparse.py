@@ -720,9 +720,10 @@ def _text(value: Any) -> str | None:
 def _http_url(value: Any) -> str | None:
     """Only absolute http(s) URLs are URLs here (feedparser turns id-only links into `urn:`)."""
     text = _text(value)
-    if text and urlsplit(text).scheme in ("http", "https") and urlsplit(text).netloc:
-        return text
-    return None
+    if not text:
+        return None
+    parts = urlsplit(text)
+    return text if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _absolute(base: str, value: Any) -> str | None:
