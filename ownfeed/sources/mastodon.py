@@ -40,7 +40,6 @@ from ownfeed.sources.apiutil import (
     base_url,
     env_secret,
     json_list,
-    json_object,
     mapper,
 )
 from ownfeed.sources.base import Source, SourceContext
@@ -97,6 +96,18 @@ def _usable(item: Any) -> bool:
         and isinstance(item.get("id"), str | int)
         and not isinstance(item["id"], bool)
     )
+
+
+def _json_list(response: Response, what: str) -> list[dict[str, Any]]:
+    """The statuses of a JSON list that have what everything else hangs on (`_usable`)."""
+    return [item for item in json_list(response, what) if _usable(item)]
+
+
+def _json_object(response: Response, what: str) -> dict[str, Any]:
+    data = response.json()
+    if not isinstance(data, dict):
+        raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def _mime(url: str) -> str | None:
@@ -301,7 +312,7 @@ class MastodonSource(Source):
             raise api.auth_error(response.status)
         if response.status in (404, 410):
             return None
-        account = json_object(response, "account lookup")
+        account = _json_object(response, "account lookup")
         return account if account.get("id") else None
 
     async def _webfinger_instance(self, api: _Api) -> str | None:
@@ -312,7 +323,7 @@ class MastodonSource(Source):
         response = await api.get(url, accept=(400, 404, 410))
         if response.status != 200:
             return None
-        links = json_object(response, "webfinger").get("links")
+        links = _json_object(response, "webfinger").get("links")
         for link in links if isinstance(links, list) else ():
             if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
                 parts = urlsplit(str(link["href"]))
@@ -370,7 +381,7 @@ class MastodonSource(Source):
                 raise api.auth_error(response.status)
             if response.status in (404, 410):
                 return None
-            page = [s for s in json_list(response, "account statuses") if _usable(s)]
+            page = _json_list(response, "account statuses")
             statuses.extend(page)
             if not page or (stop_id and self._stop_reached(page, str(stop_id), since)):
                 break
@@ -405,7 +416,7 @@ class MastodonSource(Source):
 
     async def _thread(self, api: _Api, local_id: str) -> _Thread:
         url = api.url(f"/api/v1/statuses/{quote(local_id)}/context")
-        data = json_object(await api.get(url), "status context")
+        data = _json_object(await api.get(url), "status context")
         ancestors, descendants = data.get("ancestors"), data.get("descendants")
         return _Thread(
             [s for s in ancestors if _usable(s)] if isinstance(ancestors, list) else [],
@@ -597,7 +608,7 @@ class MastodonSource(Source):
             response = await api.get(url, accept=(401, 403, 404, 410))
             if response.status in (401, 403) and url.startswith(api.base):
                 raise api.auth_error(response.status)
-            status = json_object(response, "status") if response.status == 200 else {}
+            status = _json_object(response, "status") if response.status == 200 else {}
         except SourceError as error:
             if error.status in (401, 403, 429):
                 raise

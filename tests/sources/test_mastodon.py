@@ -18,6 +18,7 @@ from ownfeed.errors import SourceError
 from ownfeed.sources.base import SourceConfig
 from ownfeed.sources.mastodon import MastodonSource, parse_account
 from tests.httpserver import Reply, Request, TestServer
+from tests.sources.harness import LATER as LATER  # tests/hostile runs this instance at LATER
 from tests.sources.harness import (
     Archived,
     as_json,
