@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ownfeed.archive.db import Archive
 from ownfeed.models import (
@@ -81,12 +82,16 @@ def _present(conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
+# json.dumps with options builds an encoder per call; one shared encoder writes the same text
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
 def _raw_json(raw: Any) -> str | None:
     if raw is None:
         return None
     if isinstance(raw, str):
         return raw
-    return json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
+    return _JSON.encode(raw)
 
 
 # Every column of a new post row, in INSERT order.
@@ -170,7 +175,7 @@ class _Batch:
             author.avatar_url,
         )
         earlier = self.authors.get(key)
-        if earlier is not None:
+        if earlier is not None and earlier != row:
             row = tuple(
                 new if new is not None else old for new, old in zip(row, earlier, strict=True)
             )
@@ -218,26 +223,81 @@ def _add_media(batch: _Batch, pid: str, items: Iterable[Media]) -> None:
     )
 
 
+#: Trailing URL path segments two media URLs of one post must share (file name included)
+#: to name one file: an export's rewritten URL (`<guessed host>/system/media_attachments/
+#: files/109/…/original/x.jpg`) against the API's (`<media host>/media_attachments/…`).
+_SAME_FILE_SEGMENTS = 4
+
+
+def _same_file(known: str, url: str) -> bool:
+    """Two URLs of one post's media naming one file on different hosts or under different
+    prefixes: the same query and at least `_SAME_FILE_SEGMENTS` equal trailing path
+    segments. Renditions (`?w=300`) and short paths stay apart."""
+    if known == url:
+        return False
+    a, b = urlsplit(known), urlsplit(url)
+    if a.query != b.query:
+        return False
+    tail_a, tail_b = a.path.split("/"), b.path.split("/")
+    if len(tail_a) <= _SAME_FILE_SEGMENTS or len(tail_b) <= _SAME_FILE_SEGMENTS:
+        return False  # the leading "" of an absolute path is no segment
+    return bool(tail_a[-1]) and tail_a[-_SAME_FILE_SEGMENTS:] == tail_b[-_SAME_FILE_SEGMENTS:]
+
+
+def _merge_known_media(conn: sqlite3.Connection, batch: _Batch, archived: set[str]) -> None:
+    """A file an archived post already has a media row for, under another URL (an import
+    done before the first sync guessed the host), updates that row instead of adding one.
+
+    The row that came first stays, with its id, URL and local copy. Only posts that were
+    archived before this batch are looked up, so new posts cost nothing here.
+    """
+    wanted = sorted({item[1] for item in batch.media if item[1] in archived})
+    if not wanted:
+        return
+    known: dict[str, list[tuple[str, str]]] = {}
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, post_id, url FROM media WHERE post_id IN ({marks})", list(chunk)
+        ):
+            known.setdefault(row[1], []).append((row[0], row[2]))
+    taken = {item[0] for item in batch.media}  # rows this delivery names by their own URL
+    archived_ids = {mid for rows in known.values() for mid, _ in rows}
+    for index, item in enumerate(batch.media):
+        if item[0] in archived_ids:
+            continue  # its own row exists: updated as always
+        for mid, url in known.get(item[1], ()):
+            if mid not in taken and _same_file(url, item[2]):
+                batch.media[index] = (mid, item[1], url, *item[3:])
+                taken.add(mid)
+                break
+
+
 def _add_tags(batch: _Batch, pid: str, tags: Iterable[str]) -> None:
     batch.tags.extend((pid, tag.strip()) for tag in tags if tag and tag.strip())
 
 
+def _growing_values(post: Post, author: str | None) -> tuple[Any, ...]:
+    """The `_GROWING` columns of a post, in that order."""
+    return (
+        post.url,
+        post.title,
+        post.language,
+        author,
+        iso(post.published_at),
+        iso(post.updated_at),
+        post.in_reply_to_url,
+        post.in_reply_to,
+        post.repost_of,
+        post.reply_count,
+        post.like_count,
+        post.repost_count,
+        _raw_json(post.raw),
+    )
+
+
 def _row_values(post: Post, author: str | None) -> dict[str, Any]:
-    return {
-        "url": post.url,
-        "title": post.title,
-        "language": post.language,
-        "author_id": author,
-        "published_at": iso(post.published_at),
-        "updated_at": iso(post.updated_at),
-        "in_reply_to_url": post.in_reply_to_url,
-        "in_reply_to_native": post.in_reply_to,
-        "repost_of_native": post.repost_of,
-        "reply_count": post.reply_count,
-        "like_count": post.like_count,
-        "repost_count": post.repost_count,
-        "raw": _raw_json(post.raw),
-    }
+    return dict(zip(_GROWING, _growing_values(post, author), strict=True))
 
 
 def _keep_provenance(old_raw: str | None, new_raw: Any, new_json: str) -> str:
@@ -265,7 +325,6 @@ def _insert_post(
 ) -> None:
     text, digest = _text_and_hash(post)
     root = post_id(post.platform, post.thread_root) if post.thread_root else pid
-    growing = _row_values(post, author)
     batch.inserts.append(
         (
             pid,
@@ -281,7 +340,7 @@ def _insert_post(
             root,
             digest,
             1,
-            *(growing[name] for name in _GROWING),
+            *_growing_values(post, author),
         )
     )
     batch.versions.append((pid, 1, now, post.title, post.content_html, digest))
@@ -412,6 +471,7 @@ def store_posts(
             _add_tags(batch, pid, post.tags)
         if post.media:
             _add_media(batch, pid, post.media)
+    _merge_known_media(conn, batch, set(existing))
     batch.write(conn)
     _link_relations(conn, by_id)
     return counts

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ownfeed.archive import Archive, store_posts
-from ownfeed.archive.store import mark_gone
+from ownfeed.archive.store import mark_gone, media_id
 from ownfeed.models import Author, Gone, Media, Post, SourceResult, post_id
 
 
@@ -191,3 +191,64 @@ def test_import_provenance_survives_a_later_sync(archive):
     put(archive, blog_post(raw={"api": "fresh"}))
     raw = json.loads(row(archive, "https://b/?p=1")["raw"])
     assert raw == {"api": "fresh", "import": provenance}
+
+
+_FILE = "media_attachments/files/109/215/001/original/a1b2c3.jpg"
+
+
+def toot(*media):
+    return Post(
+        platform="mastodon",
+        native_id="https://social.example/users/co/statuses/1",
+        content_html="<p>Katze</p>",
+        media=media,
+    )
+
+
+def media_rows(archive):
+    return archive.query("SELECT * FROM media ORDER BY url")
+
+
+def test_a_file_imported_before_the_first_sync_keeps_one_media_row(archive):
+    # the import guessed the instance's own host; the API names the separate media host
+    put(archive, toot(Media(f"https://social.example/system/{_FILE}")), source="import")
+    archive.conn.execute("UPDATE media SET local_path = 'media/ab.jpg', sha256 = 'ab'")
+    upstream = Media(f"https://files.social.example/{_FILE}", alt="Eine Katze", width=640)
+    second = Media(
+        "https://files.social.example/media_attachments/files/109/215/002/original/d.png"
+    )
+    put(archive, toot(upstream, second), source="mastodon")
+    put(archive, toot(upstream, second), source="mastodon")  # and again: still no new row
+    rows = media_rows(archive)
+    assert [row["url"] for row in rows] == [second.url, f"https://social.example/system/{_FILE}"]
+    kept = rows[1]
+    assert (kept["local_path"], kept["sha256"]) == ("media/ab.jpg", "ab")
+    assert (kept["alt"], kept["width"]) == ("Eine Katze", 640)
+
+
+def test_other_files_and_renditions_keep_their_own_media_rows(archive):
+    put(archive, toot(Media(f"https://social.example/system/{_FILE}")))
+    other_post = Post(
+        platform="mastodon",
+        native_id="https://social.example/users/co/statuses/2",
+        content_html="<p>Hund</p>",
+        media=(Media(f"https://files.social.example/{_FILE}"),),
+    )
+    small = Media(f"https://social.example/system/{_FILE}?w=300")
+    short = Media("https://cdn.example/original/a1b2c3.jpg")  # too little of the path in common
+    put(archive, other_post, toot(small, short))
+    assert len(media_rows(archive)) == 4
+
+
+def test_an_archive_that_already_has_both_rows_keeps_updating_each(archive):
+    guess, upstream = (
+        f"https://social.example/system/{_FILE}",
+        f"https://files.social.example/{_FILE}",
+    )
+    put(archive, toot(Media(guess)))
+    archive.conn.execute(  # a second row made before the fix
+        "INSERT INTO media (id, post_id, url) SELECT ?, post_id, ? FROM media",
+        (media_id(toot().id, upstream), upstream),
+    )
+    put(archive, toot(Media(guess, alt="erste"), Media(upstream, alt="zweite")))
+    assert [row["alt"] for row in media_rows(archive)] == ["zweite", "erste"]
