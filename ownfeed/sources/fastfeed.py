@@ -20,25 +20,22 @@ from collections.abc import Callable
 from typing import Any
 
 from feedparser.datetimes import _parse_date
-from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from ownfeed.sources.fastatom import parse_atom
+from ownfeed.sources.fastshared import (
+    Decline,
+    add_tag,
+    attributes,
+    element_text,
+    name_of,
+    repaired,
+)
 from ownfeed.sources.htmluris import resolve_relative_uris
 
-# Namespaces feedparser knows, by lower-cased URI, as the prefix it files elements under.
-_NAMESPACES = {
-    "http://purl.org/rss/1.0/modules/content/": "content",
-    "http://purl.org/dc/elements/1.1/": "dc",
-    "http://search.yahoo.com/mrss": "media",
-    "http://search.yahoo.com/mrss/": "media",
-    "http://purl.org/rss/1.0/modules/slash/": "slash",
-    "http://purl.org/rss/1.0/modules/syndication/": "sy",
-    "http://wellformedweb.org/commentapi/": "wfw",
-    "http://www.w3.org/2005/atom": "atom",
-}
 # Channel children that cannot change what the posts or the feed's title/link/language are.
 _CHANNEL_IGNORED = frozenset(
     {
@@ -46,6 +43,7 @@ _CHANNEL_IGNORED = frozenset(
         "category", "sy:updateperiod", "sy:updatefrequency", "sy:updatebase",
     }
 )  # fmt: skip
+_ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
 # Item children that may appear more than once.
 _REPEATABLE = frozenset({"category", "enclosure", "media:content", "media:thumbnail"})
@@ -58,10 +56,7 @@ _XML_MEDIA_TYPES = (
     "application/atom+xml",
     "application/rdf+xml",
 )
-_CP1252 = {code: char for code, char in _cp1252.items()}
-_C1 = re.compile("[\x80-\x9f]")
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
-_EMAIL_HINT = "@"
 _PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -71,10 +66,6 @@ _PARSER = etree.XMLParser(
     remove_comments=True,
     remove_pis=True,
 )
-
-
-class _Decline(Exception):
-    """The document uses something the fast path does not reproduce exactly."""
 
 
 def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
@@ -91,8 +82,10 @@ def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
     if root.getroottree().docinfo.doctype:
         return None
     try:
+        if root.tag == _ATOM_FEED:
+            return parse_atom(root, url)
         return _Rss20(url).document(root)
-    except _Decline:
+    except Decline:
         return None
 
 
@@ -110,7 +103,7 @@ def _plain_utf8(data: bytes, content_type: str) -> bool:
         return False
     if media not in _XML_MEDIA_TYPES and not (media == "text/xml" and charset in _UTF8):
         return False
-    if not data.startswith((b"<?xml", b"<rss")):
+    if not data.startswith((b"<?xml", b"<rss", b"<feed")):
         return False
     declaration = _XML_DECLARATION.match(data)
     if declaration:
@@ -118,51 +111,6 @@ def _plain_utf8(data: bytes, content_type: str) -> bool:
         if declared and declared.group(1).decode("ascii", "replace").lower() not in _UTF8:
             return False
     return True
-
-
-def _repaired(text: str) -> str:
-    """feedparser's last steps for every value of a UTF-8 document: undo UTF-8 read as
-    Latin-1, then map the C1 controls to the cp1252 characters they usually meant."""
-    if text.isascii():
-        return text
-    try:
-        text = text.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text.translate(_CP1252) if _C1.search(text) else text
-    return text.translate(_CP1252) if _C1.search(text) else text
-
-
-def _attributes(element: Any) -> dict[str, str]:
-    """Attributes as feedparser's strict parser hands them on: names lower-cased, `rel` and
-    `type` values too. Namespaced attributes (xml:base, xml:lang, ...) and `base` decline."""
-    attrs: dict[str, str] = {}
-    for name, value in element.attrib.items():
-        if name.startswith("{") or name.lower() == "base":
-            raise _Decline
-        key = name.lower()
-        attrs[key] = value.lower() if key in ("rel", "type") else value
-    return attrs
-
-
-def _name(element: Any) -> str:
-    """`prefix:local` the way feedparser names it (local lower-cased; no prefix for RSS)."""
-    tag = element.tag
-    if not isinstance(tag, str):
-        raise _Decline
-    if tag[0] != "{":
-        return tag.lower()
-    uri, _, local = tag[1:].partition("}")
-    prefix = _NAMESPACES.get(uri.lower())
-    if prefix is None:
-        raise _Decline
-    return f"{prefix}:{local.lower()}"
-
-
-def _text(element: Any) -> str:
-    """The character data of an element without children, stripped as feedparser strips it."""
-    if len(element):
-        raise _Decline
-    return (element.text or "").strip()
 
 
 class _Rss20:
@@ -173,21 +121,21 @@ class _Rss20:
         self.base = make_safe_absolute_uri(base, base) or base
 
     def document(self, root: Any) -> Any:
-        if _name(root) != "rss" or not _attributes(root).get("version", "").startswith("2."):
-            raise _Decline
+        if name_of(root) != "rss" or not attributes(root).get("version", "").startswith("2."):
+            raise Decline
         channels = list(root)
-        if len(channels) != 1 or _name(channels[0]) != "channel" or _attributes(channels[0]):
-            raise _Decline
+        if len(channels) != 1 or name_of(channels[0]) != "channel" or attributes(channels[0]):
+            raise Decline
         feed = FeedParserDict()
         entries: list[Any] = []
         seen: set[str] = set()
         for child in channels[0]:
-            name = _name(child)
+            name = name_of(child)
             if name == "item":
                 entries.append(self.entry(child))
                 continue
             if name in seen and name not in ("atom:link", "category"):
-                raise _Decline
+                raise Decline
             seen.add(name)
             self.channel_element(feed, name, child)
         return FeedParserDict(
@@ -203,35 +151,35 @@ class _Rss20:
 
     def channel_element(self, feed: Any, name: str, element: Any) -> None:
         if name == "image":
-            if _attributes(element) or any(
-                _name(child) not in _IMAGE_CHILDREN or len(child) for child in element
+            if attributes(element) or any(
+                name_of(child) not in _IMAGE_CHILDREN or len(child) for child in element
             ):
-                raise _Decline
+                raise Decline
             return
-        attrs = _attributes(element)
+        attrs = attributes(element)
         if name in _CHANNEL_IGNORED:
-            _text(element)
+            element_text(element)
             return
         if name == "atom:link":
             self.atom_link(feed, attrs)
             return
         if attrs:
-            raise _Decline
+            raise Decline
         if name == "title":
-            self.title(feed, _text(element))
+            self.title(feed, element_text(element))
         elif name == "link":
-            value = _text(element)
+            value = element_text(element)
             if value:
                 value = _urljoin(self.base, value)
-            value = _QUERY_ENTITY.sub(r"&\g<1>", _repaired(value))
+            value = _QUERY_ENTITY.sub(r"&\g<1>", repaired(value))
             feed["link"] = value
             feed.setdefault("links", []).append(
                 FeedParserDict(rel="alternate", type="text/html", href=value)
             )
         elif name == "language":
-            feed["language"] = _repaired(_text(element))
+            feed["language"] = repaired(element_text(element))
         else:
-            raise _Decline
+            raise Decline
 
     def atom_link(self, feed: Any, attrs: dict[str, str]) -> None:
         """An atom:link in the channel (self, next, hub...), as feedparser's `_start_link`."""
@@ -239,7 +187,7 @@ class _Rss20:
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
         attrs = _FeedParserMixin._enforce_href(attrs)
         if "href" not in attrs:
-            raise _Decline  # feedparser would read its text as the link
+            raise Decline  # feedparser would read its text as the link
         attrs["href"] = _urljoin(self.base, attrs["href"])
         feed.setdefault("links", []).append(FeedParserDict(attrs))
         if attrs["rel"] == "alternate" and attrs["type"] in _FeedParserMixin.html_types:
@@ -248,18 +196,18 @@ class _Rss20:
     # ------------------------------------------------------------------ items
 
     def entry(self, item: Any) -> Any:
-        if _attributes(item):
-            raise _Decline
+        if attributes(item):
+            raise Decline
         entry = FeedParserDict()
         seen: set[str] = set()
         for child in item:
-            name = _name(child)
+            name = name_of(child)
             if name in seen and name not in _REPEATABLE:
-                raise _Decline
+                raise Decline
             seen.add(name)
             handler = _ITEM_HANDLERS.get(name)
             if handler is None:
-                raise _Decline
+                raise Decline
             handler(self, entry, child)
         return entry
 
@@ -269,7 +217,7 @@ class _Rss20:
         if _FeedParserMixin.looks_like_html(value):
             kind = "text/html"
             value = resolve_relative_uris(value, self.base)
-        value = _repaired(value)
+        value = repaired(value)
         context["title"] = value
         context["title_detail"] = FeedParserDict(
             type=kind, language=None, base=self.base, value=value
@@ -278,51 +226,51 @@ class _Rss20:
     def entry_link(self, context: Any, value: str) -> None:
         if value:
             value = _urljoin(self.base, value)
-        value = _repaired(value)
+        value = repaired(value)
         value = _QUERY_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
         context["link"] = value
         if value:
             context["links"][-1]["href"] = value
 
     def item_title(self, entry: Any, element: Any) -> None:
-        if _attributes(element):
-            raise _Decline
-        self.title(entry, _text(element))
+        if attributes(element):
+            raise Decline
+        self.title(entry, element_text(element))
 
     def item_link(self, entry: Any, element: Any) -> None:
-        if _attributes(element):
-            raise _Decline
+        if attributes(element):
+            raise Decline
         entry.setdefault("links", []).append(FeedParserDict(rel="alternate", type="text/html"))
-        self.entry_link(entry, _text(element))
+        self.entry_link(entry, element_text(element))
 
     def guid(self, entry: Any, element: Any) -> None:
-        attrs = _attributes(element)
+        attrs = attributes(element)
         if set(attrs) - {"ispermalink"}:
-            raise _Decline
+            raise Decline
         is_link = attrs.get("ispermalink", "true") == "true"
-        value = _text(element)
+        value = element_text(element)
         if value and is_link:
             value = _urljoin(self.base, value)
-        value = _repaired(value)
+        value = repaired(value)
         entry["id"] = value
         entry.setdefault("guidislink", is_link and "link" not in entry)
         if is_link:
             entry.setdefault("link", value)
 
     def published(self, entry: Any, element: Any) -> None:
-        if _attributes(element):
-            raise _Decline
-        value = _repaired(_text(element))
+        if attributes(element):
+            raise Decline
+        value = repaired(element_text(element))
         entry["published"] = value
         entry["published_parsed"] = _parse_date(value)
 
     def creator(self, entry: Any, element: Any) -> None:
         """dc:creator, as feedparser's `_start_author`/`_end_author`/`_sync_author_detail`."""
-        if _attributes(element):
-            raise _Decline
-        value = _repaired(_text(element))
-        if _EMAIL_HINT in value:
-            raise _Decline  # feedparser splits out an email address; not reproduced here
+        if attributes(element):
+            raise Decline
+        value = repaired(element_text(element))
+        if "@" in value:
+            raise Decline  # feedparser splits out an email address; not reproduced here
         detail = FeedParserDict()
         entry.setdefault("authors", []).append(detail)
         entry["author"] = value
@@ -332,24 +280,24 @@ class _Rss20:
 
     def category(self, entry: Any, element: Any) -> None:
         """`_start_category`/`_end_category`: a domain is the scheme, the text the term."""
-        attrs = _attributes(element)
+        attrs = attributes(element)
         if set(attrs) - {"domain"}:
-            raise _Decline
+            raise Decline
         tags = entry.setdefault("tags", [])
         if attrs.get("domain"):
-            _add_tag(tags, None, attrs["domain"])
-        value = _repaired(_text(element))
+            add_tag(tags, None, attrs["domain"], None)
+        value = repaired(element_text(element))
         if not value:
             return
         if tags and not tags[-1]["term"]:
             tags[-1]["term"] = value
         else:
-            _add_tag(tags, value, None)
+            add_tag(tags, value, None, None)
 
     def description(self, entry: Any, element: Any) -> None:
-        if _attributes(element):
-            raise _Decline
-        value = _repaired(resolve_relative_uris(_text(element), self.base))
+        if attributes(element):
+            raise Decline
+        value = repaired(resolve_relative_uris(element_text(element), self.base))
         entry["summary"] = value
         entry["summary_detail"] = FeedParserDict(
             type="text/html", language=None, base=self.base, value=value
@@ -357,38 +305,32 @@ class _Rss20:
 
     def encoded(self, entry: Any, element: Any) -> None:
         """content:encoded; feedparser also copies it to `summary` when there is none yet."""
-        if _attributes(element):
-            raise _Decline
-        value = _repaired(resolve_relative_uris(_text(element), self.base))
+        if attributes(element):
+            raise Decline
+        value = repaired(resolve_relative_uris(element_text(element), self.base))
         content = FeedParserDict(type="text/html", language=None, base=self.base, value=value)
         entry.setdefault("content", []).append(content)
         entry.setdefault("summary", value)
 
     def enclosure(self, entry: Any, element: Any) -> None:
-        attrs = _attributes(element)
+        attrs = attributes(element)
         if len(element) or set(attrs) - {"url", "length", "type"}:
-            raise _Decline
+            raise Decline
         attrs = _FeedParserMixin._enforce_href(attrs)
         attrs["rel"] = "enclosure"
         entry.setdefault("links", []).append(FeedParserDict(attrs))
 
     def media_content(self, entry: Any, element: Any) -> None:
         if len(element):
-            raise _Decline
-        entry.setdefault("media_content", []).append(_attributes(element))
+            raise Decline
+        entry.setdefault("media_content", []).append(attributes(element))
 
     def media_thumbnail(self, entry: Any, element: Any) -> None:
-        attrs = _attributes(element)
-        if _text(element):
-            raise _Decline  # a thumbnail URL given as text: feedparser's `url` element
+        attrs = attributes(element)
+        if element_text(element):
+            raise Decline  # a thumbnail URL given as text: feedparser's `url` element
         entry.setdefault("media_thumbnail", []).append(attrs)
         entry["url"] = ""
-
-
-def _add_tag(tags: list[Any], term: str | None, scheme: str | None) -> None:
-    value = FeedParserDict(term=term, scheme=scheme, label=None)
-    if value not in tags:
-        tags.append(value)
 
 
 def _plain(key: str, resolve: bool = False) -> Callable[[_Rss20, Any, Any], None]:
@@ -396,12 +338,12 @@ def _plain(key: str, resolve: bool = False) -> Callable[[_Rss20, Any, Any], None
     URI when feedparser treats it as a link."""
 
     def handle(walk: _Rss20, entry: Any, element: Any) -> None:
-        if _attributes(element):
-            raise _Decline
-        value = _text(element)
+        if attributes(element):
+            raise Decline
+        value = element_text(element)
         if resolve and value:
             value = _urljoin(walk.base, value)
-        entry[key] = _repaired(value)
+        entry[key] = repaired(value)
 
     return handle
 

@@ -16,8 +16,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ownfeed.discover import strip_leading_garbage
+from ownfeed.errors import ParseError
 from ownfeed.sources.fastfeed import parse_fast
-from ownfeed.sources.feedparse import _parser_content_type, parse_comments, parse_feed
+from ownfeed.sources.feedparse import (
+    _parser_content_type,
+    parse_comments,
+    parse_document,
+    parse_feed,
+)
 from tests.sources.test_feedparse import CASES, Case
 
 SHARED = Path("/work/shared/fixtures")
@@ -59,7 +65,30 @@ def same(body: bytes, url: str, content_type: str) -> bool:
         except Exception as error:
             comments.append(repr(error))
     assert comments[0] == comments[1]
+    same_document(body, url, content_type)
     return took_fast(body, url, content_type)
+
+
+FEED_KEYS = ("title", "title_detail", "link", "links", "language", "author", "author_detail")
+
+
+def same_document(body: bytes, url: str, content_type: str) -> None:
+    """feedparser's result itself, as the GitHub and YouTube sources read it: every entry
+    key for key, and the feed keys that matter."""
+    documents = []
+    for fast in (True, False):
+        try:
+            documents.append(parse_document(body, url=url, content_type=content_type, fast=fast))
+        except ParseError as error:
+            documents.append(str(error))
+    fast_doc, slow_doc = documents
+    if isinstance(fast_doc, str) or isinstance(slow_doc, str):
+        assert fast_doc == slow_doc
+        return
+    assert fast_doc.entries == slow_doc.entries
+    for key in FEED_KEYS:
+        assert dict.get(fast_doc.feed, key) == dict.get(slow_doc.feed, key), key
+    assert fast_doc.version == slow_doc.version
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -358,9 +387,156 @@ def test_plain_generated_feeds_mostly_take_the_fast_path() -> None:
         b'<rss version="2.0"><channel><item><title>a</title><title>b</title></item>'
         b"</channel></rss>",
         b'<rss version="2.0"><channel><item><title>a &nbsp;</title></item></channel></rss>',
-        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><content type="xhtml">'
+        b'<div xmlns="http://www.w3.org/1999/xhtml">x</div></content></entry></feed>',
+        b'<feed xmlns="http://purl.org/atom/ns#"><title>Atom 0.3</title></feed>',
     ],
 )
 def test_what_the_fast_path_declines(body: bytes) -> None:
     assert not took_fast(body, URL, "application/rss+xml")
     same(body, URL, "application/rss+xml")
+
+
+# --------------------------------------------------------------------------- Atom
+
+
+ATOM_TYPES = st.sampled_from(["", ' type="text"', ' type="html"', ' type="HTML"', ' type="xhtml"'])
+BASES = st.sampled_from(["", ' xml:base="https://other.example/dir/"', ' xml:base="sub/"'])
+
+
+@st.composite
+def atom_text(draw: st.DrawFn, tag: str) -> str:
+    kind = draw(ATOM_TYPES)
+    base = draw(BASES) if draw(st.integers(0, 3)) == 0 else ""
+    value = draw(HTML if "html" in kind.lower() else TEXTS | HTML)
+    if "xhtml" in kind:
+        return f'<{tag}{kind}{base}><div xmlns="http://www.w3.org/1999/xhtml">x</div></{tag}>'
+    return f"<{tag}{kind}{base}>{escape(value)}</{tag}>"
+
+
+@st.composite
+def atom_author(draw: st.DrawFn) -> str:
+    parts = []
+    if draw(st.booleans()):
+        parts.append(f"<name>{escape(draw(TEXTS))}</name>")
+    if draw(st.booleans()):
+        parts.append(f"<uri>{escape(draw(URLS))}</uri>")
+    if draw(st.booleans()):
+        parts.append(f"<email>{draw(st.sampled_from(['a@b.example', '', 'x']))}</email>")
+    return "<author>" + "".join(draw(st.permutations(parts))) + "</author>"
+
+
+@st.composite
+def atom_link(draw: st.DrawFn) -> str:
+    rel = draw(st.sampled_from(["", ' rel="alternate"', ' rel="self"', ' rel="Enclosure"',
+                                ' rel="next"', ' rel="replies"']))  # fmt: skip
+    kind = draw(st.sampled_from(["", ' type="text/html"', ' type="audio/mpeg"',
+                                 ' type="application/atom+xml"']))  # fmt: skip
+    return f"<link{rel}{kind} href={quoteattr(draw(URLS))}/>"
+
+
+@st.composite
+def atom_entries(draw: st.DrawFn) -> str:
+    parts = []
+    if draw(st.booleans()):
+        parts.append(draw(atom_text("title")))
+    for _ in range(draw(st.integers(0, 2))):
+        parts.append(draw(atom_link()))
+    if draw(st.booleans()):
+        parts.append(f"<id>{escape(draw(URLS))}</id>")
+    for tag in ("published", "updated"):
+        if draw(st.booleans()):
+            parts.append(f"<{tag}>{escape(draw(DATES))}</{tag}>")
+    if draw(st.booleans()):
+        parts.append(draw(atom_author()))
+    if draw(st.booleans()):
+        parts.append(draw(atom_text("summary")))
+    if draw(st.booleans()):
+        parts.append(draw(atom_text("content")))
+    for _ in range(draw(st.integers(0, 2))):
+        term = draw(st.sampled_from(['term="News"', 'term="x" scheme="s"', 'label="L"', ""]))
+        parts.append(f"<category {term}/>")
+    if draw(st.booleans()):
+        parts.append(f"<media:thumbnail url={quoteattr(draw(URLS))} width='30'/>")
+    if draw(st.integers(0, 7)) == 0:
+        parts.append(
+            draw(
+                st.sampled_from(
+                    [
+                        "<contributor><name>C</name></contributor>",
+                        '<content src="https://x.example/"/>',
+                        "<thr:in-reply-to xmlns:thr='http://purl.org/syndication/thread/1.0' "
+                        "ref='p'/>",
+                        "<summary>second</summary>",
+                        "<author><name>Second</name></author>",
+                        "<source><title>S</title></source>",
+                    ]
+                )
+            )
+        )
+    base = draw(BASES) if draw(st.integers(0, 3)) == 0 else ""
+    return f"<entry{base}>" + "\n".join(draw(st.permutations(parts))) + "</entry>"
+
+
+@st.composite
+def atom_documents(draw: st.DrawFn) -> bytes:
+    lang = draw(st.sampled_from(["", ' xml:lang="en-US"', ' xml:lang="de_DE"', ' xml:lang=""']))
+    base = draw(BASES)
+    head = [draw(atom_text("title")), f"<id>{escape(draw(URLS))}</id>"]
+    for _ in range(draw(st.integers(0, 2))):
+        head.append(draw(atom_link()))
+    if draw(st.booleans()):
+        head.append(draw(atom_author()))
+    head.append(
+        draw(st.sampled_from(["", "<updated>2024-03-05T10:00:00Z</updated>",
+                              '<generator uri="https://g.example/">G</generator>',
+                              "<subtitle type='html'>&lt;b&gt;x&lt;/b&gt;</subtitle>"]))
+    )  # fmt: skip
+    body = "\n".join([*draw(st.permutations(head)), *draw(st.lists(atom_entries(), max_size=3))])
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"'
+        f"{lang}{base}>{body}</feed>"
+    ).encode()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=atom_documents(), content_type=CONTENT_TYPES)
+def test_generated_atom_agrees(body: bytes, content_type: str) -> None:
+    same(body, URL, content_type)
+
+
+def test_plain_atom_takes_the_fast_path() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        b'xml:lang="de">'
+        b'<title>Blog</title><id>tag:blog.example,2024:feed</id><link href="/"/>'
+        b'<entry xml:base="/2024/"><title type="html">Gr&#xfc;&#xdf;e &amp;amp; mehr</title>'
+        b'<link href="hello/"/><id>tag:blog.example,2024:1</id>'
+        b"<published>2024-03-05T10:00:00+01:00</published>"
+        b"<author><name>Jane</name><uri>/jane</uri></author>"
+        b'<category term="News"/>'
+        b'<content type="html">&lt;p&gt;&lt;a href="more"&gt;more&lt;/a&gt;&lt;/p&gt;</content>'
+        b"</entry></feed>"
+    )
+    assert same(body, URL, "application/atom+xml")
+    post = parse_feed(body, url=URL, content_type="application/atom+xml").entries[0].post
+    assert post.url == "https://blog.example/2024/hello/"
+    assert post.content_html == '<p><a href="https://blog.example/2024/more">more</a></p>'
+    assert post.language == "de" and post.author is not None and post.author.name == "Jane"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *sorted((ROOT / "tests" / "data" / "github").glob("*.atom")),
+        ROOT / "tests" / "data" / "youtube" / "videos.xml",
+    ],
+    ids=lambda path: path.name,
+)
+def test_github_and_youtube_feeds_agree(path: Path) -> None:
+    same(
+        path.read_bytes(),
+        "https://github.com/novosyx/novosyx/releases.atom",
+        "application/atom+xml",
+    )
