@@ -190,7 +190,7 @@ class SearchIndex:
         if not self.writer.keep(kept):
             touched |= set(range(before))
         delta = self._segment("u", state.shards, postings, sparse=True)
-        self._chunks(state, touched)
+        self._chunks(state, touched, set(changed))
         self._finish(state, delta=delta, stale=stale)
         return True
 
@@ -227,29 +227,62 @@ class SearchIndex:
             written.append(number)
         return written
 
-    def _chunks(self, state: State, chunks: set[int]) -> None:
-        """Write the document chunks (titles, excerpts) with these numbers.
+    def _chunks(self, state: State, chunks: set[int], changed: set[str]) -> None:
+        """Write the document chunks (titles, excerpts) with these numbers, one by one.
 
-        Streams: documents are numbered in archive order, so texts read in archive order
-        fill the chunks one after another and only one chunk's rows are held at a time.
+        Rows of documents not in `changed` are taken from the chunk file of the last
+        export where it can be read: an edit touches nearly every chunk, and reading every
+        text again was most of a small re-export's index. The others are read by id.
         """
-        by_number = {n: pid for pid, n in state.numbers.items() if n // DOCS_PER_CHUNK in chunks}
-        wanted = {pid for pid in by_number.values() if pid in self.docs}
-        pending = sorted(chunks, reverse=True)
-        rows: dict[int, list[str]] = {}
+        owners: dict[int, dict[int, str]] = {}
+        for pid, number in state.numbers.items():
+            if number // DOCS_PER_CHUNK in chunks:
+                owners.setdefault(number // DOCS_PER_CHUNK, {})[number] = pid
+        for chunk in sorted(chunks):
+            first = chunk * DOCS_PER_CHUNK
+            numbers = range(first, min(state.count, first + DOCS_PER_CHUNK))
+            mine = owners.get(chunk, {})
+            old = self._old_rows(chunk)
+            rows: list[list[str] | None] = []
+            wanted: dict[str, int] = {}
+            for number in numbers:
+                owner = mine.get(number)
+                doc = self.docs.get(owner) if owner is not None else None
+                row = old[number - first] if number - first < len(old) else None
+                if owner is None or doc is None:
+                    row = None  # no page shows it any more
+                elif row is None or owner in changed or row[0] != doc.href:
+                    wanted[owner] = number
+                    row = None
+                rows.append(row)
+            for found in site.search_texts(self.archive, wanted, chars=400):
+                rows[wanted[found[0]] - first] = self._row(*found)
+            self._write_chunk(chunk, rows)
 
-        def flush(before: int) -> None:
-            while pending and pending[-1] < before:
-                chunk = pending.pop()
-                end = min(state.count, (chunk + 1) * DOCS_PER_CHUNK)
-                numbers = range(chunk * DOCS_PER_CHUNK, end)
-                self._write_chunk(chunk, [rows.pop(n, None) for n in numbers])
-
-        for row in site.search_texts(self.archive, wanted, chars=400):
-            number = state.numbers[row[0]]
-            flush(number // DOCS_PER_CHUNK)
-            rows[number] = self._row(*row)
-        flush(state.chunks + 1)
+    def _old_rows(self, chunk: int) -> list[list[str] | None]:
+        """The rows of a chunk file of the last export; [] when it cannot be read."""
+        name = f"search/d{chunk}.js"
+        if name not in self.writer.old or name not in self.writer.existing:
+            return []
+        try:
+            text = (self.writer.output / name).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return []
+        prefix = f'ownfeedSearch.docs("d{chunk}",'
+        if not (text.startswith(prefix) and text.endswith(");\n")):
+            return []
+        try:
+            items = json.loads(text[len(prefix) : -3])
+        except ValueError:
+            return []
+        if not isinstance(items, list) or len(items) > DOCS_PER_CHUNK:
+            return []
+        return [
+            row
+            if isinstance(row, list) and len(row) == 5 and all(isinstance(x, str) for x in row)
+            else None
+            for row in items
+        ]
 
     def _finish(self, state: State, *, delta: list[int], stale: list[int]) -> None:
         meta = {

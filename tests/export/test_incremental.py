@@ -198,3 +198,41 @@ def test_a_failing_helper_fails_the_export(
         build_site(fresh.archive, fresh.config(output, title="Renamed"), fresh.media_dir)
     assert _tree(output) == before
     assert not [p for p in output.iterdir() if p.name.startswith(".ownfeed-staging")]
+
+
+# -- the search index's document chunks ---------------------------------------------------
+
+
+def _search_rows(root: Path) -> set[str]:
+    """Every result row of the search index (link, title, day, excerpt, platform)."""
+    import json
+
+    rows: set[str] = set()
+    for path in (root / "search").glob("d*.js"):
+        text = path.read_text(encoding="utf-8")
+        items = json.loads(text[text.index(",") + 1 : -3])
+        rows.update(json.dumps(row) for row in items if row is not None)
+    return rows
+
+
+_EDIT = _sql(
+    "UPDATE posts SET content_text = 'Rewritten words', content_hash = 'x', "
+    "last_seen_at = '2030-01-01T00:00:00+00:00' WHERE id = ?",
+    TOOT,
+)
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_search_rows_after_changes_equal_a_fresh_export(fresh: Sample, damaged: bool) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    if damaged:  # a chunk that cannot be read is made from the archive again
+        (output / "search" / "d0.js").write_text('ownfeedSearch.docs("d0",[[', "utf-8")
+    with fresh.archive.transaction():
+        _EDIT(fresh.archive)
+        _reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    rows = _search_rows(output)
+    assert any("Rewritten words" in row for row in rows)
+    build_site(fresh.archive, fresh.config(fresh.root / "fresh"), fresh.media_dir)
+    assert rows == _search_rows(fresh.root / "fresh")
