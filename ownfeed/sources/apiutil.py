@@ -5,12 +5,13 @@ Kept here so each platform module holds only what is specific to its platform.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import html
 import os
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -315,3 +316,39 @@ class Batch:
         result.posts = list(self.posts.values())
         result.gone = list(self.gone.values())
         self.skipped.report(result)
+
+
+def _rate_limited(error: SourceError) -> bool:
+    return error.status == 429
+
+
+class BudgetedReads:
+    """Concurrent reads of one run (threads, verify checks) that share the platform's rate
+    budget: at most `concurrency` at once, and once one fails with an error that `stops` the
+    run (a 429 by default: the budget is spent), every read not started yet raises that error
+    without asking, so the run ends now and keeps what it has read."""
+
+    def __init__(
+        self, concurrency: int, stops: Callable[[SourceError], bool] = _rate_limited
+    ) -> None:
+        self._gate = asyncio.Semaphore(concurrency)
+        self._stops = stops
+        #: the error that stopped the reads, if one did
+        self.stopped: SourceError | None = None
+
+    async def __call__(self, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()` when the budget allows; its SourceError, or the one that stopped the reads."""
+        async with self._gate:
+            if self.stopped is not None:
+                raise self.stopped
+            try:
+                return await read()
+            except SourceError as error:
+                if self.stopped is None and self._stops(error):
+                    self.stopped = error
+                raise
+
+    def warn_left(self, result: SourceResult, left: int) -> None:
+        """After the reads: one warning naming how many threads wait for the next sync."""
+        if self.stopped is not None:
+            result.warnings.append(f"{left} thread(s) left for the next sync: {self.stopped}")

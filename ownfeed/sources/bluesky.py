@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from ownfeed.errors import SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, PostKind, SourceResult, parse_iso
-from ownfeed.sources.apiutil import Skipped, as_text, base_url, mapper
+from ownfeed.sources.apiutil import BudgetedReads, Skipped, as_text, base_url, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 from ownfeed.sources.richtext import facet_tags, profile_url, render
@@ -507,35 +507,27 @@ class BlueskySource(Source):
         """Read threads; failures are warnings, retried next sync (after a 429: all of them)."""
         views: list[dict[str, Any]] = []
         failed: list[str] = []
-        stopped: list[SourceError] = []
-        gate = asyncio.Semaphore(THREAD_CONCURRENCY)
+        reads = BudgetedReads(THREAD_CONCURRENCY)
         done = 0
 
         async def one(uri: str) -> None:
             nonlocal done
-            async with gate:
-                if stopped:
-                    failed.append(uri)
-                    return
-                try:
-                    found = await self._thread(xrpc, uri)
-                except SourceError as error:
-                    failed.append(uri)
-                    if error.status == 429:
-                        stopped.append(error)
-                    else:
-                        result.warnings.append(f"thread {web_url(uri) or uri}: {error}")
-                    return
-                if found is None:
-                    result.warnings.append(f"thread {web_url(uri) or uri}: post not found")
-                else:
-                    views.extend(found)
-                done += 1
-                ctx.progress(done, len(uris))
+            try:
+                found = await reads(partial(self._thread, xrpc, uri))
+            except SourceError as error:
+                failed.append(uri)
+                if error.status != 429:
+                    result.warnings.append(f"thread {web_url(uri) or uri}: {error}")
+                return
+            if found is None:
+                result.warnings.append(f"thread {web_url(uri) or uri}: post not found")
+            else:
+                views.extend(found)
+            done += 1
+            ctx.progress(done, len(uris))
 
         await asyncio.gather(*(one(uri) for uri in uris))
-        if stopped:
-            result.warnings.append(f"{len(failed)} thread(s) left for the next sync: {stopped[0]}")
+        reads.warn_left(result, len(failed))
         return views, failed
 
     # --- the source ----------------------------------------------------------------------

@@ -35,6 +35,7 @@ from ownfeed.models import (
     parse_iso,
 )
 from ownfeed.sources.apiutil import (
+    BudgetedReads,
     Skipped,
     as_text,
     base_url,
@@ -445,28 +446,20 @@ class MastodonSource(Source):
         """
         threads: dict[str, _Thread] = {}
         failed: dict[str, str] = {}
-        gate = asyncio.Semaphore(THREAD_CONCURRENCY)
-        stopped: list[SourceError] = []
+        reads = BudgetedReads(THREAD_CONCURRENCY)
 
         async def one(local_id: str, uri: str) -> None:
-            async with gate:
-                if not stopped:
-                    try:
-                        threads[uri] = await self._thread(api, local_id)
-                    except SourceError as error:
-                        if error.status == 429:
-                            stopped.append(error)
-                        else:
-                            result.warnings.append(f"thread {uri}: {error}")
-                        if error.status not in (404, 410):  # gone: --verify will say so
-                            failed[local_id] = uri
-                else:
+            try:
+                threads[uri] = await reads(partial(self._thread, api, local_id))
+            except SourceError as error:
+                if error.status != 429:
+                    result.warnings.append(f"thread {uri}: {error}")
+                if error.status not in (404, 410):  # gone: --verify will say so
                     failed[local_id] = uri
-                ctx.progress(len(threads) + len(failed), len(targets))
+            ctx.progress(len(threads) + len(failed), len(targets))
 
         await asyncio.gather(*(one(local_id, uri) for local_id, uri in targets))
-        if stopped:
-            result.warnings.append(f"{len(failed)} thread(s) left for the next sync: {stopped[0]}")
+        reads.warn_left(result, len(failed))
         self._warn_truncated(api, threads, result)
         return threads, failed
 
@@ -633,25 +626,22 @@ class MastodonSource(Source):
         api.base = str(ctx.state.get("api_base") or api.base)
         mapper = self._mapper(ctx.state.get("account_id"))
         result = SourceResult(state=dict(ctx.state))
-        gate = asyncio.Semaphore(THREAD_CONCURRENCY)
-        stopped: list[SourceError] = []
+        reads = BudgetedReads(THREAD_CONCURRENCY, stops=lambda _error: True)
         done = 0
 
         async def one(post: KnownPost) -> None:
             nonlocal done
-            async with gate:
-                if stopped:
-                    return
-                try:
-                    await self._verify_one(api, mapper, post, result)
-                except SourceError as error:
-                    stopped.append(error)
-                    return
-                done += 1
-                ctx.progress(done, len(posts))
+            try:
+                await reads(partial(self._verify_one, api, mapper, post, result))
+            except SourceError:
+                return  # _verify_one raises only what ends the check
+            done += 1
+            ctx.progress(done, len(posts))
 
         await asyncio.gather(*(one(post) for post in posts))
-        if stopped:
+        if reads.stopped is not None:
             left = len(posts) - done
-            result.warnings.append(f"verify stopped, {left} post(s) left unchecked: {stopped[0]}")
+            result.warnings.append(
+                f"verify stopped, {left} post(s) left unchecked: {reads.stopped}"
+            )
         return result

@@ -25,7 +25,14 @@ from urllib.parse import quote, urlencode
 from ownfeed import __version__
 from ownfeed.errors import SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult
-from ownfeed.sources.apiutil import Batch, base_url, can_stop_paging, mapper, needs_replies
+from ownfeed.sources.apiutil import (
+    Batch,
+    BudgetedReads,
+    base_url,
+    can_stop_paging,
+    mapper,
+    needs_replies,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 
@@ -373,27 +380,19 @@ class RedditSource(Source):
         for name, permalink in pending.items():
             wanted.setdefault(name, {"name": name, "permalink": permalink})
         failed: dict[str, str] = {}
-        gate = asyncio.Semaphore(THREAD_CONCURRENCY)
-        stopped: list[SourceError] = []
+        reads = BudgetedReads(THREAD_CONCURRENCY)
 
         async def one(name: str, submission: dict[str, Any]) -> None:
-            async with gate:
-                if stopped:
+            try:
+                await reads(partial(self._thread, api, submission, batch, mapper))
+            except SourceError as error:
+                if error.status not in (404, 429):
+                    result.warnings.append(f"thread {name}: {error}")
+                if error.status != 404:
                     failed[name] = str(submission.get("permalink"))
-                    return
-                try:
-                    await self._thread(api, submission, batch, mapper)
-                except SourceError as error:
-                    if error.status == 429:
-                        stopped.append(error)
-                    elif error.status != 404:
-                        result.warnings.append(f"thread {name}: {error}")
-                    if error.status != 404:
-                        failed[name] = str(submission.get("permalink"))
 
         await asyncio.gather(*(one(name, s) for name, s in wanted.items()))
-        if stopped:
-            result.warnings.append(f"{len(failed)} thread(s) left for the next sync: {stopped[0]}")
+        reads.warn_left(result, len(failed))
         result.state["pending"] = failed
 
     # --- the source ----------------------------------------------------------------------

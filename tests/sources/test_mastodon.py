@@ -389,6 +389,21 @@ def test_429_waits_until_the_reset_and_retries(
     assert S1 in by_id(result)
 
 
+def test_a_rate_limited_thread_leaves_the_unread_ones_for_the_next_sync(
+    server: TestServer, pauses: list[float], tmp_path: Path
+) -> None:
+    Instance(server)
+    limited = as_json({"error": "Too many requests"}, 429, **_reset_headers(3600, False))
+    server.route("/api/v1/statuses/110000000000000020/context", limited)
+    archive = Archived(tmp_path, make_source(server))
+    result, _ = archive.sync()
+    pending = archive.state["pending_threads"]
+    assert pending["110000000000000020"] == S2
+    [warning] = result.warnings
+    assert warning.startswith(f"{len(pending)} thread(s) left for the next sync: ")
+    assert S4 in by_id(result)  # what was read is archived now
+
+
 def test_429_with_a_distant_reset_fails_with_one_line(
     server: TestServer, pauses: list[float]
 ) -> None:
