@@ -16,6 +16,7 @@ fast path never guesses. tests/sources/test_fastfeed.py compares both paths.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -57,15 +58,22 @@ _XML_MEDIA_TYPES = (
     "application/rdf+xml",
 )
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    strip_cdata=True,
-    remove_comments=True,
-    remove_pis=True,
-)
+_PARSERS = threading.local()  # an lxml parser must not be shared between threads
+
+
+def _parser() -> Any:
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            strip_cdata=True,
+            remove_comments=True,
+            remove_pis=True,
+        )
+    return parser
 
 
 def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
@@ -76,7 +84,7 @@ def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
     if not _plain_utf8(data, content_type):
         return None
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
     if root.getroottree().docinfo.doctype:

@@ -540,3 +540,20 @@ def test_github_and_youtube_feeds_agree(path: Path) -> None:
         "https://github.com/novosyx/novosyx/releases.atom",
         "application/atom+xml",
     )
+
+
+def test_threads_parse_side_by_side() -> None:
+    """Small syncs parse in threads: each gets its own lxml parser, results stay right."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = next(case for case in CASES if case.name == "wordpress-rss2")
+    body = case.path.read_bytes()
+    expected = parse_feed(body, url=case.url, content_type=case.content_type, fast=False)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda _: parse_feed(body, url=case.url, content_type=case.content_type),
+                range(40),
+            )
+        )
+    assert all(result == expected for result in results)
