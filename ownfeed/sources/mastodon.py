@@ -41,6 +41,7 @@ from ownfeed.sources.apiutil import (
     base_url,
     env_secret,
     json_list,
+    link_header,
     mapper,
 )
 from ownfeed.sources.base import Source, SourceContext
@@ -52,7 +53,6 @@ THREAD_CONCURRENCY = 4  # threads read at once per source: polite to a 300 req /
 ANONYMOUS_DESCENDANTS = 60  # what an instance shows of a thread without a token
 
 _ACCOUNT_RE = re.compile(r"^@?([A-Za-z0-9_][A-Za-z0-9_.-]*)@([A-Za-z0-9.-]+(?::\d+)?)$")
-_LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
 _STATUS_URI_RE = re.compile(r"^(https?://[^/]+)/users/[^/]+/statuses/([^/?#]+)(?:/activity)?$")
 _MEDIA_KINDS: dict[str, MediaKind] = {
     "image": "image",
@@ -68,14 +68,6 @@ def parse_account(account: str) -> tuple[str, str]:
     if not match:
         raise SourceError(f"account {account!r} must look like @user@host")
     return match.group(1), match.group(2).lower()
-
-
-def next_link(response: Response) -> str | None:
-    """The `rel="next"` URL of a Mastodon `Link` header (older statuses)."""
-    for url, rels in _LINK_RE.findall(response.headers.get("link", "")):
-        if "next" in rels.split():
-            return url
-    return None
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -386,7 +378,7 @@ class MastodonSource(Source):
             statuses.extend(page)
             if not page or (stop_id and self._stop_reached(page, str(stop_id), since)):
                 break
-            url = next_link(response)
+            url = link_header(response, "next")  # older statuses
             if url is None and len(page) >= PAGE_SIZE:
                 url = api.url(
                     f"/api/v1/accounts/{account_id}/statuses?limit={PAGE_SIZE}"
