@@ -1,4 +1,5 @@
-"""Small PNG images made on the fly, so the demo ships no binary files."""
+"""Small PNG images made on the fly, so the demo ships no binary files, and the sample
+social sites' avatars and pictures made of them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Small helpers the API sources share: JSON shapes, Link headers, secrets, text to HTML.
+"""Small helpers the API sources share: JSON shapes, Link headers, secrets, text to HTML,
+when to read replies and when to stop paging, a run's batch of posts (`Batch`), reads that
+share one rate budget (`BudgetedReads`), and untrusted JSON into well-formed posts.
 
 Kept here so each platform module holds only what is specific to its platform.
 """
