@@ -15,6 +15,16 @@ from ownfeed.media import MediaStore
 
 DATA = Path(__file__).parents[1] / "data" / "import"
 TABLES = ("posts", "post_versions", "post_tags", "media", "sources", "authors")
+#: one sample export for each importer kind
+EXPORTS = {
+    "twitter": DATA / "twitter.zip",
+    "mastodon": DATA / "mastodon.zip",
+    "wordpress": DATA / "wordpress.xml",
+    "bluesky": DATA / "bluesky.car",
+    "facebook": DATA / "facebook.zip",
+    "instagram": DATA / "instagram.zip",
+    "linkedin": DATA / "linkedin.zip",
+}
 
 
 def do_import(

@@ -14,32 +14,23 @@ import pytest
 from ownfeed.archive import Archive
 from ownfeed.errors import ConfigError, ParseError
 from ownfeed.importers import IMPORTERS
-from tests.importers import DATA, do_import, pairs, post, rebuild_zip, snapshot
+from tests.importers import DATA, EXPORTS, do_import, pairs, post, rebuild_zip, snapshot
 
 TWITTER = DATA / "twitter.zip"
-FIXTURES = {
-    "twitter": DATA / "twitter.zip",
-    "mastodon": DATA / "mastodon.zip",
-    "wordpress": DATA / "wordpress.xml",
-    "bluesky": DATA / "bluesky.car",
-    "facebook": DATA / "facebook.zip",
-    "instagram": DATA / "instagram.zip",
-    "linkedin": DATA / "linkedin.zip",
-}
 
 
 def test_every_kind_has_an_importer_and_a_fixture() -> None:
-    assert set(IMPORTERS) == set(FIXTURES)
+    assert set(IMPORTERS) == set(EXPORTS)
 
 
-@pytest.mark.parametrize("kind", sorted(FIXTURES))
+@pytest.mark.parametrize("kind", sorted(EXPORTS))
 def test_reimport_of_every_kind_adds_no_row_and_no_version(
     archive: Archive, tmp_path: Path, kind: str
 ) -> None:
-    first = do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    first = do_import(archive, kind, EXPORTS[kind], tmp_path / "media")
     assert first.new > 0 and first.posts == first.new
     before = snapshot(archive, ignore=("last_seen_at",))
-    again = do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    again = do_import(archive, kind, EXPORTS[kind], tmp_path / "media")
     assert (again.new, again.updated, again.gone, again.versions, again.media_copied) == (0,) * 5
     assert again.unchanged == first.new
     assert snapshot(archive, ignore=("last_seen_at",)) == before
@@ -51,7 +42,7 @@ def test_posts_go_to_the_named_source_or_to_an_import_source(
     do_import(
         archive,
         "wordpress",
-        FIXTURES["wordpress"],
+        EXPORTS["wordpress"],
         tmp_path / "m",
         source="blog",
         source_type="wordpress",
@@ -67,7 +58,7 @@ def test_a_named_source_keeps_its_configured_type(archive: Archive, tmp_path: Pa
     archive.conn.execute(
         "INSERT INTO sources (name, type, locator) VALUES ('blog', 'feed', 'https://x/')"
     )
-    do_import(archive, "wordpress", FIXTURES["wordpress"], tmp_path / "m", source="blog")
+    do_import(archive, "wordpress", EXPORTS["wordpress"], tmp_path / "m", source="blog")
     row = archive.one("SELECT type, locator FROM sources WHERE name = 'blog'")
     assert row is not None and tuple(row) == ("feed", "https://x/")
 
@@ -154,7 +145,7 @@ BROKEN = {
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_broken_archive_changes_nothing(archive: Archive, tmp_path: Path, case: str) -> None:
-    do_import(archive, "wordpress", FIXTURES["wordpress"], tmp_path / "media")
+    do_import(archive, "wordpress", EXPORTS["wordpress"], tmp_path / "media")
     before = snapshot(archive)
     media_before = sorted((tmp_path / "media").rglob("*"))
     build, expected = BROKEN[case]
@@ -189,7 +180,7 @@ def test_a_symlink_in_an_export_folder_is_refused(archive: Archive, tmp_path: Pa
 
 def test_media_are_named_by_content_never_by_the_archive(archive: Archive, tmp_path: Path) -> None:
     do_import(archive, "twitter", TWITTER, tmp_path / "media")
-    do_import(archive, "mastodon", FIXTURES["mastodon"], tmp_path / "media")
+    do_import(archive, "mastodon", EXPORTS["mastodon"], tmp_path / "media")
     files = sorted(p for p in (tmp_path / "media").rglob("*") if p.is_file())
     rows = archive.query("SELECT sha256, local_path FROM media WHERE local_path IS NOT NULL")
     assert len(files) == len(rows) == 2
@@ -230,7 +221,7 @@ def test_the_callers_account_names_an_account_the_export_does_not(
     run_import(
         archive,
         "bluesky",
-        FIXTURES["bluesky"],
+        EXPORTS["bluesky"],
         source="bluesky",
         source_type="bluesky",
         media_store=MediaStore(tmp_path / "media"),
