@@ -33,7 +33,10 @@ from ownfeed.sources.fastshared import (
     attributes,
     element_text,
     name_of,
+    plain_namespaces,
     repaired,
+    unknown_element,
+    unknown_key,
 )
 from ownfeed.sources.htmluris import resolve_relative_uris
 
@@ -89,10 +92,12 @@ def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
         return None
     if root.getroottree().docinfo.doctype:
         return None
+    if not plain_namespaces(root):
+        return None
     try:
         if root.tag == _ATOM_FEED:
             return parse_atom(root, url)
-        return _Rss20(url).document(root)
+        return _Rss20(url, data).document(root)
     except Decline:
         return None
 
@@ -124,7 +129,8 @@ def _plain_utf8(data: bytes, content_type: str) -> bool:
 class _Rss20:
     """One document's walk. `base` is feedparser's base URI: the URL, joined with itself."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data: bytes) -> None:
+        self.data = data
         base = make_safe_absolute_uri(url, url) or url
         self.base = make_safe_absolute_uri(base, base) or base
 
@@ -138,6 +144,9 @@ class _Rss20:
         entries: list[Any] = []
         seen: set[str] = set()
         for child in channels[0]:
+            if unknown_key(child, data=self.data) is not None:
+                unknown_element(FeedParserDict(), "ignored", child)  # checks it, no effect
+                continue
             name = name_of(child)
             if name == "item":
                 entries.append(self.entry(child))
@@ -209,6 +218,13 @@ class _Rss20:
         entry = FeedParserDict()
         seen: set[str] = set()
         for child in item:
+            key = unknown_key(child, data=self.data)
+            if key is not None:
+                if key in seen:
+                    raise Decline
+                seen.add(key)
+                unknown_element(entry, key, child)
+                continue
             name = name_of(child)
             if name in seen and name not in _REPEATABLE:
                 raise Decline

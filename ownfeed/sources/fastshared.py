@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from feedparser.api import StrictFeedParser
 from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
 from feedparser.util import FeedParserDict
 
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -84,3 +86,58 @@ def add_tag(tags: list[Any], term: str | None, scheme: str | None, label: str | 
     value = FeedParserDict(term=term, scheme=scheme, label=label)
     if value not in tags:
         tags.append(value)
+
+
+# Root namespaces that make feedparser call the document RSS 1.0 or 0.90 whatever it is.
+_VERSION_URIS = frozenset({"http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"})
+# Element names feedparser treats specially: a handler, a key alias, URI or HTML rewriting.
+_SPECIAL = (
+    frozenset(FeedParserDict.keymap)
+    | _FeedParserMixin.can_be_relative_uri
+    | _FeedParserMixin.can_contain_relative_uris
+)
+
+
+def plain_namespaces(root: Any) -> bool:
+    """False when a namespace on the root element would change feedparser's version."""
+    return not any(str(uri).lower() in _VERSION_URIS for uri in root.nsmap.values())
+
+
+def unknown_key(element: Any, data: bytes) -> str | None:
+    """The key feedparser files an element of a namespace it does not know under (its local
+    name, when the namespace is only ever a default one), or None for other elements.
+
+    feedparser names such an element after the first prefix ever declared for its namespace
+    anywhere before it, so a namespace that is also declared with a prefix declines; so do
+    names feedparser has a handler or an alias for.
+    """
+    tag = element.tag
+    if not isinstance(tag, str) or tag[0] != "{":
+        return None
+    uri, _, local = tag[1:].partition("}")
+    if uri.lower() in NAMESPACES:
+        return None
+    if any(c in uri for c in "&<\"'") or "backend.userland.com/rss" in uri.lower():
+        raise Decline
+    if re.search(rb"xmlns:[^\s=]+\s*=\s*[\"']" + re.escape(uri.encode()) + rb"[\"']", data):
+        raise Decline
+    key = local.lower()
+    if (
+        key in _SPECIAL
+        or hasattr(StrictFeedParser, f"_start_{key}")
+        or hasattr(StrictFeedParser, f"_end_{key}")
+    ):
+        raise Decline
+    return key
+
+
+def unknown_element(context: Any, key: str, element: Any) -> None:
+    """feedparser's default for an element it has no handler for: its attributes as a dict
+    when it has any (the text is dropped), else its text."""
+    attrs = attributes(element)
+    if len(element):
+        raise Decline
+    if attrs:
+        context[key] = attrs
+    else:
+        context[key] = repaired(element_text(element))

@@ -274,6 +274,22 @@ def items(draw: st.DrawFn) -> str:
             ]
         )
     )
+    if draw(st.booleans()):  # elements of namespaces feedparser does not know
+        parts.append(
+            draw(
+                st.sampled_from(
+                    [
+                        '<post-id xmlns="com-wordpress:feed-additions:1">123</post-id>',
+                        '<post-id xmlns="com-wordpress:feed-additions:1"> Ã© \x93 </post-id>',
+                        '<extra xmlns="urn:x:extra" Kind="A" type="B"/>',
+                        '<extra xmlns="urn:x:extra" kind="a">dropped text</extra>',
+                        '<title xmlns="urn:x:other">not the title</title>',
+                        '<docs xmlns="urn:x:other">rel/</docs>',
+                        '<p:thing xmlns:p="com-wordpress:feed-additions:1">x</p:thing>',
+                    ]
+                )
+            )
+        )
     if draw(st.integers(0, 7)) == 0:  # now and then something the fast path must decline
         parts.append(odd)
     order = draw(st.permutations(parts))
@@ -310,14 +326,19 @@ def documents(draw: st.DrawFn) -> bytes:
                     "<image><url>/i.png</url><title>T</title><link>/</link></image>",
                     "<managingEditor>ed@example.com (Ed)</managingEditor>",
                     "<sy:updatePeriod>hourly</sy:updatePeriod>",
+                    '<site xmlns="com-wordpress:feed-additions:1">42</site>',
+                    '<link xmlns="urn:x:other">https://not.example/</link>',
                 ]
             )
         )
     )
     channel += draw(st.lists(items(), max_size=4))
     version = draw(st.sampled_from(["2.0", "2.0", "0.92"]))
+    extra_ns = draw(
+        st.sampled_from(["", "", ' xmlns:rss1="http://purl.org/rss/1.0/"', ' xmlns:u="urn:x:u"'])
+    )
     text = (
-        f'{declaration}<rss version="{version}"{RSS_NS}><channel>'
+        f'{declaration}<rss version="{version}"{RSS_NS}{extra_ns}><channel>'
         + "\n".join(channel)
         + "</channel></rss>\n"
     )
