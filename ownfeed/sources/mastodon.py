@@ -245,6 +245,14 @@ class _Api:
     async def get(self, url: str, accept: Iterable[int] = ()) -> Response:
         return await self.limiter.get(url, headers=self.headers_for(url), accept=accept)
 
+    async def get_found(self, url: str) -> Response | None:
+        """GET a resource of our account: None when the instance says it is not there
+        (404/410); a refusal (401/403) is the clear error `auth_error` words."""
+        response = await self.get(url, accept=(401, 403, 404, 410))
+        if response.status in (401, 403):
+            raise self.auth_error(response.status)
+        return None if response.status in (404, 410) else response
+
     def auth_error(self, status: int) -> SourceError:
         hint = "the token was refused" if self.token else "set token_env to use an access token"
         return SourceError(
@@ -300,10 +308,8 @@ class MastodonSource(Source):
     async def _lookup(self, api: _Api) -> dict[str, Any] | None:
         """`/api/v1/accounts/lookup`; None when the instance does not know the account."""
         url = api.url(f"/api/v1/accounts/lookup?acct={quote(self._lookup_acct(api), safe='@:')}")
-        response = await api.get(url, accept=(401, 403, 404, 410))
-        if response.status in (401, 403):
-            raise api.auth_error(response.status)
-        if response.status in (404, 410):
+        response = await api.get_found(url)
+        if response is None:
             return None
         account = _json_object(response, "account lookup")
         return account if account.get("id") else None
@@ -369,10 +375,8 @@ class MastodonSource(Source):
         url: str | None = api.url(f"/api/v1/accounts/{account_id}/statuses?limit={PAGE_SIZE}")
         statuses: list[dict[str, Any]] = []
         while url:
-            response = await api.get(url, accept=(401, 403, 404, 410))
-            if response.status in (401, 403):
-                raise api.auth_error(response.status)
-            if response.status in (404, 410):
+            response = await api.get_found(url)
+            if response is None:
                 return None
             page = _json_list(response, "account statuses")
             statuses.extend(page)
