@@ -11,8 +11,7 @@ import pytest
 from ownfeed.archive import Archive, store_posts
 from ownfeed.importers.batch import PackedRaw, RawPacker, stamp_raw
 from ownfeed.models import Post
-from tests.importers import DATA, do_import, post, snapshot
-from tests.importers.test_run_import import FIXTURES
+from tests.importers import DATA, EXPORTS, do_import, post, snapshot
 
 FIRST = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2024, 9, 1, 8, 30, tzinfo=UTC)
@@ -45,30 +44,30 @@ def _imports(archive: Archive) -> list[dict[str, str]]:
     return [json.loads(row[0])["import"] for row in archive.query("SELECT raw FROM posts")]
 
 
-@pytest.mark.parametrize("kind", sorted(FIXTURES))
+@pytest.mark.parametrize("kind", sorted(EXPORTS))
 def test_every_post_knows_its_file_entry_and_first_import(
     archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     _at(monkeypatch, FIRST)
-    do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    do_import(archive, kind, EXPORTS[kind], tmp_path / "media")
     found = _imports(archive)
     assert found and all(set(item) == {"kind", "file", "entry", "at"} for item in found)
     assert {item["kind"] for item in found} == {kind}
-    assert {item["file"] for item in found} == {FIXTURES[kind].name}
+    assert {item["file"] for item in found} == {EXPORTS[kind].name}
     assert {item["entry"] for item in found} == ENTRIES[kind]
     assert {item["at"] for item in found} == {"2024-03-01T12:00:00+00:00"}
 
 
-@pytest.mark.parametrize("kind", sorted(FIXTURES))
+@pytest.mark.parametrize("kind", sorted(EXPORTS))
 def test_a_later_reimport_keeps_the_first_import_time(
     archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     """Idempotent: the time is the first import's, never rewritten, so the rows stay equal."""
     _at(monkeypatch, FIRST)
-    do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    do_import(archive, kind, EXPORTS[kind], tmp_path / "media")
     before = snapshot(archive, ignore=("last_seen_at",))
     _at(monkeypatch, LATER)
-    report = do_import(archive, kind, FIXTURES[kind], tmp_path / "media")
+    report = do_import(archive, kind, EXPORTS[kind], tmp_path / "media")
     assert (report.new, report.updated) == (0, 0)
     assert snapshot(archive, ignore=("last_seen_at",)) == before
     assert {item["at"] for item in _imports(archive)} == {"2024-03-01T12:00:00+00:00"}
