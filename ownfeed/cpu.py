@@ -30,7 +30,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 #: Modules a worker imports before it says it is ready.
-PRELOAD = ("ownfeed.sources.feedparse",)
+PRELOAD = ("ownfeed.sources.feedparse", "ownfeed.sources.fastfeed")
 MAX_WORKERS = 8
 START_TIMEOUT = 60.0
 _HEADER = struct.Struct("!Q")

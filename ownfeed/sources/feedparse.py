@@ -30,7 +30,6 @@ from ownfeed.discover import (
 )
 from ownfeed.errors import ParseError
 from ownfeed.models import Author, Media, MediaKind, Post, PostKind, html_to_text, parse_iso
-from ownfeed.sources.fastfeed import parse_fast
 
 PLATFORM = "web"
 THREAD_NS = "http://purl.org/syndication/thread/1.0"
@@ -143,8 +142,12 @@ def parse_document(body: bytes, *, url: str, content_type: str, fast: bool = Tru
     if _ENTITY_DECLARATION.search(data, 0, _prolog_end(data)):
         raise ParseError("not a feed: XML entity declarations are refused (entity bomb?)")
     parser_type = _parser_content_type(content_type)
-    if fast and (found := parse_fast(data, url=url, content_type=parser_type)) is not None:
-        return found
+    if fast:
+        # Imported here: lxml costs every CLI start ~20 ms, and most never parse (all 304).
+        from ownfeed.sources.fastfeed import parse_fast
+
+        if (found := parse_fast(data, url=url, content_type=parser_type)) is not None:
+            return found
     headers = {"content-type": parser_type, "content-location": url}
     try:
         parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
