@@ -44,10 +44,16 @@ from ownfeed.sources.htmluris import resolve_relative_uris
 _CHANNEL_IGNORED = frozenset(
     {
         "description", "lastbuilddate", "pubdate", "generator", "docs", "ttl", "copyright",
-        "category", "sy:updateperiod", "sy:updatefrequency", "sy:updatebase",
+        "category", "sy:updateperiod", "sy:updatefrequency", "sy:updatebase", "webmaster",
+        "cloud", "rating",
     }
 )  # fmt: skip
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+# feedparser's pattern for an email address inside an author string (`_sync_author_detail`).
+_EMAIL = re.compile(
+    r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
+    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
+)
 _IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
 # Item children that may appear more than once.
 _REPEATABLE = frozenset({"category", "enclosure", "media:content", "media:thumbnail"})
@@ -289,18 +295,32 @@ class _Rss20:
         entry["published_parsed"] = _parse_date(value)
 
     def creator(self, entry: Any, element: Any) -> None:
-        """dc:creator, as feedparser's `_start_author`/`_end_author`/`_sync_author_detail`."""
-        if attributes(element):
-            raise Decline
+        """dc:creator or author, as feedparser's `_start_author`, `_end_author` and
+        `_sync_author_detail`: an email address in the text becomes the detail's email."""
+        if attributes(element) or "authors" in entry:
+            raise Decline  # a second author: feedparser's bookkeeping is not reproduced
         value = repaired(element_text(element))
-        if "@" in value:
-            raise Decline  # feedparser splits out an email address; not reproduced here
         detail = FeedParserDict()
-        entry.setdefault("authors", []).append(detail)
+        entry["authors"] = [detail]
         entry["author"] = value
-        if value:
-            entry.setdefault("author_detail", detail)
-            detail["name"] = value
+        if not value:
+            return
+        name, email = value, None
+        found = _EMAIL.search(value)
+        if found:
+            email = found.group(0)
+            name = value.replace(email, "").replace("()", "").replace("<>", "")
+            name = name.replace("&lt;&gt;", "").strip()
+            if name and name[0] == "(":
+                name = name[1:]
+            if name and name[-1] == ")":
+                name = name[:-1]
+            name = name.strip()
+        entry.setdefault("author_detail", detail)
+        if name:
+            detail["name"] = name
+        if email:
+            detail["email"] = email
 
     def category(self, entry: Any, element: Any) -> None:
         """`_start_category`/`_end_category`: a domain is the scheme, the text the term."""
@@ -378,6 +398,7 @@ _ITEM_HANDLERS: dict[str, Callable[[_Rss20, Any, Any], None]] = {
     "guid": _Rss20.guid,
     "pubdate": _Rss20.published,
     "dc:creator": _Rss20.creator,
+    "author": _Rss20.creator,
     "category": _Rss20.category,
     "description": _Rss20.description,
     "content:encoded": _Rss20.encoded,

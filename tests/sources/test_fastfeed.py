@@ -143,6 +143,20 @@ TEXTS = st.sampled_from(
         "name@example.com (Name)",
     ]
 )
+AUTHORS = st.sampled_from(
+    [
+        "jane@example.com (Jane Doe)",
+        "Jane Doe <jane@example.com>",
+        "jane@example.com",
+        "(Jane) x@y.org",
+        "a@b",
+        "x@[1.2.3.4]",
+        "<> j@x.de",
+        "mail me: jo+feeds@sub.example.co.uk?subject=Hi there",
+        "Grüße@example.com",
+        "Plain Name",
+    ]
+)
 HTML_PARTS = st.sampled_from(
     [
         "<p>",
@@ -238,7 +252,9 @@ def items(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         parts.append(text_element("pubDate", draw(DATES), False))
     if draw(st.booleans()):
-        parts.append(text_element("dc:creator", draw(TEXTS), cdata))
+        parts.append(text_element("dc:creator", draw(TEXTS | AUTHORS), cdata))
+    if draw(st.integers(0, 3)) == 0:
+        parts.append(text_element("author", draw(AUTHORS), cdata))
     for _ in range(draw(st.integers(0, 3))):
         domain = draw(st.sampled_from(["", ' domain="https://blog.example/tags"']))
         parts.append(f"<category{domain}>{escape(draw(TEXTS))}</category>")
