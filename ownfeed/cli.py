@@ -403,7 +403,7 @@ def status(obj: _Context, as_json: bool) -> None:
 def search(obj: _Context, query: str, source: str | None, limit: int, as_json: bool) -> None:
     """Full-text search over every archived post and reply.
 
-    Best match (bm25) first. When more than 2,000 posts match, only the 2,000 most recently
+    Best match (bm25) first. When more than 1,000 posts match, only the 1,000 most recently
     archived ones (of the source, with --source) are ranked, so common words stay fast.
     """
     with _user_errors(), obj.archive() as (_config, archive):

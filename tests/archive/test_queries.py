@@ -2,7 +2,7 @@
 
 import pytest
 
-from ownfeed.archive import Archive, store_posts
+from ownfeed.archive import Archive, queries, store_posts
 from ownfeed.archive.queries import search
 from ownfeed.models import Post
 
@@ -79,3 +79,12 @@ def test_phrases_words_and_punctuation(archive):
     assert set(native(search(archive, "kiwi fresh"))) == set(ids(1, 2))
     assert search(archive, "banana") == []
     assert search(archive, '"(*') == []
+
+
+@pytest.mark.parametrize("span", [0, 20_000])
+def test_snippets_of_close_and_scattered_results(archive, monkeypatch, span):
+    monkeypatch.setattr(queries, "_SNIPPET_SPAN", span)  # 0: one MATCH per result row
+    put(archive, "blog", *(post(n, f"kiwi {'apfel ' * n}" + FILLER) for n in range(1, 6)))
+    results = search(archive, "kiwi", limit=3)
+    assert native(results) == ids(1, 2, 3)
+    assert all(row["snippet"].startswith("[kiwi]") for row in results)
