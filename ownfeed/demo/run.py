@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,11 @@ import tomlkit
 from ownfeed.archive import Archive
 from ownfeed.archive.queries import totals
 from ownfeed.config import CONFIG_NAME, load_config
+from ownfeed.demo import bluesky, mastodon
 from ownfeed.demo.blog import Blog
 from ownfeed.demo.web import DemoWeb
 from ownfeed.lock import ArchiveLock
 from ownfeed.sync import SyncReport, sync_archive
-
-# Social sample accounts, mounted when their modules are present.
-_SOCIAL = ("ownfeed.demo.mastodon", "ownfeed.demo.bluesky")
-
-
-def _social_modules() -> list[Any]:
-    modules = []
-    for name in _SOCIAL:
-        try:
-            modules.append(import_module(name))
-        except ImportError:
-            continue
-    return modules
 
 
 def mount_sample_company(web: DemoWeb) -> list[dict[str, Any]]:
@@ -40,9 +27,9 @@ def mount_sample_company(web: DemoWeb) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = [
         {"name": "blog", "type": "feed", "url": f"{web.base_url}/", "comments": True}
     ]
-    for module in _social_modules():
-        web.mount(module.routes())
-        entries.extend(module.source_entries(web.base_url))
+    for social in (mastodon, bluesky):
+        web.mount(social.routes())
+        entries.extend(social.source_entries(web.base_url))
     return entries
 
 
