@@ -7,12 +7,13 @@ stored with a key made of everything it shows (the salt: format, templates, site
 settings; the post's change digest and reply count), so an entry is rendered once per
 change of its post and read back otherwise.
 
-`.ownfeed-entries` holds the fragments (each with a CRC), then an index (the salt, then
-one tab-separated line per post: id, key, offset, length, CRC; our post ids are safe file
-names), then a fixed-size trailer. It is staged and put in place with the rest of the
-export, so a failed export keeps the old one. A missing, damaged, old-format or
-other-salt file only means that entries are rendered again.
-Fragments are read one by one (`pread`), never mapped or loaded whole: memory stays flat.
+`.ownfeed-entries` holds the fragments (each its key, then its HTML), then an index (the
+salt, then one tab-separated line per post: id, offset, length, CRC of the fragment; our
+post ids are safe file names), then a fixed-size trailer. It is staged and put in place
+with the rest of the export, so a failed export keeps the old one. A missing, damaged,
+old-format or other-salt file only means that entries are rendered again.
+Fragments are read one by one (`pread`), never mapped or loaded whole, and the index holds
+one integer per post: memory stays flat.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ROOT = "../"  # every list page but the index's first sits one folder down
 _MAGIC = b"OFENTRY1"
 _TRAILER = struct.Struct("<8sQQ")  # magic, index offset, index length
 _SLACK = 4 << 20  # bytes of replaced fragments tolerated before the file is compacted
+_KEY = 24  # characters of a key (a fingerprint), in front of each fragment
 
 
 def _pack(offset: int, length: int, crc: int) -> int:
@@ -47,8 +49,8 @@ class EntryStore:
     def __init__(self, writer: SiteWriter, salt: str) -> None:
         self.writer = writer
         self.salt = fingerprint("entries", FORMAT, salt, ROOT)
-        self._old: dict[str, tuple[str, int]] = {}  # post id -> (key, packed location)
-        self._new: dict[str, tuple[str, int]] = {}
+        self._old: dict[str, int] = {}  # post id -> packed location of its fragment
+        self._new: dict[str, int] = {}
         self._old_fd: int | None = None
         self._old_end = 0  # where the old file's fragments end (its index starts)
         self._out: int | None = None  # the staged file being written
@@ -77,12 +79,12 @@ class EntryStore:
             lines = os.pread(fd, length, start).decode("utf-8", "surrogatepass").split("\n")
             if lines[0] != self.salt:
                 raise ValueError("other templates or settings")
-            old: dict[str, tuple[str, int]] = {}
+            old: dict[str, int] = {}
             for line in lines[1:]:
-                pid, key, offset, size_, crc = line.split("\t")
-                if int(offset) + int(size_) > start:
+                pid, offset, size_, crc = line.split("\t")
+                if int(offset) + int(size_) > start or int(size_) < _KEY:
                     raise ValueError("fragment beyond the data")
-                old[pid] = (key, _pack(int(offset), int(size_), int(crc)))
+                old[pid] = _pack(int(offset), int(size_), int(crc))
         except (OSError, ValueError, struct.error):
             os.close(fd)
             return
@@ -91,26 +93,29 @@ class EntryStore:
     def key(self, token: str) -> str:
         return fingerprint(self.salt, token)
 
-    def has(self, post_id: str, key: str) -> bool:
-        found = self._new.get(post_id) or self._old.get(post_id)
-        return found is not None and found[0] == key
-
     def get(self, post_id: str, key: str) -> str | None:
         """The stored entry of a post for this key; None when there is none (or damaged)."""
         found = self._new.get(post_id)
         fd = self._out
         if found is None:
             found, fd = self._old.get(post_id), self._old_fd
-        if found is None or found[0] != key or fd is None:
+        if found is None or fd is None:
             return None
-        offset, length, crc = _unpack(found[1])
+        data = self._read(fd, found)
+        if data is None or data[:_KEY] != key.encode("ascii"):
+            return None
+        return data[_KEY:].decode("utf-8", "surrogatepass")
+
+    @staticmethod
+    def _read(fd: int, packed: int) -> bytes | None:
+        offset, length, crc = _unpack(packed)
         try:
             data = os.pread(fd, length, offset)
         except OSError:
             return None
         if len(data) != length or zlib.crc32(data) != crc:
             return None
-        return data.decode("utf-8", "surrogatepass")
+        return data
 
     # -- writing ----------------------------------------------------------------------
 
@@ -132,11 +137,13 @@ class EntryStore:
         if self._out is None:
             self._open_out()
         assert self._out is not None
-        data = html.encode("utf-8", "surrogatepass")
+        data = key.encode("ascii") + html.encode("utf-8", "surrogatepass")
+        if len(key) != _KEY:
+            raise ValueError("an entry key is a fingerprint")
         offset = self._out_end
         _write_all(self._out, data)
         self._out_end += len(data)
-        self._new[post_id] = (key, _pack(offset, len(data), zlib.crc32(data)))
+        self._new[post_id] = _pack(offset, len(data), zlib.crc32(data))
 
     def _open_out(self) -> None:
         """Start the new file as a copy of the old one's fragments (a kernel copy), so
@@ -153,12 +160,12 @@ class EntryStore:
         old one when nothing was added."""
         if self._helper:
             return
-        live: dict[str, tuple[str, int]] = {}
+        live: dict[str, int] = {}
         for pid in post_ids:
             found = self._new.get(pid) or self._old.get(pid)
             if found is not None:
                 live[pid] = found
-        used = sum(_unpack(value)[1] for _, value in live.values())
+        used = sum(_unpack(value)[1] for value in live.values())
         if self._out is None and len(live) == len(self._old) and self.writer.keep([NAME]):
             self.close()
             return
@@ -168,31 +175,30 @@ class EntryStore:
         if self._out_end > 2 * used + _SLACK:
             live = self._compact(live)
         lines = [self.salt]
-        for pid, (key, value) in live.items():
+        for pid, value in live.items():
             offset, length, crc = _unpack(value)
-            lines.append(f"{pid}\t{key}\t{offset}\t{length}\t{crc}")
+            lines.append(f"{pid}\t{offset}\t{length}\t{crc}")
         encoded = "\n".join(lines).encode("utf-8", "surrogatepass")
         _write_all(self._out, encoded)
         _write_all(self._out, _TRAILER.pack(_MAGIC, self._out_end, len(encoded)))
         self.close()
         self.writer.adopt(NAME)
 
-    def _compact(self, live: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    def _compact(self, live: dict[str, int]) -> dict[str, int]:
         """Rewrite the staged file with only the live fragments."""
         assert self._out is not None
         path = self.writer.staging_path(NAME)
         temporary = path + ".compact"
-        out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
-        kept: dict[str, tuple[str, int]] = {}
+        out = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
+        kept: dict[str, int] = {}
         end = 0
         try:
-            for pid, (key, _) in live.items():
-                html = self.get(pid, key)
-                if html is None:
+            for pid, value in live.items():
+                data = self._read(self._out, value)  # the staged file has every live one
+                if data is None:
                     continue
-                data = html.encode("utf-8", "surrogatepass")
                 _write_all(out, data)
-                kept[pid] = (key, _pack(end, len(data), zlib.crc32(data)))
+                kept[pid] = _pack(end, len(data), zlib.crc32(data))
                 end += len(data)
         except BaseException:
             os.close(out)
@@ -207,6 +213,7 @@ class EntryStore:
             if fd is not None:
                 os.close(fd)
         self._old_fd = self._out = None
+        self._old, self._new = {}, {}
 
 
 def _write_all(fd: int, data: bytes) -> None:

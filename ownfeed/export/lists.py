@@ -165,37 +165,28 @@ class ListWriter:
     def _write_stored(self, stale: list[tuple[int, int]], store: EntryStore) -> None:
         """Stale pages one by one, their entries read from the store where it has them
         (rendered and added otherwise): no walk over every post, no entry rendered twice."""
-        keys: dict[str, str] = {}
-
-        def key(post_id: str) -> str:
-            found = keys.get(post_id)
-            if found is None:
-                found = keys[post_id] = store.key(self._token(post_id))
-            return found
-
-        pages = [
-            (index, page, urls.root_of(self.listings[index].page_path(page)))
-            for index, page in stale
-        ]
-        needed: dict[str, None] = {}  # posts whose entry is rendered, in the order they are
-        for index, page, root in pages:
-            for post in self._page_posts(index, page):
-                if root != ROOT or not store.has(post.id, key(post.id)):
-                    needed[post.id] = None
-        wanted = iter(needed)
-        for index, page, root in pages:
+        for index, page in stale:
+            root = urls.root_of(self.listings[index].page_path(page))
+            posts = self._page_posts(index, page)
+            found: list[str | None] = [None] * len(posts)
+            keys: list[str] = []
+            if root == ROOT:
+                for n, post in enumerate(posts):
+                    keys.append(store.key(self._entry_token(post.id)))
+                    found[n] = store.get(post.id, keys[-1])
+            missing = [post.id for post, html in zip(posts, found, strict=True) if html is None]
+            if missing:
+                self._excerpts = site.excerpts(self.archive, missing, EXCERPT)
             items: list[ListItem | _Stored] = []
-            for post in self._page_posts(index, page):
-                if root != ROOT:
-                    items.append(self._render(post, root, wanted))
+            for n, post in enumerate(posts):
+                html = found[n]
+                if html is not None:
+                    items.append(_Stored(Markup(html)))
                     continue
-                post_key = key(post.id)
-                html = store.get(post.id, post_key)
-                if html is None:
-                    item = self._render(post, root, wanted)
-                    store.add(post.id, post_key, item.html)
-                    html = item.html
-                items.append(_Stored(Markup(html)))
+                item = self._render(post, root, iter(()))
+                if keys:
+                    store.add(post.id, keys[n], item.html)
+                items.append(_Stored(Markup(item.html)) if keys else item)
             self._write_page(index, page, items)
 
     def _page_posts(self, index: int, page: int) -> list[SitePost]:
@@ -243,10 +234,12 @@ class ListWriter:
         """What a list shows of a post, as a fingerprint ingredient (cached: ~5 lists each)."""
         token = self._tokens.get(post_id)
         if token is None:
-            model = self.model
-            token = f"{post_id}:{model.digest.get(post_id)}:{model.replies(post_id)}"
-            self._tokens[post_id] = token
+            token = self._tokens[post_id] = self._entry_token(post_id)
         return token
+
+    def _entry_token(self, post_id: str) -> str:
+        model = self.model
+        return f"{post_id}:{model.digest.get(post_id)}:{model.replies(post_id)}"
 
     def _walk(self) -> Iterator[tuple[SitePost, list[tuple[int, int]]]]:
         """Our posts, newest first, each with (list, position in it) of the lists showing it."""
