@@ -124,8 +124,13 @@ class Export:
             index_stale = index_lists.plan()
             other_lists.plan()
             lists.forget_tokens()  # shared by the parts
-            finish_posts = self.write_posts(model, index_lists, index_stale)
+            # With the entry store, the index's pages come last, here: every entry they show
+            # was rendered for the other lists already. Without it they are a helper task.
+            stored = self._entries is not None
+            finish_posts = self.write_posts(model, index_lists, 0 if stored else index_stale)
             other_lists.write()
+            if stored:
+                index_lists.write()
             self.writer.put_text(
                 "search.html",
                 self.templates.render(
@@ -194,8 +199,8 @@ class Export:
     def write_posts(
         self, model: SiteModel, index_lists: ListWriter, index_stale: int
     ) -> Callable[[], None]:
-        """Start rendering the post pages whose inputs changed, and the index's pages;
-        returns `finish()`.
+        """Start rendering the post pages whose inputs changed, and the index's pages when
+        `index_stale` (a task like a chunk of posts); returns `finish()`.
 
         Large batches go to forked helpers (see parallel.py) while this process goes on
         with the other lists; `finish()` renders what is left and collects theirs.
