@@ -206,7 +206,11 @@ def json_feed(site: FeedSite, items: list[FeedItem]) -> bytes:
 
 
 def sitemaps(base_url: str, pages: Iterable[tuple[str, str | None]]) -> dict[str, bytes]:
-    """`sitemap.xml` (and `sitemap-N.xml` past 50,000 URLs) for (path, lastmod) pairs."""
+    """`sitemap.xml` (and `sitemap-N.xml` past 50,000 URLs) for (path, lastmod) pairs.
+
+    Written as text, not through ElementTree: a large site lists ~100,000 pages, and the
+    bytes are those ElementTree writes (tested against it).
+    """
     entries = sorted(pages)
     chunks = [entries[i : i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
     files: dict[str, bytes] = {}
@@ -216,16 +220,32 @@ def sitemaps(base_url: str, pages: Iterable[tuple[str, str | None]]) -> dict[str
         else [f"sitemap-{n}.xml" for n in range(1, 1 + len(chunks))]
     )
     for name, chunk in zip(names, chunks or [[]], strict=False):
-        root = ET.Element("urlset", {"xmlns": SITEMAP})
+        parts = []
         for path, lastmod in chunk:
-            url = _sub(root, "url")
-            _sub(url, "loc", base_url + urls.href(path))
+            inner = [_leaf("loc", base_url + urls.href(path))]
             if lastmod:
-                _sub(url, "lastmod", lastmod[:10])
-        files[name] = _xml(root)
+                inner.append(_leaf("lastmod", lastmod[:10]))
+            parts.append(_node("url", inner))
+        files[name] = _document("urlset", parts)
     if len(chunks) > 1:
-        index = ET.Element("sitemapindex", {"xmlns": SITEMAP})
-        for name in names:
-            _sub(_sub(index, "sitemap"), "loc", base_url + name)
-        files["sitemap.xml"] = _xml(index)
+        files["sitemap.xml"] = _document(
+            "sitemapindex", [_node("sitemap", [_leaf("loc", base_url + name)]) for name in names]
+        )
     return files
+
+
+def _leaf(tag: str, text: str) -> str:
+    """`  <tag>text</tag>` as ElementTree writes it at depth two (indented by one space)."""
+    text = _text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"  <{tag}>{text}</{tag}>\n" if text else f"  <{tag} />\n"
+
+
+def _node(tag: str, leaves: list[str]) -> str:
+    return f" <{tag}>\n{''.join(leaves)} </{tag}>\n"
+
+
+def _document(tag: str, nodes: list[str]) -> bytes:
+    head = f"<?xml version='1.0' encoding='utf-8'?>\n<{tag} xmlns=\"{SITEMAP}\""
+    if not nodes:
+        return f"{head} />\n".encode()
+    return f"{head}>\n{''.join(nodes)}</{tag}>\n".encode()

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from ownfeed.archive import site as queries
-from ownfeed.export import build_site
+from ownfeed.export import build_site, urls
 from ownfeed.export.feeds import SITEMAP, FeedSite, sitemaps
 from tests.export import BASE_URL, BLOG, MASTO, Sample, build_archive, pid
 
@@ -147,3 +147,59 @@ def test_large_sitemaps_are_split() -> None:
         BASE_URL + "sitemap-2.xml",
     ]
     assert FeedSite("t", "", "en", BASE_URL).base_url == BASE_URL
+
+
+def _sitemaps_through_elementtree(
+    base_url: str, pages: list[tuple[str, str | None]]
+) -> dict[str, bytes]:
+    """The sitemaps as ElementTree writes them: what `sitemaps` must produce byte for byte."""
+    from ownfeed.export import feeds
+
+    def xml(root: ET.Element) -> bytes:
+        ET.indent(root, space=" ")
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+    def sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+        element = ET.SubElement(parent, tag)
+        element.text = feeds._text(text)
+        return element
+
+    entries = sorted(pages)
+    limit = feeds.SITEMAP_LIMIT
+    chunks = [entries[i : i + limit] for i in range(0, len(entries), limit)]
+    names = (
+        ["sitemap.xml"]
+        if len(chunks) <= 1
+        else [f"sitemap-{n}.xml" for n in range(1, 1 + len(chunks))]
+    )
+    files: dict[str, bytes] = {}
+    for name, chunk in zip(names, chunks or [[]], strict=False):
+        root = ET.Element("urlset", {"xmlns": SITEMAP})
+        for path, lastmod in chunk:
+            url = ET.SubElement(root, "url")
+            sub(url, "loc", base_url + urls.href(path))
+            if lastmod:
+                sub(url, "lastmod", lastmod[:10])
+        files[name] = xml(root)
+    if len(chunks) > 1:
+        index = ET.Element("sitemapindex", {"xmlns": SITEMAP})
+        for name in names:
+            sub(ET.SubElement(index, "sitemap"), "loc", base_url + name)
+        files["sitemap.xml"] = xml(index)
+    return files
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 12])
+def test_sitemaps_are_the_bytes_elementtree_writes(
+    count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ownfeed.export import feeds
+
+    monkeypatch.setattr(feeds, "SITEMAP_LIMIT", 5)  # split at 5 URLs: index files too
+    odd = ["a&b<c>d", "ü ñ/é", "x\x07y", "\"quoted\" 'single'", "tab\tnew\nline", "zero\x00nul"]
+    pages = [
+        (f"posts/{odd[n % len(odd)]}-{n}.html", None if n % 3 else f"2024-0{1 + n % 9}-05T10:00")
+        for n in range(count)
+    ]
+    for base in (BASE_URL, "https://ex.example/a&b<c>d/"):
+        assert sitemaps(base, pages) == _sitemaps_through_elementtree(base, pages)
