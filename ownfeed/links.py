@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -73,6 +74,14 @@ def normalize_url(url: str | None, base: str | None = None) -> str | None:
     text = url.strip()
     if not text or len(text) > _MAX_URL_LENGTH:
         return None
+    plain = _PLAIN_URL_RE.match(text)
+    if plain is not None and "utm_" not in text.lower():
+        return _plain_normal(*plain.groups())
+    return _parsed_normal(text, base)
+
+
+def _parsed_normal(text: str, base: str | None) -> str | None:
+    """`normalize_url` of a stripped URL of allowed length, the full way (urllib)."""
     if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", text):
         joined = _join(base, text)
         if joined is None:
@@ -97,6 +106,29 @@ def normalize_url(url: str | None, base: str | None = None) -> str | None:
         path = path.rstrip("/") or "/"
     query = _clean_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# A URL that `urlsplit` takes apart without surprises: lower-case scheme (http or https),
+# an ASCII host of non-empty labels with no port or user, a path and a non-empty query of
+# printable ASCII that no step of `normalize_url` changes (no fragment, whitespace or
+# backslash, no escape in the query: `%75tm_` is a tracking parameter too). For such URLs
+# the result is built directly; everything else takes the full way. The tests compare both.
+_PLAIN_URL_RE = re.compile(
+    r"(https?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+    r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?"
+    r"(?:\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]+))?\Z"
+)
+
+
+def _plain_normal(scheme: str, host: str, path: str | None, query: str | None) -> str:
+    """`normalize_url` of a URL `_PLAIN_URL_RE` matched, from its parts."""
+    if not path:
+        path = "/"
+    elif len(path) > 1:
+        path = path.rstrip("/") or "/"
+    if query:
+        return f"{scheme}://{host.lower()}{path}?{query}"
+    return f"{scheme}://{host.lower()}{path}"
 
 
 def _join(base: str, link: str) -> str | None:
@@ -142,6 +174,22 @@ class FoundUrl:
     how: str
 
 
+def _anchor(tag: str, attrs: list[tuple[str, str | None]], found: list[tuple[str, bool]]) -> None:
+    """Record an `<a href>` (or a syndication `<link>`) with whether it names a copy."""
+    if tag not in ("a", "link") or len(found) >= _MAX_URLS:
+        return
+    values = {name.lower(): value or "" for name, value in attrs}
+    href = values.get("href")
+    if not href:
+        return
+    classes = values.get("class", "").split()
+    rels = values.get("rel", "").lower().split()
+    syndication = "u-syndication" in classes or "syndication" in rels
+    if tag == "link" and not syndication:
+        return
+    found.append((href, syndication))
+
+
 class _Anchors(HTMLParser):
     """Collects `<a href>` with their class and rel (for u-syndication / rel=syndication)."""
 
@@ -150,24 +198,21 @@ class _Anchors(HTMLParser):
         self.found: list[tuple[str, bool]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ("a", "link") or len(self.found) >= _MAX_URLS:
-            return
-        values = {name.lower(): value or "" for name, value in attrs}
-        href = values.get("href")
-        if not href:
-            return
-        classes = values.get("class", "").split()
-        rels = values.get("rel", "").lower().split()
-        syndication = "u-syndication" in classes or "syndication" in rels
-        if tag == "link" and not syndication:
-            return
-        self.found.append((href, syndication))
+        _anchor(tag, attrs, self.found)
 
 
 def html_links(markup: str | None) -> list[tuple[str, bool]]:
     """(href, is_syndication) of every link in an HTML fragment, in document order."""
     if not markup or "href" not in markup.lower():
         return []
+    plain = plain_html_links(markup)
+    if plain is not None:
+        return plain
+    return parsed_html_links(markup)
+
+
+def parsed_html_links(markup: str) -> list[tuple[str, bool]]:
+    """`html_links` by html.parser: any markup."""
     parser = _Anchors()
     try:
         parser.feed(markup)
@@ -175,6 +220,67 @@ def html_links(markup: str | None) -> list[tuple[str, bool]]:
     except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient
         pass
     return parser.found
+
+
+# Plain markup, where html.parser's tokens are certain: every `<` opens a start or end tag
+# of a letters-and-digits name, attributes are separated by ASCII whitespace, named
+# `[a-zA-Z_:][-a-zA-Z0-9_:.]*`, with a quoted value or an unquoted one with no quote,
+# `<`, `>` or backquote in it (html.parser ends a bare value at `>` or any whitespace, so
+# one followed by anything but ASCII whitespace, `/>` or `>` fails the match). Atomic
+# groups and possessive repeats: the match is the one parse, never a backtracked other.
+_WS = r"[ \t\n\r\f]"
+_ATTR = (
+    rf"(?>{_WS}++([a-zA-Z_:][-a-zA-Z0-9_:.]*+)"
+    rf"(?:{_WS}*+={_WS}*+(\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`][^\s\"'<>`]*+))?)"
+)
+_TAG_RE = re.compile(
+    rf"<(?:/[a-zA-Z][a-zA-Z0-9]*+{_WS}*+|([a-zA-Z][a-zA-Z0-9]*+)((?:{_ATTR})*+){_WS}*+/?)>"
+)
+_ATTR_RE = re.compile(_ATTR)
+# Elements whose content html.parser (in some Python version) reads as raw text.
+_RAW_TEXT = frozenset(
+    {
+        "script",
+        "style",
+        "title",
+        "textarea",
+        "plaintext",
+        "xmp",
+        "iframe",
+        "noembed",
+        "noframes",
+        "noscript",
+    }
+)
+
+
+def plain_html_links(markup: str) -> list[tuple[str, bool]] | None:
+    """`html_links` of plain markup by one regex scan, or None where html.parser's reading
+    is not certain (comments, declarations, raw-text elements, a stray `<`, odd tags)."""
+    found: list[tuple[str, bool]] = []
+    position = 0
+    while len(found) < _MAX_URLS:
+        opening = markup.find("<", position)
+        if opening < 0:
+            break
+        match = _TAG_RE.match(markup, opening)
+        if match is None:
+            return None
+        name = match.group(1)
+        if name is not None:
+            tag = name.lower()
+            if tag in _RAW_TEXT:
+                return None
+            if tag in ("a", "link"):
+                attrs: list[tuple[str, str | None]] = []
+                for attr in _ATTR_RE.finditer(match.group(2)):
+                    value = attr.group(2)
+                    if value is not None and value[:1] in ("'", '"'):
+                        value = value[1:-1]
+                    attrs.append((attr.group(1).lower(), unescape(value) if value else value))
+                _anchor(tag, attrs, found)
+        position = match.end()
+    return found
 
 
 def text_links(text: str | None) -> list[str]:
@@ -399,6 +505,30 @@ class TextMatch:
 def _order(post: TextPost) -> tuple[datetime, int, str]:
     """Who is the original of two near-identical posts: the earlier, a blog on a tie."""
     return (post.published, 0 if post.platform == "web" else 1, post.id)
+
+
+def has_other_platform_near(posts: Sequence[tuple[str, datetime]], window: timedelta) -> list[bool]:
+    """For each (platform, published) post, whether a post of another platform lies within
+    `window` of it (inclusive, as in `text_matches`): a post without one is never paired,
+    so it need not be compared (or even reduced to comparable text)."""
+    times: dict[str, list[datetime]] = {}
+    for platform, moment in posts:
+        times.setdefault(platform, []).append(moment)
+    if len(times) < 2:
+        return [False] * len(posts)
+    for group in times.values():
+        group.sort()
+    near = []
+    for platform, moment in posts:
+        low, high = moment - window, moment + window
+        near.append(
+            any(
+                bisect.bisect_left(group, low) < bisect.bisect_right(group, high)
+                for name, group in times.items()
+                if name != platform
+            )
+        )
+    return near
 
 
 def text_matches(

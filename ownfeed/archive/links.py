@@ -34,6 +34,7 @@ from ownfeed.links import (
     TextPost,
     comparable_text,
     extract_urls,
+    has_other_platform_near,
     own_addresses,
     text_matches,
     url_host,
@@ -456,11 +457,19 @@ def _text_candidates(
               AND length(content_text) BETWEEN 1 AND {_TEXT_LIMIT}""",
         (start, end),
     )
-    posts = []
+    found = []
     for pid, platform, published_at, text in rows:
         moment = parse_iso(published_at)
         if moment is not None:
-            posts.append(TextPost(pid, platform, moment, comparable_text(text)))
+            found.append((pid, platform, moment, text))
+    # Only a post with another platform's post in its window can be paired: the rest (all
+    # of a first sync of one platform) are not reduced to comparable text at all.
+    reach = has_other_platform_near([(item[1], item[2]) for item in found], window)
+    posts = [
+        TextPost(pid, platform, moment, comparable_text(text))
+        for (pid, platform, moment, text), near in zip(found, reach, strict=True)
+        if near
+    ]
     return posts, {info.id for info in changed}
 
 
