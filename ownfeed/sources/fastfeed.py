@@ -45,10 +45,20 @@ _CHANNEL_IGNORED = frozenset(
     {
         "description", "lastbuilddate", "pubdate", "generator", "docs", "ttl", "copyright",
         "category", "sy:updateperiod", "sy:updatefrequency", "sy:updatebase", "webmaster",
-        "cloud", "rating",
+        "cloud", "rating", "dc:date", "dc:rights", "dc:publisher",
     }
 )  # fmt: skip
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+_RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_RDF = f"{{{_RDF_NS}}}RDF"
+_RDF_ABOUT = f"{{{_RDF_NS}}}about"
+_RDF_RESOURCE = f"{{{_RDF_NS}}}resource"
+_RDF_LIST = frozenset(f"{{{_RDF_NS}}}{name}" for name in ("Seq", "Bag", "li"))
+_RSS10 = "http://purl.org/rss/1.0/"
+_ATOM = "http://www.w3.org/2005/atom"
+_NETSCAPE = "http://my.netscape.com/rdf/simple/0.9/"
+_RDF_START = re.compile(rb"<(?:[\w.-]+:)?RDF[\s>/]")
+_XMLNS = re.compile(rb"""\sxmlns(:[\w.-]+)?\s*=\s*["']([^"']*)["']""")
 # feedparser's pattern for an email address inside an author string (`_sync_author_detail`).
 _EMAIL = re.compile(
     r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
@@ -98,7 +108,7 @@ def parse_fast(data: bytes, *, url: str, content_type: str) -> Any:
         return None
     if root.getroottree().docinfo.doctype:
         return None
-    if not plain_namespaces(root):
+    if root.tag != _RDF and not plain_namespaces(root):
         return None
     try:
         if root.tag == _ATOM_FEED:
@@ -122,7 +132,7 @@ def _plain_utf8(data: bytes, content_type: str) -> bool:
         return False
     if media not in _XML_MEDIA_TYPES and not (media == "text/xml" and charset in _UTF8):
         return False
-    if not data.startswith((b"<?xml", b"<rss", b"<feed")):
+    if not data.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf:RDF")):
         return False
     declaration = _XML_DECLARATION.match(data)
     if declaration:
@@ -141,15 +151,45 @@ class _Rss20:
         self.base = make_safe_absolute_uri(base, base) or base
 
     def document(self, root: Any) -> Any:
+        if root.tag == _RDF:
+            return self.rdf(root)
         if name_of(root) != "rss" or not attributes(root).get("version", "").startswith("2."):
             raise Decline
         channels = list(root)
-        if len(channels) != 1 or name_of(channels[0]) != "channel" or attributes(channels[0]):
+        if len(channels) != 1 or name_of(channels[0]) != "channel":
             raise Decline
         feed = FeedParserDict()
+        entries = self.channel(feed, channels[0])
+        return _result(feed, entries, "rss20")
+
+    def rdf(self, root: Any) -> Any:
+        """RSS 1.0: the channel, then the items beside it under `rdf:RDF`."""
+        if _first_versioned_namespace(self.data) != _RSS10:
+            raise Decline  # feedparser takes its version from the first one declared
+        attributes(root)
+        feed = FeedParserDict()
+        entries: list[Any] = []
+        channels = 0
+        for child in root:
+            name = name_of(child)
+            if name == "channel":
+                channels += 1
+                entries += self.channel(feed, child)
+            elif name == "item":
+                entries.append(self.entry(child))
+            elif name == "image":
+                self.channel_element(feed, name, child)
+            else:
+                raise Decline
+        if channels != 1:
+            raise Decline
+        return _result(feed, entries, "rss10")
+
+    def channel(self, feed: Any, channel: Any) -> list[Any]:
+        attributes(channel, allowed=(_RDF_ABOUT,))
         entries: list[Any] = []
         seen: set[str] = set()
-        for child in channels[0]:
+        for child in channel:
             if unknown_key(child, data=self.data) is not None:
                 unknown_element(FeedParserDict(), "ignored", child)  # checks it, no effect
                 continue
@@ -161,21 +201,22 @@ class _Rss20:
                 raise Decline
             seen.add(name)
             self.channel_element(feed, name, child)
-        return FeedParserDict(
-            feed=feed,
-            entries=entries,
-            version="rss20",
-            namespaces={},
-            bozo=False,
-            encoding="utf-8",
-        )
+        return entries
 
     # ------------------------------------------------------------------ feed level
 
     def channel_element(self, feed: Any, name: str, element: Any) -> None:
         if name == "image":
-            if attributes(element) or any(
+            if attributes(element, allowed=(_RDF_ABOUT, _RDF_RESOURCE)) or any(
                 name_of(child) not in _IMAGE_CHILDREN or len(child) for child in element
+            ):
+                raise Decline
+            return
+        if name == "items":  # RSS 1.0's table of contents: rdf:Seq of rdf:li, no effect
+            if attributes(element) or any(
+                child.tag not in _RDF_LIST or attributes(child, allowed=(_RDF_RESOURCE,))
+                for child in element.iter()
+                if child is not element
             ):
                 raise Decline
             return
@@ -199,7 +240,7 @@ class _Rss20:
             feed.setdefault("links", []).append(
                 FeedParserDict(rel="alternate", type="text/html", href=value)
             )
-        elif name == "language":
+        elif name in ("language", "dc:language"):
             feed["language"] = repaired(element_text(element))
         else:
             raise Decline
@@ -219,9 +260,12 @@ class _Rss20:
     # ------------------------------------------------------------------ items
 
     def entry(self, item: Any) -> Any:
-        if attributes(item):
+        if attributes(item, allowed=(_RDF_ABOUT,)):
             raise Decline
         entry = FeedParserDict()
+        about = item.get(_RDF_ABOUT)
+        if about:
+            entry["id"] = about  # as given: feedparser neither joins nor repairs it
         seen: set[str] = set()
         for child in item:
             key = unknown_key(child, data=self.data)
@@ -293,6 +337,14 @@ class _Rss20:
         value = repaired(element_text(element))
         entry["published"] = value
         entry["published_parsed"] = _parse_date(value)
+
+    def updated(self, entry: Any, element: Any) -> None:
+        """dc:date, which feedparser files as `updated`."""
+        if attributes(element):
+            raise Decline
+        value = repaired(element_text(element))
+        entry["updated"] = value
+        entry["updated_parsed"] = _parse_date(value)
 
     def creator(self, entry: Any, element: Any) -> None:
         """dc:creator or author, as feedparser's `_start_author`, `_end_author` and
@@ -377,6 +429,25 @@ class _Rss20:
         entry["url"] = ""
 
 
+def _first_versioned_namespace(data: bytes) -> str | None:
+    """The first namespace on the `rdf:RDF` start tag that sets feedparser's version."""
+    start = _RDF_START.search(data)
+    if start is None:
+        return None
+    tag = data[start.start() : data.find(b">", start.start())]
+    for prefix, uri in _XMLNS.findall(tag):
+        lowered = uri.decode("utf-8", "replace").lower()
+        if lowered in (_RSS10, _ATOM) or (not prefix and lowered == _NETSCAPE):
+            return lowered
+    return None
+
+
+def _result(feed: Any, entries: list[Any], version: str) -> Any:
+    return FeedParserDict(
+        feed=feed, entries=entries, version=version, namespaces={}, bozo=False, encoding="utf-8"
+    )
+
+
 def _plain(key: str, resolve: bool = False) -> Callable[[_Rss20, Any, Any], None]:
     """An element feedparser has no handler for: its text under `key`, joined to the base
     URI when feedparser treats it as a link."""
@@ -398,6 +469,8 @@ _ITEM_HANDLERS: dict[str, Callable[[_Rss20, Any, Any], None]] = {
     "guid": _Rss20.guid,
     "pubdate": _Rss20.published,
     "dc:creator": _Rss20.creator,
+    "dc:date": _Rss20.updated,
+    "dc:subject": _Rss20.category,
     "author": _Rss20.creator,
     "category": _Rss20.category,
     "description": _Rss20.description,

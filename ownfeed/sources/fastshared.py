@@ -23,6 +23,7 @@ NAMESPACES = {
     "http://purl.org/rss/1.0/modules/syndication/": "sy",
     "http://wellformedweb.org/commentapi/": "wfw",
     "http://www.w3.org/2005/atom": "atom",
+    "http://purl.org/rss/1.0/": "",  # RSS 1.0's own elements: no prefix
 }
 _C1 = re.compile("[\x80-\x9f]")
 
@@ -69,7 +70,7 @@ def name_of(element: Any) -> str:
     prefix = NAMESPACES.get(uri.lower())
     if prefix is None:
         raise Decline
-    return f"{prefix}:{local.lower()}"
+    return f"{prefix}:{local.lower()}" if prefix else local.lower()
 
 
 def element_text(element: Any) -> str:

@@ -594,3 +594,73 @@ def test_threads_parse_side_by_side() -> None:
             )
         )
     assert all(result == expected for result in results)
+
+
+# --------------------------------------------------------------------------- RSS 1.0
+
+
+@st.composite
+def rdf_documents(draw: st.DrawFn) -> bytes:
+    """RSS 1.0: the RSS 2.0 item contents (feedparser reads them alike) under rdf:about."""
+    channel = [
+        text_element("title", draw(TEXTS | HTML), draw(st.booleans())),
+        text_element("link", draw(URLS), False),
+        "<description>About</description>",
+        draw(st.sampled_from(["", "<dc:language>fr</dc:language>", "<dc:date>2024</dc:date>"])),
+        draw(
+            st.sampled_from(
+                [
+                    "",
+                    '<image rdf:resource="https://blog.example/i.png"/>',
+                    '<items><rdf:Seq><rdf:li rdf:resource="https://blog.example/1"/></rdf:Seq>'
+                    "</items>",
+                    "<textinput>x</textinput>",
+                ]
+            )
+        ),
+    ]
+    items = []
+    for _ in range(draw(st.integers(0, 3))):
+        inner = draw(items_strategy)[len("<item>") : -len("</item>")]
+        extra = draw(
+            st.sampled_from(
+                [
+                    "",
+                    "<dc:date>2024-01-10T09:00:00+01:00</dc:date>",
+                    "<dc:subject>Café</dc:subject>",
+                ]
+            )
+        )
+        about = draw(st.sampled_from(["", ' rdf:about="https://blog.example/a"', ' rdf:about=""']))
+        items.append(f"<item{about}>{inner}{extra}</item>")
+    image = draw(
+        st.sampled_from(["", '<image rdf:about="x"><title>T</title><url>/i.png</url></image>'])
+    )
+    extra_ns = draw(st.sampled_from(["", ' xmlns:atom2="http://www.w3.org/2005/Atom"']))
+    atom_first = draw(st.booleans())  # feedparser's version: the first declared wins
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        f'{extra_ns if atom_first else ""} xmlns="http://purl.org/rss/1.0/"{RSS_NS}'
+        f"{'' if atom_first else extra_ns}>"
+        f'<channel rdf:about="https://blog.example/">{"".join(channel)}</channel>'
+        f"{image}{''.join(items)}</rdf:RDF>"
+    ).encode()
+
+
+items_strategy = items()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=rdf_documents(), content_type=CONTENT_TYPES)
+def test_generated_rss10_agrees(body: bytes, content_type: str) -> None:
+    same(body, URL, content_type)
+
+
+def test_plain_rss10_takes_the_fast_path() -> None:
+    case = next(case for case in CASES if case.name == "rss10")
+    body = case.path.read_bytes().replace(b"ISO-8859-1", b"UTF-8").decode("latin-1").encode()
+    assert same(body, case.url, "application/rdf+xml")
+    parsed = parse_feed(body, url=case.url, content_type="application/rdf+xml")
+    assert parsed.version == "rss10" and parsed.language == "fr"
+    assert parsed.entries[0].post.tags == ("Café",)
