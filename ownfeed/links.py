@@ -160,6 +160,9 @@ def url_key(url: str | None, base: str | None = None) -> str | None:
 
 def url_host(url: str) -> str:
     """The lower-cased host of an absolute URL ("" when there is none)."""
+    plain = _PLAIN_URL_RE.match(url)
+    if plain is not None:
+        return plain.group(2).lower()
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
@@ -223,63 +226,46 @@ def parsed_html_links(markup: str) -> list[tuple[str, bool]]:
 
 
 # Plain markup, where html.parser's tokens are certain: every `<` opens a start or end tag
-# of a letters-and-digits name, attributes are separated by ASCII whitespace, named
-# `[a-zA-Z_:][-a-zA-Z0-9_:.]*`, with a quoted value or an unquoted one with no quote,
-# `<`, `>` or backquote in it (html.parser ends a bare value at `>` or any whitespace, so
-# one followed by anything but ASCII whitespace, `/>` or `>` fails the match). Atomic
-# groups and possessive repeats: the match is the one parse, never a backtracked other.
+# of a letters-and-digits name (no `<` inside attribute values either, so every `<` in the
+# text is a tag), attributes are separated by ASCII whitespace, named
+# `[a-zA-Z_:][-a-zA-Z0-9_:.]*`, with a quoted value or an unquoted one with no quote, `<`,
+# `>` or backquote in it (html.parser ends a bare value at `>` or any whitespace, so one
+# followed by anything but ASCII whitespace, `/>` or `>` fails the match). Atomic groups
+# and possessive repeats: the match is the one parse, never a backtracked other.
 _WS = r"[ \t\n\r\f]"
 _ATTR = (
     rf"(?>{_WS}++([a-zA-Z_:][-a-zA-Z0-9_:.]*+)"
-    rf"(?:{_WS}*+={_WS}*+(\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`][^\s\"'<>`]*+))?)"
+    rf"(?:{_WS}*+={_WS}*+(\"[^\"<]*+\"|'[^'<]*+'|[^\s\"'=<>`][^\s\"'<>`]*+))?)"
 )
-_TAG_RE = re.compile(
-    rf"<(?:/[a-zA-Z][a-zA-Z0-9]*+{_WS}*+|([a-zA-Z][a-zA-Z0-9]*+)((?:{_ATTR})*+){_WS}*+/?)>"
+_ATTRS = rf"(?:{_ATTR})*+{_WS}*+/?>"
+_PLAIN_DOC_RE = re.compile(
+    rf"(?:[^<]++|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>|<[a-zA-Z][a-zA-Z0-9]*+{_ATTRS})*+\Z"
 )
+_LINK_TAG_RE = re.compile(rf"<((?i:a|link))((?:{_ATTR})*+){_WS}*+/?>")
 _ATTR_RE = re.compile(_ATTR)
 # Elements whose content html.parser (in some Python version) reads as raw text.
-_RAW_TEXT = frozenset(
-    {
-        "script",
-        "style",
-        "title",
-        "textarea",
-        "plaintext",
-        "xmp",
-        "iframe",
-        "noembed",
-        "noframes",
-        "noscript",
-    }
+_RAW_TEXT_RE = re.compile(
+    r"<(?i:script|style|title|textarea|plaintext|xmp|iframe|noembed|noframes|noscript)"
+    r"(?![a-zA-Z0-9])"
 )
 
 
 def plain_html_links(markup: str) -> list[tuple[str, bool]] | None:
-    """`html_links` of plain markup by one regex scan, or None where html.parser's reading
-    is not certain (comments, declarations, raw-text elements, a stray `<`, odd tags)."""
+    """`html_links` of plain markup by regex scans, or None where html.parser's reading is
+    not certain (comments, declarations, raw-text elements, a stray `<`, odd tags)."""
+    if _PLAIN_DOC_RE.match(markup) is None or _RAW_TEXT_RE.search(markup) is not None:
+        return None
     found: list[tuple[str, bool]] = []
-    position = 0
-    while len(found) < _MAX_URLS:
-        opening = markup.find("<", position)
-        if opening < 0:
+    for match in _LINK_TAG_RE.finditer(markup):
+        attrs: list[tuple[str, str | None]] = []
+        for attr in _ATTR_RE.finditer(match.group(2)):
+            value = attr.group(2)
+            if value is not None and value[:1] in ("'", '"'):
+                value = value[1:-1]
+            attrs.append((attr.group(1).lower(), unescape(value) if value else value))
+        _anchor(match.group(1).lower(), attrs, found)
+        if len(found) >= _MAX_URLS:
             break
-        match = _TAG_RE.match(markup, opening)
-        if match is None:
-            return None
-        name = match.group(1)
-        if name is not None:
-            tag = name.lower()
-            if tag in _RAW_TEXT:
-                return None
-            if tag in ("a", "link"):
-                attrs: list[tuple[str, str | None]] = []
-                for attr in _ATTR_RE.finditer(match.group(2)):
-                    value = attr.group(2)
-                    if value is not None and value[:1] in ("'", '"'):
-                        value = value[1:-1]
-                    attrs.append((attr.group(1).lower(), unescape(value) if value else value))
-                _anchor(tag, attrs, found)
-        position = match.end()
     return found
 
 
