@@ -373,7 +373,7 @@ CONTENT_TYPES = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=documents(), content_type=CONTENT_TYPES)
 @example(
     body=(
@@ -537,7 +537,7 @@ def atom_documents(draw: st.DrawFn) -> bytes:
     ).encode()
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=atom_documents(), content_type=CONTENT_TYPES)
 def test_generated_atom_agrees(body: bytes, content_type: str) -> None:
     same(body, URL, content_type)
@@ -651,7 +651,7 @@ def rdf_documents(draw: st.DrawFn) -> bytes:
 items_strategy = items()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=rdf_documents(), content_type=CONTENT_TYPES)
 def test_generated_rss10_agrees(body: bytes, content_type: str) -> None:
     same(body, URL, content_type)
