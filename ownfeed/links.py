@@ -238,22 +238,23 @@ _ATTR = (
     rf"(?:{_WS}*+={_WS}*+(\"[^\"<]*+\"|'[^'<]*+'|[^\s\"'=<>`][^\s\"'<>`]*+))?)"
 )
 _ATTRS = rf"(?:{_ATTR})*+{_WS}*+/?>"
+# Elements whose content html.parser (in some Python version) reads as raw text: a start
+# tag of one fails the match (checked only where a `<` is, so it costs nothing elsewhere).
+_RAW_TEXT = (
+    r"(?!(?i:script|style|title|textarea|plaintext|xmp|iframe|noembed|noframes|noscript)"
+    r"(?![a-zA-Z0-9]))"
+)
 _PLAIN_DOC_RE = re.compile(
-    rf"(?:[^<]++|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>|<[a-zA-Z][a-zA-Z0-9]*+{_ATTRS})*+\Z"
+    rf"(?:[^<]++|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>|<{_RAW_TEXT}[a-zA-Z][a-zA-Z0-9]*+{_ATTRS})*+\Z"
 )
 _LINK_TAG_RE = re.compile(rf"<((?i:a|link))((?:{_ATTR})*+){_WS}*+/?>")
 _ATTR_RE = re.compile(_ATTR)
-# Elements whose content html.parser (in some Python version) reads as raw text.
-_RAW_TEXT_RE = re.compile(
-    r"<(?i:script|style|title|textarea|plaintext|xmp|iframe|noembed|noframes|noscript)"
-    r"(?![a-zA-Z0-9])"
-)
 
 
 def plain_html_links(markup: str) -> list[tuple[str, bool]] | None:
     """`html_links` of plain markup by regex scans, or None where html.parser's reading is
     not certain (comments, declarations, raw-text elements, a stray `<`, odd tags)."""
-    if _PLAIN_DOC_RE.match(markup) is None or _RAW_TEXT_RE.search(markup) is not None:
+    if _PLAIN_DOC_RE.match(markup) is None:
         return None
     found: list[tuple[str, bool]] = []
     for match in _LINK_TAG_RE.finditer(markup):

@@ -188,6 +188,8 @@ def test_plain_html_links_decline_what_they_cannot_be_sure_of() -> None:
     assert plain_html_links("a < b <a href=x>") is None
     assert plain_html_links('<a href="x"/ >') is None
     assert plain_html_links('<img alt="<a href=x>">') is None
+    assert plain_html_links("<SCRIPT/><a href=x>") is None
+    assert plain_html_links("<scripts><a href=x>") == [("x", False)]
     assert html_links("<!-- <a href=x> -->") == []  # html.parser answers instead
     assert html_links('<p><a class="u-syndication" href="https://m.example/1">') == [
         ("https://m.example/1", True)
