@@ -206,7 +206,7 @@ class _Anchors(HTMLParser):
 
 def html_links(markup: str | None) -> list[tuple[str, bool]]:
     """(href, is_syndication) of every link in an HTML fragment, in document order."""
-    if not markup or "href" not in markup.lower():
+    if not markup or ("href" not in markup and "href" not in markup.lower()):
         return []
     plain = plain_html_links(markup)
     if plain is not None:
@@ -233,19 +233,19 @@ def parsed_html_links(markup: str) -> list[tuple[str, bool]]:
 # followed by anything but ASCII whitespace, `/>` or `>` fails the match). Atomic groups
 # and possessive repeats: the match is the one parse, never a backtracked other.
 _WS = r"[ \t\n\r\f]"
-_ATTR = (
-    rf"(?>{_WS}++([a-zA-Z_:][-a-zA-Z0-9_:.]*+)"
-    rf"(?:{_WS}*+={_WS}*+(\"[^\"<]*+\"|'[^'<]*+'|[^\s\"'=<>`][^\s\"'<>`]*+))?)"
-)
-_ATTRS = rf"(?:{_ATTR})*+{_WS}*+/?>"
+_NAME = r"[a-zA-Z_:][-a-zA-Z0-9_:.]*+"
+_VALUE = r"\"[^\"<]*+\"|'[^'<]*+'|[^\s\"'=<>`][^\s\"'<>`]*+"
+_ATTR = rf"(?>{_WS}++({_NAME})(?:{_WS}*+={_WS}*+({_VALUE}))?)"
+_ANY_ATTRS = rf"(?>{_WS}++{_NAME}(?:{_WS}*+={_WS}*+(?:{_VALUE}))?)*+{_WS}*+/?>"
 # Elements whose content html.parser (in some Python version) reads as raw text: a start
-# tag of one fails the match (checked only where a `<` is, so it costs nothing elsewhere).
+# tag of one fails the match.
 _RAW_TEXT = (
     r"(?!(?i:script|style|title|textarea|plaintext|xmp|iframe|noembed|noframes|noscript)"
     r"(?![a-zA-Z0-9]))"
 )
-_PLAIN_DOC_RE = re.compile(
-    rf"(?:[^<]++|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>|<{_RAW_TEXT}[a-zA-Z][a-zA-Z0-9]*+{_ATTRS})*+\Z"
+# Any plain tag; it holds a single `<`, so markup with as many matches as `<`s is plain.
+_PLAIN_TAG_RE = re.compile(
+    rf"</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>|<{_RAW_TEXT}[a-zA-Z][a-zA-Z0-9]*+{_ANY_ATTRS}"
 )
 _LINK_TAG_RE = re.compile(rf"<((?i:a|link))((?:{_ATTR})*+){_WS}*+/?>")
 _ATTR_RE = re.compile(_ATTR)
@@ -254,7 +254,7 @@ _ATTR_RE = re.compile(_ATTR)
 def plain_html_links(markup: str) -> list[tuple[str, bool]] | None:
     """`html_links` of plain markup by regex scans, or None where html.parser's reading is
     not certain (comments, declarations, raw-text elements, a stray `<`, odd tags)."""
-    if _PLAIN_DOC_RE.match(markup) is None:
+    if len(_PLAIN_TAG_RE.findall(markup)) != markup.count("<"):
         return None
     found: list[tuple[str, bool]] = []
     for match in _LINK_TAG_RE.finditer(markup):
