@@ -459,16 +459,16 @@ def _apply(rows: _Rows, claims: list[_Claim], infos: dict[str, _Info]) -> None:
 def _text_candidates(
     conn: sqlite3.Connection, scan: _Scan, window: timedelta
 ) -> tuple[list[TextPost], set[str]]:
-    changed = [
-        info
+    moments = {
+        info.id: parse_iso(info.published_at)
         for info in scan.changed.values()
-        if info.is_own and info.kind == "post" and parse_iso(info.published_at)
-    ]
-    if not changed:
+        if info.is_own and info.kind == "post"
+    }
+    known = [moment for moment in moments.values() if moment]
+    if not known:
         return [], set()
-    moments = [parse_iso(info.published_at) for info in changed]
-    start = iso(min(m for m in moments if m) - window)
-    end = iso(max(m for m in moments if m) + window)
+    start = iso(min(known) - window)
+    end = iso(max(known) + window)
     rows = conn.execute(
         f"""SELECT id, platform, published_at FROM posts
             WHERE is_own = 1 AND kind = 'post' AND published_at BETWEEN ? AND ?
@@ -495,7 +495,7 @@ def _text_candidates(
         TextPost(pid, platform, moment, comparable_text(texts[pid]))
         for pid, platform, moment in near
     ]
-    return posts, {info.id for info in changed}
+    return posts, {pid for pid, moment in moments.items() if moment}
 
 
 def _match_texts(
