@@ -534,14 +534,16 @@ def text_matches(
     ordered = sorted((p for p in posts if len(p.text) >= MIN_TEXT), key=_order)
     # Per platform, in the same order: a post is only ever compared with other platforms'
     # posts, so the window is searched there alone (a first sync of many posts on one
-    # platform would otherwise walk every window for nothing).
-    by_platform: dict[str, list[TextPost]] = {}
-    for post in ordered:
-        by_platform.setdefault(post.platform, []).append(post)
-    times = {name: [p.published for p in group] for name, group in by_platform.items()}
+    # platform would otherwise walk every window for nothing). Each post's `_order` key is
+    # computed once and travels with it.
+    keyed = [(_order(post), post) for post in ordered]
+    by_platform: dict[str, list[tuple[tuple[datetime, int, str], TextPost]]] = {}
+    for item in keyed:
+        by_platform.setdefault(item[1].platform, []).append(item)
+    times = {name: [p.published for _, p in group] for name, group in by_platform.items()}
     bags: dict[str, Counter[str]] = {}
     best: dict[tuple[str, str], tuple[float, TextPost, TextPost]] = {}
-    for post in ordered:
+    for order, post in keyed:
         if post.id not in changed:
             continue
         similar: _Similar | None = None
@@ -550,8 +552,8 @@ def text_matches(
                 continue
             start = bisect.bisect_left(times[name], post.published - window)
             end = bisect.bisect_right(times[name], post.published + window)
-            for other in group[start:end]:
-                if other.id in changed and _order(other) < _order(post):
+            for other_order, other in group[start:end]:
+                if other.id in changed and other_order < order:
                     continue  # this pair was scored from the other side
                 if similar is None:
                     similar = _Similar(post.text)
@@ -561,7 +563,8 @@ def text_matches(
                 score = similar.score(other.text, threshold, bag)
                 if score < threshold:
                     continue
-                first, second = sorted((post, other), key=_order)
+                # the earlier is the original (`sorted` by `_order` would keep a tie as is)
+                first, second = (other, post) if other_order < order else (post, other)
                 key = (second.id, first.platform)
                 known = best.get(key)
                 if known is None or score > known[0]:
