@@ -313,11 +313,20 @@ def _keep_provenance(old_raw: str | None, new_raw: Any, new_json: str) -> str:
     return _raw_json({**new_raw, "import": provenance}) or new_json
 
 
+def _visible(markup: str | None) -> str:
+    """`html_to_text`, without its four regular expressions for text with no markup or
+    entities (titles, plain-text posts): only its whitespace collapsing applies, which
+    `str.split` does alike (both split at exactly the characters `str.isspace` accepts)."""
+    if markup and "<" not in markup and "&" not in markup:
+        return " ".join(markup.split())
+    return html_to_text(markup)
+
+
 def _text_and_hash(post: Post) -> tuple[str, str]:
     """`post.text` and `post.hash` with the content converted to text once, not twice."""
-    visible = html_to_text(post.content_html or post.content_text)
+    visible = _visible(post.content_html or post.content_text)
     text = post.content_text if post.content_text is not None else visible
-    return text, visible_hash(html_to_text(post.title), visible)
+    return text, visible_hash(_visible(post.title), visible)
 
 
 def _insert_post(

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ownfeed.archive import Archive, store_posts
-from ownfeed.archive.store import mark_gone, media_id
-from ownfeed.models import Author, Gone, Media, Post, SourceResult, post_id
+from ownfeed.archive.store import _visible, mark_gone, media_id
+from ownfeed.models import Author, Gone, Media, Post, SourceResult, html_to_text, post_id
 
 
 @pytest.fixture
@@ -252,3 +252,20 @@ def test_an_archive_that_already_has_both_rows_keeps_updating_each(archive):
     )
     put(archive, toot(Media(guess, alt="erste"), Media(upstream, alt="zweite")))
     assert [row["alt"] for row in media_rows(archive)] == ["zweite", "erste"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "  Plain\ttitle \n with   gaps ",
+        "Tabs\u00a0and\u2003unicode\u3000spaces\x1c\x1f",
+        "Fish &amp; chips",
+        "a < b",
+        "<p>Mark<br>up</p>",
+        "\u200b zero width is no space",
+    ],
+)
+def test_plain_text_fast_path_matches_html_to_text(text):
+    assert _visible(text) == html_to_text(text)
