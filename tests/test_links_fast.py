@@ -163,7 +163,7 @@ def near_plain_markup(draw: st.DrawFn) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1500)
 @given(MARKUP | near_plain_markup())
 @example('<a href="x"/ >')
 @example("<a href=x/>")
@@ -176,7 +176,7 @@ def test_plain_html_links_equal_html_parser_or_decline(markup: str) -> None:
         assert plain == parsed_html_links(markup)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=400)
 @given(plain_markup())
 def test_plain_html_links_read_well_formed_markup(markup: str) -> None:
     assert plain_html_links(markup) == parsed_html_links(markup)
@@ -243,7 +243,7 @@ URL_PARTS = st.sampled_from(
 URLS = st.lists(URL_PARTS, max_size=10).map("".join)
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1500)
 @given(URLS, st.sampled_from([None, "https://base.example/dir/page"]))
 @example("https://blog.example/?p=1", None)
 @example("https://blog.example/a/?%75tm_source=x", None)
