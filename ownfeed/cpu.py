@@ -6,7 +6,7 @@ sources therefore parses in a few worker processes (one per core); a small sync 
 thread, which costs no process start-up. Sources never see the pool: they get an `Offload`
 callable in their context.
 
-The workers are plain `python -m ownfeed.cpu` children fed pickled calls over their pipes,
+The workers are plain `python -m ownfeed.cpuworker` children fed pickled calls over their pipes,
 not a `multiprocessing` pool: no fork of a process with threads and an open database, and
 no re-import of the caller's `__main__` (which would run an unguarded script's top level
 again in every worker).
@@ -18,23 +18,19 @@ import asyncio
 import contextlib
 import os
 import pickle
-import struct
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from ownfeed.errors import ParseError, SourceError
+from ownfeed.cpuworker import HEADER, READY
+from ownfeed.errors import ParseError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: Modules a worker imports before it says it is ready.
-PRELOAD = ("ownfeed.sources.feedparse", "ownfeed.sources.fastfeed")
 MAX_WORKERS = 8
 START_TIMEOUT = 60.0
-_HEADER = struct.Struct("!Q")
-_READY = b"ownfeed-cpu-ready\n"
 
 
 class Offload(Protocol):
@@ -56,22 +52,6 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
-    """Runs in a worker: the pickled outcome. A SourceError travels as its parts (so its
-    `status` survives), any other exception as itself, or as its text if it cannot."""
-    try:
-        outcome: tuple[str, Any] = ("ok", fn(*args, **kwargs))
-    except SourceError as error:
-        outcome = ("source", (type(error), str(error), error.status))
-    except Exception as error:
-        outcome = ("error", error)
-    try:
-        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:
-        failed = RuntimeError(f"{type(error).__name__}: {error}")
-        return pickle.dumps(("error", failed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _WorkerDied(Exception):
@@ -96,7 +76,7 @@ class _Worker:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "ownfeed.cpu",
+                "ownfeed.cpuworker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
@@ -110,7 +90,7 @@ class _Worker:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
         except (TimeoutError, OSError):
             line = b""
-        if line != _READY:
+        if line != READY:
             await worker.kill()
             raise _WorkerStart("worker did not start")
         return worker
@@ -119,9 +99,9 @@ class _Worker:
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
         try:
-            stdin.write(_HEADER.pack(len(payload)) + payload)
+            stdin.write(HEADER.pack(len(payload)) + payload)
             await stdin.drain()
-            (size,) = _HEADER.unpack(await stdout.readexactly(_HEADER.size))
+            (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
             answer = await stdout.readexactly(size)
         except (OSError, asyncio.IncompleteReadError):
             raise _WorkerDied from None
@@ -212,31 +192,7 @@ class CpuPool:
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
 
 
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """The worker's loop: one pickled call in, one pickled answer out, until end of input."""
-    while True:
-        header = requests.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (size,) = _HEADER.unpack(header)
-        fn, args, kwargs = pickle.loads(requests.read(size))
-        answer = _call(fn, args, kwargs)
-        answers.write(_HEADER.pack(len(answer)) + answer)
-        answers.flush()
+if __name__ == "__main__":  # the old entry point still works; workers use cpuworker
+    from ownfeed.cpuworker import main
 
-
-def main() -> None:
-    """Worker entry point: preload the parser, keep stdout for answers only."""
-    import importlib
-
-    answers = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
-    for module in PRELOAD:
-        importlib.import_module(module)
-    answers.write(_READY)
-    answers.flush()
-    _serve(sys.stdin.buffer, answers)
-
-
-if __name__ == "__main__":
     main()
