@@ -1,4 +1,8 @@
+import re
 from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ownfeed.models import Post, content_hash, html_to_text, iso, parse_iso, post_id
 
@@ -32,3 +36,15 @@ def test_times_are_utc_iso():
 def test_post_text_falls_back_to_html():
     assert Post("web", "1", content_html="<p>a <i>b</i></p>").text == "a b"
     assert Post("web", "1", content_html="<p>x</p>", content_text="given").text == "given"
+
+
+_SPACES_AND_MARKUP = list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u3000ab<>&;")
+
+
+@given(st.text(alphabet=st.sampled_from(_SPACES_AND_MARKUP)))
+def test_html_to_text_collapses_every_unicode_space_like_a_regex(text: str) -> None:
+    """Whitespace collapsing counts exactly what re's \\s counts, non-breaking spaces included."""
+    collapsed = html_to_text(f"<p>{text}</p>")
+    assert collapsed == collapsed.strip()
+    assert not re.search(r"\s\s", collapsed)
+    assert not re.search(r"[^\S ]", collapsed)
