@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from ownfeed.archive import Archive
@@ -29,6 +30,7 @@ from ownfeed.models import SourceResult, utcnow
 from ownfeed.netpolicy import url_is_private
 from ownfeed.sources.base import Source, SourceConfig, SourceContext
 from ownfeed.sources.registry import source_class
+from ownfeed.writer_thread import ArchiveWriter
 
 #: From this many sources on, feeds are parsed in worker processes (one per core); below it
 #: a thread is cheaper than starting processes.
@@ -137,6 +139,29 @@ async def _run_source(
     return result
 
 
+def _record(
+    run_id: int,
+    name: str,
+    outcome: SourceResult | BaseException,
+    seconds: float,
+    archive: Archive,
+) -> SourceRun:
+    """A writer job: one source's outcome in one transaction. A batch that cannot be written
+    (rolled back) is recorded as that source's failure, so the other sources still land."""
+    if isinstance(outcome, SourceResult):
+        try:
+            return record_success(archive, run_id, name, outcome, seconds)
+        except Exception as error:
+            outcome = error
+    status = outcome.status if isinstance(outcome, SourceError) else None
+    return record_failure(archive, run_id, name, _one_line(outcome), status, seconds)
+
+
+def _report_progress(progress: Progress, write: asyncio.Future[SourceRun]) -> None:
+    if not write.cancelled() and write.exception() is None:
+        progress.finished(write.result())
+
+
 async def sync_archive(
     config: Config,
     archive: Archive,
@@ -157,6 +182,7 @@ async def sync_archive(
     client = http or HttpClient(timeout=config.timeout, concurrency=config.concurrency)
     # Workers start on the first parse: an unchanged re-sync (all 304) starts none.
     cpu = CpuPool(processes=len(sources) >= PROCESS_POOL_MIN_SOURCES and usable_cpus() > 1)
+    writer = ArchiveWriter(archive)
     try:
         with archive.transaction():
             for source in sources:
@@ -191,20 +217,18 @@ async def sync_archive(
                 outcome = error
             return source, outcome, time.monotonic() - begin
 
-        succeeded: list[str] = []
+        # Each source's write runs on the writer's thread, in completion order, while the
+        # loop goes on fetching; the loop learns each outcome (progress) as it commits.
+        writes: list[tuple[Source, asyncio.Future[SourceRun]]] = []
+        await writer.start()
         for next_done in asyncio.as_completed([fetch(s) for s in sources]):
             source, outcome, seconds = await next_done
-            if isinstance(outcome, SourceResult):
-                run = record_success(archive, run_id, source.name, outcome, seconds)
-                if source.config.media:
-                    succeeded.append(source.name)
-            else:
-                status = outcome.status if isinstance(outcome, SourceError) else None
-                run = record_failure(
-                    archive, run_id, source.name, _one_line(outcome), status, seconds
-                )
-            report.runs.append(run)
-            progress.finished(run)
+            write = writer.submit(partial(_record, run_id, source.name, outcome, seconds))
+            write.add_done_callback(partial(_report_progress, progress))
+            writes.append((source, write))
+        await writer.aclose()  # linking and media read every committed post
+        report.runs = [write.result() for _, write in writes]
+        succeeded = [s.name for s, w in writes if s.config.media and w.result().status == "ok"]
         await link_after_sync(archive, config.links, client)  # copies: every source is in
         if options.media and succeeded:
             store = MediaStore(config.media_dir)
@@ -214,6 +238,7 @@ async def sync_archive(
             report.media_stored = sum(stored for stored, _ in downloads)
             report.media_failed = sum(failed for _, failed in downloads)
     finally:
+        await writer.aclose()  # queued writes commit; no transaction is left half-done
         await cpu.aclose()
         if http is None:
             await client.aclose()
