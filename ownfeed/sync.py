@@ -23,6 +23,7 @@ from ownfeed.archive.runs import (
 from ownfeed.config import Config
 from ownfeed.cpu import CpuPool, usable_cpus
 from ownfeed.errors import ConfigError, SourceError
+from ownfeed.gcpause import fewer_collections
 from ownfeed.http import HttpClient
 from ownfeed.linking import link_after_sync
 from ownfeed.media import MediaStore, download_media
@@ -170,6 +171,17 @@ async def sync_archive(
     http: HttpClient | None = None,
 ) -> SyncReport:
     """Sync the selected sources into the archive. Per-source failures are recorded, not raised."""
+    with fewer_collections():
+        return await _sync_archive(config, archive, options, progress, http)
+
+
+async def _sync_archive(
+    config: Config,
+    archive: Archive,
+    options: SyncOptions | None,
+    progress: Progress | None,
+    http: HttpClient | None,
+) -> SyncReport:
     options = options or SyncOptions()
     progress = progress or _NoProgress()
     sources = _instantiate(select_sources(config, options.names))
