@@ -474,14 +474,17 @@ def _text_candidates(
             WHERE is_own = 1 AND kind = 'post' AND published_at BETWEEN ? AND ?
               AND length(content_text) BETWEEN 1 AND {_TEXT_LIMIT}""",
         (start, end),
-    )
+    ).fetchall()
+    changed = {pid for pid, moment in moments.items() if moment}
+    if len({row[1] for row in rows}) < 2:
+        return [], changed  # one platform only (a first sync of one blog): nothing to pair
     found = []
     for pid, platform, published_at in rows:
         moment = parse_iso(published_at)
         if moment is not None:
             found.append((pid, platform, moment))
     # Only a post with another platform's post in its window can be paired: the text of
-    # the rest (all of a first sync of one platform) is neither read nor compared.
+    # the rest (say a month of blog posts while the toots began last week) is not read.
     reach = has_other_platform_near([(item[1], item[2]) for item in found], window)
     near = [item for item, close in zip(found, reach, strict=True) if close]
     texts: dict[str, str] = {}
@@ -495,7 +498,7 @@ def _text_candidates(
         TextPost(pid, platform, moment, comparable_text(texts[pid]))
         for pid, platform, moment in near
     ]
-    return posts, {pid for pid, moment in moments.items() if moment}
+    return posts, changed
 
 
 def _match_texts(
