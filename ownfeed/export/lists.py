@@ -1,8 +1,12 @@
-"""The list pages (index, sources, tags, months), written in one pass over our posts.
+"""The list pages (index, sources, tags, months).
 
-Why one pass: every post shows up in about five lists. Walking our posts once, newest
-first, and filling the current page of each of its lists renders each post's entry once,
-and keeps only the pages being filled in memory, however large the archive.
+Why an entry store: every post shows up in about five lists, and a page shows 20 entries.
+With the default list page, an entry is rendered once per change of its post and read
+back from `.ownfeed-entries` (entries.py) for every page that shows it, so a stale page
+costs one template call, not 20. A theme's own `list.html` may show more of an entry than
+its HTML: then the lists are written in one pass over our posts, newest first, filling the
+current page of each list, which renders each post's entry once per pass and keeps only
+the pages being filled in memory.
 """
 
 from __future__ import annotations

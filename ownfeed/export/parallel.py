@@ -1,4 +1,5 @@
-"""Post pages (and the index's list pages) rendered by forked helper processes.
+"""Post pages (and, without the entry store, the index's list pages) rendered by forked
+helper processes.
 
 Why: rendering and writing one page per post is half of a large export and pure Python, so
 one process cannot go faster than one core. Forked helpers inherit the loaded site model
