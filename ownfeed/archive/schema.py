@@ -215,6 +215,14 @@ def m003_fts_fewer_merges(db: Database) -> None:
     db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('automerge', 16)")
 
 
+@migrations()
+def m004_posts_last_seen_index(db: Database) -> None:
+    """Linking after each sync reads the posts added or seen again since its last run
+    (`rowid > ? OR last_seen_at > ?`); without this index that was a scan of every post,
+    paid by every sync, an unchanged one too (about 0.7 s at a million posts)."""
+    db.execute("CREATE INDEX posts_last_seen ON posts (last_seen_at)")
+
+
 def _run_all(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would commit the migration's transaction."""
     statement = ""

@@ -48,7 +48,7 @@ def test_migration_upgrades_an_archive_of_the_first_schema(tmp_path):
     )
     conn.close()
     with Archive(path) as archive:
-        assert archive.schema_version == len(migrations.applied(archive.db)) == 3
+        assert archive.schema_version == len(migrations.applied(archive.db)) == 4
         config = archive.one("SELECT v FROM posts_fts_config WHERE k = 'automerge'")
         assert config is not None and config[0] == 16
         fts_in_step(archive)
@@ -84,3 +84,14 @@ def test_fts_stays_in_step_with_every_kind_of_write(tmp_path):
             archive.conn.execute("DELETE FROM posts WHERE native_id = 'n4'")
         fts_in_step(archive)
         assert archive.one("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'Fassung'")[0] == 8
+
+
+def test_linking_reads_only_posts_seen_since_its_last_run_through_an_index(tmp_path):
+    with Archive(tmp_path / "a.db") as archive:
+        plan = archive.query(
+            "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE rowid > ? OR last_seen_at > ?",
+            (10, "2026-01-01"),
+        )
+        details = " ".join(str(row[3]) for row in plan)
+        assert "posts_last_seen" in details
+        assert "SCAN posts" not in details
