@@ -42,17 +42,8 @@ from tests.hostile.jsonfuzz import (
     mutations,
     with_surrogates,
 )
+from tests.importers import EXPORTS
 
-DATA = Path(__file__).parent.parent / "data" / "import"
-EXPORTS = {
-    "twitter": DATA / "twitter.zip",
-    "mastodon": DATA / "mastodon.zip",
-    "wordpress": DATA / "wordpress.xml",
-    "bluesky": DATA / "bluesky.car",
-    "facebook": DATA / "facebook.zip",
-    "instagram": DATA / "instagram.zip",
-    "linkedin": DATA / "linkedin.zip",
-}
 TABLES = ("posts", "post_versions", "post_tags", "media", "sources", "authors", "post_links")
 IMPORT_SETTINGS = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
