@@ -157,8 +157,12 @@ class HttpClient:
         cap = max(1, concurrency)
         shards = 1 if transport is not None else math.ceil(cap / CONNECTIONS_PER_CLIENT)
         per_client = math.ceil(cap / shards)
+        # One TLS context for all of them: each client would otherwise load the CA bundle
+        # again (about 20 ms each, paid by every sync, an unchanged one too).
+        tls = httpx.create_ssl_context() if transport is None else None
         self._clients = [
             httpx.AsyncClient(
+                verify=tls if tls is not None else True,
                 timeout=httpx.Timeout(timeout),
                 limits=httpx.Limits(
                     max_connections=per_client, max_keepalive_connections=per_client
