@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ownfeed.archive import Archive
 from ownfeed.archive.runs import (
+    KnownPosts,
     SourceRun,
     ensure_source,
     finish_run,
@@ -211,7 +212,7 @@ async def _sync_archive(
             ctx = SourceContext(
                 http=policies[source.name],
                 state={} if options.full else source_state(archive, source.name),
-                known=known_posts(archive, source.name, source.platform),
+                known=KnownPosts(archive, source.name, source.platform),
                 full=options.full,
                 now=now,
                 progress=lambda done, total: progress.advanced(source.name, done, total),
