@@ -63,8 +63,9 @@ def source_state(archive: Archive, name: str) -> dict[str, Any]:
 
 
 class KnownPosts(Mapping[str, KnownPost]):
-    """`known_posts`, read on first use: a source whose feed answered 304 never asks, and
-    at a large archive reading every post of every source was most of an unchanged sync."""
+    """`known_posts`, read on first use: a source whose feed answered 304 never asks, so an
+    unchanged sync no longer reads every archived post of every source (a cost that grows
+    with the archive: ~0.05 s at 15,000 posts)."""
 
     def __init__(self, archive: Archive, source: str, platform: str) -> None:
         self._query = (archive, source, platform)

@@ -219,7 +219,8 @@ def m003_fts_fewer_merges(db: Database) -> None:
 def m004_posts_last_seen_index(db: Database) -> None:
     """Linking after each sync reads the posts added or seen again since its last run
     (`rowid > ? OR last_seen_at > ?`); without this index that was a scan of every post,
-    paid by every sync, an unchanged one too (about 0.7 s at a million posts)."""
+    paid by every sync, an unchanged one too (11 ms of CPU at 15,000 posts, so an estimated
+    0.7 s at a million)."""
     db.execute("CREATE INDEX posts_last_seen ON posts (last_seen_at)")
 
 
