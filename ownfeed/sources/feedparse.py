@@ -310,12 +310,17 @@ def _native_id(entry: Any, link: str | None, title: str | None, content: str | N
 def _entry_dates(entry: Any) -> tuple[datetime | None, datetime | None]:
     """Published and updated in UTC. `'updated' in entry`, because `entry.get('updated')`
     silently answers the published date for RSS 2.0. RSS 1.0 only has dc:date (-> updated)."""
-    published = _entry_date(entry, "published")
-    updated = _entry_date(entry, "updated") if "updated" in entry else None
+    published = entry_date(entry, "published")
+    updated = entry_date(entry, "updated") if "updated" in entry else None
     return published or updated, updated
 
 
-def _entry_date(entry: Any, key: str) -> datetime | None:
+def entry_date(entry: Any, key: str) -> datetime | None:
+    """`published` or `updated` of a feedparser entry, or None when the entry lacks it.
+
+    Reads with `dict.get`: feedparser's own lookup of a missing `updated_parsed` quietly
+    answers `published_parsed` (with a DeprecationWarning), which would invent an edit.
+    """
     if key not in entry:
         return None
     parsed = dict.get(entry, f"{key}_parsed")

@@ -14,9 +14,7 @@ import builtins
 import copy
 import math
 import re
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
@@ -26,7 +24,7 @@ from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Post, SourceResult, parse_iso
 from ownfeed.sources.apiutil import Skipped, base_url, env_secret, json_list, link_header, mapper
 from ownfeed.sources.base import Source, SourceContext
-from ownfeed.sources.feedparse import parse_document
+from ownfeed.sources.feedparse import entry_date, parse_document
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, remaining, seconds_until_reset
 
 PLATFORM = "github"
@@ -51,13 +49,6 @@ def parse_target(url: str) -> tuple[str, str | None]:
     return match.group(1), match.group(2)
 
 
-def _atom_time(entry: Any, key: str) -> datetime | None:
-    parsed = entry.get(f"{key}_parsed") if key in entry else None
-    if isinstance(parsed, time.struct_time):
-        return datetime(*parsed[:6], tzinfo=UTC)
-    return None
-
-
 @mapper("GitHub releases.atom entry")
 def map_atom_entry(entry: Any, repo: str, known: bool) -> Post | None:
     """A releases.atom entry. The feed has no publish date: a new release gets its
@@ -65,7 +56,7 @@ def map_atom_entry(entry: Any, repo: str, known: bool) -> Post | None:
     link = entry.get("link")
     if not isinstance(link, str) or "/releases/tag/" not in link:
         return None
-    updated = _atom_time(entry, "updated")
+    updated = entry_date(entry, "updated")
     content = entry.get("content") or [{}]
     author = entry.get("author")
     thumbnails = entry.get("media_thumbnail") or [{}]

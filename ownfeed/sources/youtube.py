@@ -13,9 +13,7 @@ import asyncio
 import builtins
 import copy
 import re
-import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -34,7 +32,7 @@ from ownfeed.sources.apiutil import (
     text_to_html,
 )
 from ownfeed.sources.base import Source, SourceContext
-from ownfeed.sources.feedparse import parse_document
+from ownfeed.sources.feedparse import entry_date, parse_document
 
 PLATFORM = "youtube"
 WEB = "https://www.youtube.com"
@@ -79,13 +77,6 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _stamp(entry: Any, key: str) -> datetime | None:
-    parsed = entry.get(f"{key}_parsed") if key in entry else None
-    if isinstance(parsed, time.struct_time):
-        return datetime(*parsed[:6], tzinfo=UTC)
-    return None
-
-
 class ApiError(SourceError):
     """A Data API error with its `reason` (quotaExceeded, commentsDisabled, keyInvalid, ...)."""
 
@@ -115,8 +106,8 @@ def map_feed_entry(entry: Any, channel: str) -> Post | None:
         title=entry.get("title") or None,
         content_html=text_to_html(entry.get("summary")),
         author=Author(PLATFORM, handle=channel, name=detail.get("name"), url=detail.get("href")),
-        published_at=_stamp(entry, "published"),
-        updated_at=_stamp(entry, "updated"),
+        published_at=entry_date(entry, "published"),
+        updated_at=entry_date(entry, "updated"),
         media=tuple(thumbnails[:1]),
         like_count=_int(rating.get("count")),
         raw={"video_id": video, "channel_id": channel, "views": _int(stats.get("views"))},

@@ -303,3 +303,26 @@ def test_entity_declarations_in_the_channel_feed_are_refused(
         f"channel feed of {CHANNEL}: not a feed: XML entity declarations are refused (entity bomb?)"
     )
     assert rows(tmp_path, "SELECT id FROM posts") == []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_feed_entry_without_a_readable_update_time_is_not_called_edited(fast: bool) -> None:
+    """feedparser answers a missing `updated_parsed` with `published_parsed` (and a
+    DeprecationWarning); the mapper must not take that for an edit time."""
+    import warnings
+
+    from ownfeed.sources.feedparse import parse_document
+    from ownfeed.sources.youtube import map_feed_entry
+
+    document = (DATA / "videos.xml").read_bytes()
+    first = document.index(b"<updated>", document.index(b"<entry>"))
+    end = document.index(b"</updated>", first)
+    broken = document[:first] + b"<updated>not a date" + document[end:]
+    entry = parse_document(
+        broken, url="https://www.youtube.com/feeds", content_type="application/atom+xml", fast=fast
+    ).entries[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = map_feed_entry(entry, CHANNEL)
+    assert post is not None and post.published_at is not None
+    assert post.updated_at is None
