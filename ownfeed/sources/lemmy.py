@@ -23,6 +23,7 @@ from ownfeed.errors import ParseError, SourceError
 from ownfeed.models import Author, Gone, KnownPost, Media, Post, SourceResult, parse_iso
 from ownfeed.sources.apiutil import (
     Batch,
+    BudgetedReads,
     as_count,
     base_url,
     can_stop_paging,
@@ -331,18 +332,19 @@ class LemmySource(Source):
         for ap_id, local in pending.items():
             wanted.setdefault(ap_id, int(local))
         failed: dict[str, int] = {}
-        gate = asyncio.Semaphore(THREAD_CONCURRENCY)
+        reads = BudgetedReads(THREAD_CONCURRENCY)
 
         async def one(ap_id: str, local: int) -> None:
-            async with gate:
-                try:
-                    self._add_tree(await self._tree(api, local), mapper, batch)
-                except SourceError as error:
-                    if error.status != 404:
+            try:
+                self._add_tree(await reads(partial(self._tree, api, local)), mapper, batch)
+            except SourceError as error:
+                if error.status != 404:
+                    if error.status != 429:
                         result.warnings.append(f"comments of {ap_id}: {error}")
-                        failed[ap_id] = local
+                    failed[ap_id] = local
 
         await asyncio.gather(*(one(ap_id, local) for ap_id, local in wanted.items()))
+        reads.warn_left(result, len(failed))
         result.state["pending"] = failed
 
     async def _own_comments(
@@ -367,6 +369,8 @@ class LemmySource(Source):
                     data = await api.get("comment", id=parent)
                 except SourceError as error:
                     result.warnings.append(f"parent of {comment['ap_id']}: {error}")
+                    if error.status == 429:  # the budget is spent: no more lookups this sync
+                        lookups = PARENT_LOOKUPS
                 else:
                     found = _views([data.get("comment_view")], "comment")
                     if found:
@@ -409,7 +413,7 @@ class LemmySource(Source):
         _, home = parse_account(str(self.config.option("account", "")))
         hosts = {home, urlsplit(api.base).netloc.lower()}
         result = SourceResult(state=dict(ctx.state or {}))
-        for post in posts:
+        for number, post in enumerate(posts):
             match = _LOCAL_ID_RE.match(post.native_id)
             if not match or urlsplit(post.native_id).netloc.lower() not in hosts:
                 continue
@@ -419,6 +423,12 @@ class LemmySource(Source):
             except SourceError as error:
                 if error.status in (404, 410):
                     result.gone.append(Gone(PLATFORM, post.native_id, "not found"))
+                elif error.status == 429:  # the budget is spent: the rest waits for next time
+                    left = len(posts) - number
+                    result.warnings.append(
+                        f"verify stopped, {left} post(s) left unchecked: {error}"
+                    )
+                    break
                 else:
                     result.warnings.append(f"verify {post.native_id}: {error}")
                 continue

@@ -248,3 +248,41 @@ def test_rate_limit_that_resets_too_late_is_one_line(
     report = sync(tmp_path, server)
     assert report.status == "failed"
     assert "HTTP 429" in (report.runs[0].error or "") and "600 s" in (report.runs[0].error or "")
+
+
+def too_late_429() -> Reply:
+    reply = as_json({"error": "rate_limit_error"}, 429)
+    reply.headers["Retry-After"] = "600"
+    return reply
+
+
+def test_rate_limited_comment_tree_waits_for_the_next_sync(
+    instance: Instance, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lemmy.LemmySource, "max_rate_wait", 5.0)
+    server.route("/api/v3/comment/list", too_late_429())
+    report = sync(tmp_path, server)
+    assert report.status == "ok"  # the profile is archived; the tree is left for later
+    assert "1 thread(s) left for the next sync" in (report.runs[0].error or "")
+    assert P11 in rows_by_native_id(tmp_path)
+    server.route("/api/v3/comment/list", instance.comments)
+    report = sync(tmp_path, server)
+    assert report.runs[0].error is None
+    assert "https://feddit.de/comment/901" in rows_by_native_id(tmp_path)
+
+
+def test_verify_stops_at_a_rate_limit_and_keeps_every_post(
+    instance: Instance, server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lemmy.LemmySource, "max_rate_wait", 5.0)
+    sync(tmp_path, server)
+    gone_before = {k for k, row in rows_by_native_id(tmp_path).items() if row["gone_at"]}
+    server.route("/api/v3/post", too_late_429())
+    server.route("/api/v3/comment", too_late_429())
+    server.requests.clear()
+    report = sync(tmp_path, server, verify=True)
+    checks = [p for p in instance.paths() if p in ("/api/v3/post", "/api/v3/comment")]
+    assert len(checks) == 1  # one 429 ends the check instead of asking for every post
+    assert "verify stopped" in (report.runs[0].error or "")
+    gone_after = {k for k, row in rows_by_native_id(tmp_path).items() if row["gone_at"]}
+    assert gone_after == gone_before
