@@ -24,6 +24,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
+from ownfeed.export.postpage import PostPage
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
@@ -138,8 +139,12 @@ def entry_label(post: SitePost) -> str:
     return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
 
 
+# What a post page is made of; a theme overriding any of them gets Jinja for post pages.
+POST_TEMPLATES = ("post.html", "base.html", "macros.html")
+
+
 class Templates:
-    def __init__(self, theme: Path | None = None) -> None:
+    def __init__(self, theme: Path | None = None, *, python_post: bool = True) -> None:
         default = _package_dir("templates")
         loaders: list[Any] = []
         self.dirs = [default]
@@ -165,6 +170,9 @@ class Templates:
         )
         self.theme = theme
         self._loaded: dict[str, Template] = {}
+        # post.html in Python (postpage.py, the same bytes) unless the theme changes it
+        self.python_post = python_post and not any(map(self.overrides, POST_TEMPLATES))
+        self._post_pages: dict[tuple[Site, str], PostPage] = {}
 
     def fingerprint(self) -> str:
         """Digest of every template and static file: a change re-renders every page."""
@@ -200,4 +208,15 @@ class Templates:
         return found
 
     def render(self, name: str, **context: Any) -> str:
+        if name == "post.html" and self.python_post:
+            return self._post_page(context["site"], context["root"]).render(
+                context["view"], context["label"], context["canonical"]
+            )
         return self.get(name).render(csp=_CSP_MARKUP, **context)
+
+    def _post_page(self, site: Site, root: str) -> PostPage:
+        found = self._post_pages.get((site, root))
+        if found is None:
+            found = PostPage(site, root, CSP, entry_meta, author_card, display_date)
+            self._post_pages[(site, root)] = found
+        return found

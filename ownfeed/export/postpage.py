@@ -1,0 +1,323 @@
+"""`post.html` (with `base.html` and `macros.html`) as plain Python: the same bytes.
+
+Why: a post page is rendered once per own post (~75,000 in a large archive) and Jinja's
+machinery (a context per render, the macro module, a generator step, `getattr` and
+`escape` per expression, a Macro object per call) cost ~4x the page's own work. The
+templates stay the definition: this runs only when the theme overrides none of the three
+(`Templates.python_post`), and tests render varied pages both ways and compare them byte
+for byte (`tests/export/test_postpage.py`), so a template edit without the same edit here
+fails them.
+
+Every `{{ value }}` of the templates is `_e(value)` here: markupsafe's escape, so `None`
+prints as `None`, numbers as digits and Markup (sanitized HTML, `entry_meta`) as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from ownfeed.export.views import Entry, MediaView, PostView
+
+_Meta = Callable[..., Markup]
+_Card = Callable[[Any], Markup]
+_Date = Callable[[Any], str]
+
+
+_e = escape  # `{{ value }}` with autoescape
+
+
+class PostPage:
+    """Renders post pages for one site and root; the frame around `main` is made once."""
+
+    def __init__(
+        self,
+        site: Any,
+        root: str,
+        csp: str,
+        entry_meta: _Meta,
+        author_card: _Card,
+        date: _Date,
+    ) -> None:
+        self.entry_meta = entry_meta
+        self.author_card = author_card
+        self.date = date
+        title, r = _e(site.title), _e(root)
+        self.head = (
+            f'<!DOCTYPE html>\n<html lang="{_e(site.language)}">\n<head>\n'
+            '<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">\n'
+            '<meta name="referrer" content="no-referrer">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>'
+        )
+        self.links = (
+            f'<link rel="stylesheet" href="{r}assets/style.css">\n'
+            f'<link rel="alternate" type="application/atom+xml" title="{title} (Atom)" '
+            f'href="{r}feed.xml">\n'
+            f'<link rel="alternate" type="application/rss+xml" title="{title} (RSS)" '
+            f'href="{r}rss.xml">\n'
+            f'<link rel="alternate" type="application/feed+json" title="{title} (JSON Feed)" '
+            f'href="{r}feed.json">\n'
+            "</head>\n<body>\n"
+            '<a class="skip" href="#main">Skip to content</a>\n'
+            '<header class="site-header">\n'
+            f'  <a class="site-title" href="{r}index.html">{title}</a>\n'
+            '  <nav aria-label="Site">\n'
+            f'    <a href="{r}index.html">Posts</a>\n'
+            f'    <a href="{r}search.html">Search</a>\n'
+            f'    <a href="{r}feed.xml">Feed</a>\n'
+            "  </nav>\n</header>\n"
+            '<main id="main">\n'
+        )
+        description = f"<p>{_e(site.description)}</p>" if site.description else ""
+        self.tail = (
+            '</main>\n<footer class="site-footer">\n'
+            f"{description}"
+            "  <p>An archive on our own site: every post, reply and earlier version, "
+            "made with ownfeed.</p>\n"
+            "</footer>\n</body>\n</html>\n"
+        )
+        self.site_title = title
+
+    def render(self, view: PostView, label: Any, canonical: Any) -> str:
+        e = view.entry
+        post = e.post
+        out: list[str] = [
+            self.head,
+            _e(post.title or label),
+            " — ",
+            self.site_title,
+            "</title>\n",
+        ]
+        add = out.append
+        if canonical:
+            add(f'<link rel="canonical" href="{_e(canonical)}">\n')
+        add(self.links)
+        self._main(view, label, add)
+        add(self.tail)
+        return "".join(out)
+
+    def _main(self, view: PostView, label: Any, add: Callable[[str], Any]) -> None:
+        meta = self.entry_meta
+        e = view.entry
+        post = e.post
+        if view.context:
+            add(
+                '<section class="context" aria-labelledby="context-heading">\n'
+                '  <h2 id="context-heading">In reply to</h2>\n'
+            )
+            for c in view.context:
+                add(
+                    f'  <article class="h-cite context-entry {_whose(c)}" id="p-{_e(c.post.id)}">'
+                    f"\n    {_e(meta(c))}\n    {self._entry_body(c)}\n  </article>\n"
+                )
+            add("</section>\n")
+        gone = " gone" if post.gone_at else ""
+        add(f'<article class="h-entry post{gone}" id="p-{_e(post.id)}">\n  <header>\n')
+        if post.title:
+            add(f'<h1 class="p-name">{_e(post.title)}</h1>')
+        else:
+            add(f"<h1>{_e(label)}</h1>")
+        add(f"    {_e(meta(e, page_link=False))}\n")
+        if e.reply_to_url:
+            url = _e(e.reply_to_url)
+            add(
+                f'<p class="in-reply-to">In reply to <a class="u-in-reply-to" href="{url}" '
+                f'rel="nofollow noopener ugc">{url}</a></p>'
+            )
+        add("  </header>\n")
+        if post.gone_at:
+            add(self._gone(post))
+        if view.repost:
+            repost = view.repost
+            add(
+                '  <div class="repost">\n'
+                f"    <p>Shared a post by {_e(self.author_card(repost.post))}:</p>\n"
+                '    <blockquote class="h-cite u-repost-of">\n'
+                f"      {_e(meta(repost))}\n      {self._entry_body(repost)}\n"
+                "    </blockquote>\n  </div>\n"
+            )
+        add(f'  <div class="e-content content">{_e(e.html)}</div>\n')
+        if e.media:
+            add(_media_list(e.media))
+        add('  <footer class="post-footer">\n')
+        if view.tags:
+            links = ", ".join(
+                f'<a class="p-category" href="{_e(href)}">{_e(name)}</a>'
+                for name, href in view.tags
+            )
+            add(f'    <p class="tags">Tags: {links}</p>\n')
+        add(
+            f'    <p>Archived from <a href="{_e(view.source_href)}">{_e(view.source_name)}</a>, '
+            f'listed in <a href="{_e(view.month_href)}">{_e(view.month)}</a>. '
+            f'<a class="u-url u-uid" href="{_e(e.href)}">Permalink</a>.</p>\n'
+        )
+        if post.url:
+            url = _e(post.url)
+            add(f'<p class="original">Original: <a href="{url}">{url}</a></p>')
+        if view.copies:
+            add('    <p class="copies">Also published on:\n')
+            last = len(view.copies) - 1
+            for n, copy in enumerate(view.copies):
+                entry = copy.entry
+                if entry.post.url:
+                    add(
+                        f'<a class="u-syndication" href="{_e(entry.post.url)}">'
+                        f"{_e(entry.platform)}</a>"
+                    )
+                else:
+                    add(_e(entry.platform))
+                if entry.href:
+                    add(f' (<a href="{_e(entry.href)}">archived</a>)')
+                add(", \n" if n < last else "\n")
+            add("    </p>\n")
+        if view.original:
+            original = view.original
+            href = _e(original.href or original.post.url)
+            name = _e(original.post.title or "our post on " + original.platform)
+            add(f'    <p class="copy-of">A copy of <a href="{href}">{name}</a>')
+            if original.post.url:
+                add(f' (<a class="u-repost-of" href="{_e(original.post.url)}">original</a>)')
+            add(".</p>\n")
+        add("  </footer>\n")
+        if view.versions:
+            add(
+                '  <section class="versions" aria-labelledby="versions-heading">\n'
+                '    <h2 id="versions-heading">Earlier versions</h2>\n'
+            )
+            for v in view.versions:
+                captured = _e(v.captured_at)
+                title = f"<h3>{_e(v.title)}</h3>" if v.title else ""
+                add(
+                    f"    <details>\n      <summary>Version {_e(v.version)}, captured "
+                    f'<time datetime="{captured}">{_e(self.date(v.captured_at))}</time>'
+                    f"</summary>\n{title}"
+                    f'      <div class="content">{_e(v.html)}</div>\n    </details>\n'
+                )
+            add("  </section>\n")
+        heading = "Conversation" if view.whole_conversation else "Replies"
+        add(
+            '  <section class="replies" id="replies" aria-labelledby="replies-heading">\n'
+            f'    <h2 id="replies-heading">{heading} ({_e(view.reply_count)})</h2>\n'
+        )
+        if view.conversation_href:
+            add(f'<p><a href="{_e(view.conversation_href)}">See the whole conversation</a></p>')
+        if not view.replies:
+            add('<p class="none">No replies archived.</p>')
+        if view.platform_counts:
+            counts = " · ".join(
+                f"Replies on {_e(name)}: {_e(count)}" for name, count in view.platform_counts
+            )
+            add(f'<p class="platform-counts">{counts}</p>')
+        add("    ")
+        if view.replies:
+            add('<ol class="thread">\n')
+            self._thread(view.replies, add)
+            add("</ol>\n")
+        add("\n  </section>\n")
+        if view.mentions:
+            add(
+                '  <section class="mentions" id="mentions" aria-labelledby="mentions-heading">\n'
+                f'    <h2 id="mentions-heading">Mentioned by ({len(view.mentions)})</h2>\n'
+                '    <ul class="mentions">\n'
+            )
+            for c in view.mentions:
+                add(
+                    f'      <li class="h-cite mention {_whose(c)}" id="p-{_e(c.post.id)}">\n'
+                    f"        {_e(meta(c))}\n        {self._entry_body(c)}\n      </li>\n"
+                )
+            add("    </ul>\n  </section>\n")
+        add("</article>\n")
+
+    def _gone(self, post: Any) -> str:
+        """macros.html `gone(post)`."""
+        if not post.gone_at:
+            return ""
+        reason = f" ({_e(post.gone_reason)})" if post.gone_reason else ""
+        return (
+            '<p class="gone-marker" role="note"><strong>Gone upstream</strong> since '
+            f'<time datetime="{_e(post.gone_at)}">{_e(self.date(post.gone_at))}</time>'
+            f"{reason}. This copy is kept in the archive.</p>\n"
+        )
+
+    def _entry_body(self, e: Entry) -> str:
+        """macros.html `entry_body(e)`."""
+        post = e.post
+        title = f'<h3 class="p-name">{_e(post.title)}</h3>' if post.title else ""
+        gone = self._gone(post) if post.gone_at else ""
+        media = _media_list(e.media) if e.media else ""
+        return f'{title}{gone}<div class="e-content content">{_e(e.html)}</div>\n{media}'
+
+    def _thread(self, entries: list[Entry], add: Callable[[str], Any]) -> None:
+        """The inside of macros.html `thread(entries)`: the recursive loop."""
+        meta = self.entry_meta
+        for e in entries:
+            post = e.post
+            current = " current" if e.current else ""
+            add(
+                f'  <li>\n  <article class="h-entry h-cite p-comment reply {_whose(e)}{current}" '
+                f'id="p-{_e(post.id)}">\n'
+            )
+            if e.current:
+                link = f' (<a class="u-url" href="{_e(e.href)}">permalink</a>)' if e.href else ""
+                add(f'    <p class="stub">This post, shown above{link}.</p>\n')
+            else:
+                add(f"    {_e(meta(e))}\n")
+                if post.title:
+                    add(f'<h3 class="p-name">{_e(post.title)}</h3>')
+                if post.gone_at:
+                    add(self._gone(post))
+                add(f'    <div class="e-content content">{_e(e.html)}</div>\n')
+                if e.media:
+                    add(_media_list(e.media))
+            if e.children:
+                add('    <ol class="thread">')
+                self._thread(e.children, add)
+                add("</ol>\n")
+            add("  </article>\n  </li>\n")
+
+
+def _whose(e: Entry) -> str:
+    return "own" if e.post.is_own else "other"
+
+
+def _media_list(items: list[MediaView]) -> str:
+    """macros.html `media_list(items)`."""
+    if not items:
+        return ""
+    out = ['<ul class="media">\n']
+    add = out.append
+    for m in items:
+        add("  <li>\n")
+        if m.src and m.kind == "image":
+            src, alt = _e(m.src), _e(m.alt)
+            width = f' width="{_e(m.width)}"' if m.width else ""
+            height = f' height="{_e(m.height)}"' if m.height else ""
+            caption = f"<figcaption>{alt}</figcaption>" if m.alt else ""
+            add(
+                f'    <figure><a href="{src}"><img class="u-photo" src="{src}" alt="{alt}"'
+                f'{width}{height} loading="lazy"></a>{caption}</figure>\n'
+            )
+        elif m.src and m.kind in ("video", "audio"):
+            label = f' aria-label="{_e(m.alt)}"' if m.alt else ""
+            add(
+                f'    <{m.kind} class="u-{m.kind}" controls preload="none" src="{_e(m.src)}"'
+                f"{label}></{m.kind}>\n"
+            )
+        elif m.src:
+            add(f'    <a href="{_e(m.src)}">{_e(m.alt or "Attached file")}</a>\n')
+        else:
+            suffix = f": {_e(m.alt)}" if m.alt else ""
+            kind = _e(str(m.kind).capitalize())
+            if m.url:
+                add(
+                    f'    <a class="remote-media" href="{_e(m.url)}" rel="nofollow noopener">'
+                    f"{kind} (not archived){suffix}</a>\n"
+                )
+            else:
+                add(f'    <span class="remote-media">{kind} (not archived){suffix}</span>\n')
+        add("  </li>\n")
+    add("</ul>\n")
+    return "".join(out)

@@ -1,0 +1,176 @@
+"""Post pages rendered in Python (postpage.py) equal the Jinja templates byte for byte.
+
+Random views reach every branch of post.html, base.html and macros.html (context, repost,
+gone, each media kind, copies, original, versions, nested and current replies, mentions)
+with hostile strings in every field; a template edit without the same edit in postpage.py
+fails here.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from markupsafe import Markup
+
+from ownfeed.archive.site import SitePost
+from ownfeed.export import build_site, pages
+from ownfeed.export.views import CopyView, Entry, MediaView, PostView, VersionView
+from tests.export import Sample, build_archive
+
+NASTY = ['<script>alert("x")</script>', "Tom & Jerry's", '"quoted"', "Ünïcödé ✓", "a\nb"]
+
+
+def _text(rng: random.Random, maybe_none: bool = True) -> str | None:
+    roll = rng.random()
+    if maybe_none and roll < 0.3:
+        return None
+    if roll < 0.45:
+        return ""
+    return rng.choice(NASTY) + str(rng.randint(0, 99))
+
+
+def _post(rng: random.Random, n: int) -> SitePost:
+    gone = rng.random() < 0.2
+    return SitePost(
+        id=f"p{n}-{rng.choice(NASTY)}",
+        platform=rng.choice(["web", "mastodon", "bluesky", "lemmy", "odd<platform>"]),
+        source=_text(rng),
+        kind=rng.choice(["post", "reply", "repost"]),
+        is_own=rng.random() < 0.5,
+        url=rng.choice([None, "https://example.com/a?b=1&c='2'", 'https://x.example/"q"']),
+        title=_text(rng),
+        content_html=None,
+        content_text=None,
+        excerpt="",
+        language=None,
+        date=rng.choice(["2024-03-05T14:02:00+00:00", "2024-03-05", "x<y"]),
+        published_at=None,
+        updated_at=None,
+        gone_at=rng.choice(["2024-04-01T00:00:00+00:00", "garbage&"]) if gone else None,
+        gone_reason=_text(rng) if gone else None,
+        versions=rng.choice([1, 1, 2, 5]),
+        thread_root="root",
+        in_reply_to=None,
+        in_reply_to_url=None,
+        repost_of=None,
+        author_name=_text(rng),
+        author_handle=_text(rng),
+        author_url=rng.choice([None, "https://people.example/<me>"]),
+    )
+
+
+def _media(rng: random.Random) -> MediaView:
+    return MediaView(
+        kind=rng.choice(["image", "video", "audio", "file", "gif<x>"]),
+        alt=_text(rng, maybe_none=False) or "",
+        src=rng.choice([None, "../media/abc.png", '../media/"x".png']),
+        url=rng.choice([None, "https://cdn.example/a.png?x=1&y=2"]),
+        mime=None,
+        width=rng.choice([None, 0, 640]),
+        height=rng.choice([None, 480]),
+    )
+
+
+def _entry(rng: random.Random, counter: list[int], depth: int = 0) -> Entry:
+    counter[0] += 1
+    entry = Entry(
+        post=_post(rng, counter[0]),
+        html=Markup(rng.choice(["", "<p>Hi &amp; bye</p>", "<p>x</p><ul><li>y</li></ul>"])),
+        media=[_media(rng) for _ in range(rng.choice([0, 0, 1, 3]))],
+        href=rng.choice([None, "../posts/a.html", "../posts/<b>.html"]),
+        reply_to_url=rng.choice([None, "https://up.example/1?a=1&b=2"]),
+        current=rng.random() < 0.15,
+    )
+    if depth < 4 and rng.random() < 0.4:
+        entry.children = [_entry(rng, counter, depth + 1) for _ in range(rng.randint(1, 3))]
+    return entry
+
+
+def _view(rng: random.Random) -> PostView:
+    counter = [0]
+
+    def entries(most: int) -> list[Entry]:
+        return [_entry(rng, counter) for _ in range(rng.choice([0, 0, 1, most]))]
+
+    return PostView(
+        entry=_entry(rng, counter, depth=9),
+        context=entries(3),
+        replies=entries(4),
+        whole_conversation=rng.random() < 0.3,
+        conversation_href=rng.choice([None, "../posts/c&d.html"]),
+        copies=[CopyView(_entry(rng, counter, 9), []) for _ in range(rng.choice([0, 1, 3]))],
+        original=_entry(rng, counter, 9) if rng.random() < 0.3 else None,
+        repost=_entry(rng, counter, 9) if rng.random() < 0.3 else None,
+        versions=[
+            VersionView(
+                rng.randint(1, 9),
+                rng.choice(["2024-01-01T10:00:00+00:00", "2023-02-03T04:05:06Z", ""]),
+                _text(rng),
+                Markup(rng.choice(["<p>old</p>", ""])),
+            )
+            for _ in range(rng.choice([0, 0, 2]))
+        ],
+        tags=[(t, f"../tags/{t}.html") for t in rng.sample(NASTY, rng.choice([0, 1, 3]))],
+        reply_count=rng.randint(0, 30),
+        source_name=_text(rng, maybe_none=False) or "src",
+        source_href="../sources/a&b.html",
+        month=rng.choice(["2024-03", "undated"]),
+        month_href="../archive/2024-03.html",
+        mentions=entries(2),
+        platform_counts=[(n, rng.randint(1, 9)) for n in rng.sample(NASTY, rng.choice([0, 2]))],
+    )
+
+
+def _sites(rng: random.Random) -> pages.Site:
+    return pages.Site(
+        title=rng.choice(NASTY),
+        description=rng.choice(["", "About <us> & 'them'"]),
+        language=rng.choice(["en", 'de"x']),
+        base_url="https://us.example/",
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_python_post_page_equals_the_templates(seed: int) -> None:
+    rng = random.Random(seed)
+    jinja = pages.Templates(python_post=False)
+    python = pages.Templates()
+    assert python.python_post and not jinja.python_post
+    for _ in range(25):
+        context = {
+            "site": _sites(rng),
+            "root": rng.choice(["../", "", "<r>/"]),
+            "path": "posts/x.html",
+            "canonical": rng.choice([None, "", "https://us.example/posts/x.html?a=1&b=2"]),
+            "view": _view(rng),
+            "label": rng.choice(["Post on Web, 2024-03-05", "<b>label</b>"]),
+        }
+        assert python.render("post.html", **context) == jinja.render("post.html", **context)
+
+
+@pytest.mark.parametrize("name", pages.POST_TEMPLATES)
+def test_a_theme_changing_a_post_template_gets_jinja(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text("{# mine #}\n", encoding="utf-8")
+    assert not pages.Templates(tmp_path).python_post
+    (tmp_path / name).unlink()
+    (tmp_path / "list.html").write_text("{# mine #}\n", encoding="utf-8")
+    assert pages.Templates(tmp_path).python_post
+
+
+def test_the_sample_site_is_the_same_through_jinja(tmp_path: Path) -> None:
+    """A theme with a copy of post.html renders every post page through Jinja: same bytes."""
+    sample: Sample = build_archive(tmp_path)
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    default = Path(pages.__file__).parent / "templates" / "post.html"
+    (theme / "post.html").write_bytes(default.read_bytes())
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    build_site(sample.archive, sample.config(fast), sample.media_dir)
+    build_site(sample.archive, sample.config(slow, theme=theme), sample.media_dir)
+    posts = sorted(path.name for path in (fast / "posts").iterdir())
+    assert posts == sorted(path.name for path in (slow / "posts").iterdir())
+    assert len(posts) > 5
+    for name in posts:
+        assert (fast / "posts" / name).read_bytes() == (slow / "posts" / name).read_bytes(), name
