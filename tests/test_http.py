@@ -420,3 +420,17 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("-5") is None
+
+
+def test_httpcore_finds_the_async_library_without_scanning_sys_path() -> None:
+    """httpcore asks `import sniffio` for each lock of each request; sniffio is a dependency
+    so that import is a dictionary lookup instead of a failed search of sys.path."""
+    import sys
+
+    from httpcore._synchronization import current_async_library
+
+    async def ask() -> str:
+        return current_async_library()
+
+    assert asyncio.run(ask()) == "asyncio"
+    assert "sniffio" in sys.modules and sys.modules["sniffio"] is not None
