@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomlkit
 
 from ownfeed.errors import ConfigError
 from ownfeed.sources.base import SourceConfig
@@ -334,6 +333,8 @@ def _parse_source(check: _Validator, entry: Any, index: int) -> SourceConfig:
 
 def add_source(path: Path, entry: dict[str, Any]) -> None:
     """Append a `[[sources]]` entry to the config file, keeping its comments and layout."""
+    import tomlkit  # only `ownfeed add` edits the config: every sync would pay ~6 ms for it
+
     text = path.read_text(encoding="utf-8")
     document = tomlkit.parse(text)
     current = document.get("sources")
