@@ -53,21 +53,30 @@ def display_date(value: str | None) -> str:
 
 def time_tag(value: str | None, kind: str = "dt-published") -> Markup:
     """`<time>` with the machine-readable date and the displayed one."""
+    return Markup(time_html(value, kind))
+
+
+def time_html(value: str | None, kind: str = "dt-published") -> str:
+    """time_tag as a plain string (Python-rendered pages skip the Markup)."""
     stamp = escape(value or "")
-    return Markup(f'<time class="{escape(kind)}" datetime="{stamp}">{display_date(stamp)}</time>')
+    cls = "dt-published" if kind == "dt-published" else escape(kind)
+    return f'<time class="{cls}" datetime="{stamp}">{display_date(stamp)}</time>'
 
 
 def author_card(post: SitePost) -> Markup:
-    """The p-author h-card of a post (its URL must already be checked: safe_post).
+    """The p-author h-card of a post (its URL must already be checked: safe_post)."""
+    return Markup(card_html(post))
+
+
+def card_html(post: SitePost) -> str:
+    """author_card as a plain string.
 
     Plain f-strings with html.escape: this runs for every entry on every page.
     """
     name = post.author_name or post.author_handle
     if not name:
         fallback = "us" if post.is_own else "someone"
-        return Markup(
-            f'<span class="p-author h-card"><span class="p-name">{fallback}</span></span>'
-        )
+        return f'<span class="p-author h-card"><span class="p-name">{fallback}</span></span>'
     if post.author_url:
         rel = "" if post.is_own else ' rel="nofollow noopener ugc"'
         url = escape(post.author_url)
@@ -76,21 +85,27 @@ def author_card(post: SitePost) -> Markup:
         inner = f'<span class="p-name">{escape(name)}</span>'
     if post.author_handle and post.author_name:
         inner += f' <span class="p-nickname handle">{escape(post.author_handle)}</span>'
-    return Markup(f'<span class="p-author h-card">{inner}</span>')
+    return f'<span class="p-author h-card">{inner}</span>'
 
 
 def entry_meta(entry: Any, page_link: bool = True) -> Markup:
     """The line under an entry (a views.Entry): who, where, when, and links."""
+    return Markup(meta_html(entry, page_link))
+
+
+def meta_html(entry: Any, page_link: bool = True) -> str:
+    """entry_meta as a plain string."""
     post = entry.post
-    parts = [
-        f"{author_card(post)} {whose(post)}",
-        f'<span class="platform">{escape(entry.platform)}</span>',
-    ]
-    when = time_tag(post.date)
+    badge = _OURS if post.is_own else _THEIRS
+    when = time_html(post.date)
     if post.url:
         rel = "" if post.is_own else ' rel="nofollow noopener ugc"'
-        when = Markup(f'<a class="u-url" href="{escape(post.url)}"{rel}>{when}</a>')
-    parts.append(when)
+        when = f'<a class="u-url" href="{escape(post.url)}"{rel}>{when}</a>'
+    parts = [
+        f"{card_html(post)} {badge}",
+        f'<span class="platform">{escape(entry.platform)}</span>',
+        when,
+    ]
     if entry.href and page_link:
         parts.append(f'<a href="{escape(entry.href)}">archived page</a>')
     if post.versions > 1:
@@ -98,7 +113,7 @@ def entry_meta(entry: Any, page_link: bool = True) -> Markup:
     reply_to = ""
     if entry.reply_to_url:
         reply_to = f'<data class="u-in-reply-to" value="{escape(entry.reply_to_url)}"></data>'
-    return Markup(f'<p class="meta">{" · ".join(parts)}{reply_to}</p>')
+    return f'<p class="meta">{" · ".join(parts)}{reply_to}</p>'
 
 
 _OURS = Markup('<span class="badge own">ours</span>')
@@ -217,6 +232,6 @@ class Templates:
     def _post_page(self, site: Site, root: str) -> PostPage:
         found = self._post_pages.get((site, root))
         if found is None:
-            found = PostPage(site, root, CSP, entry_meta, author_card, display_date)
+            found = PostPage(site, root, CSP, meta_html, card_html, display_date)
             self._post_pages[(site, root)] = found
         return found

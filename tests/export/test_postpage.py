@@ -12,10 +12,13 @@ import random
 from pathlib import Path
 
 import pytest
-from markupsafe import Markup
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from ownfeed.archive.site import SitePost
 from ownfeed.export import build_site, pages
+from ownfeed.export.postpage import _e
 from ownfeed.export.views import CopyView, Entry, MediaView, PostView, VersionView
 from tests.export import Sample, build_archive
 
@@ -174,3 +177,9 @@ def test_the_sample_site_is_the_same_through_jinja(tmp_path: Path) -> None:
     assert len(posts) > 5
     for name in posts:
         assert (fast / "posts" / name).read_bytes() == (slow / "posts" / name).read_bytes(), name
+
+
+@given(st.text())
+def test_escape_equals_markupsafe(text: str) -> None:
+    assert _e(text) == str(escape(text))
+    assert _e(Markup(text)) == text
