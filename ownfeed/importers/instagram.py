@@ -1,16 +1,18 @@
 """The Instagram member data export ("Download your information", JSON format).
 
-Our posts and reels with their photos and videos, and our own comments (other people's
-comments are not in it). Known layouts: `content/posts_N.json` (before 2023),
+Our posts, reels and stories with their photos and videos, and our own comments (other
+people's comments are not in it). Known layouts: `content/posts_N.json` (before 2023),
 `your_instagram_activity/content/posts_N.json` (2023 to 2024) and
-`your_instagram_activity/media/posts_N.json` (2025), each with `reels.json` beside it;
+`your_instagram_activity/media/posts_N.json` (2025), each with `reels.json` and
+`stories.json` beside it;
 comments in `comments/post_comments.json` (the older `comments_media_comments` object
 with `string_list_data`) or `…/comments/post_comments_N.json` (a list with
 `string_map_data`). Text is repaired from Meta's mis-encoding.
 
 The export gives posts no id and no URL (no shortcode). A post's native id is
 `post/<unix time of posting>` (a comment's `comment/<unix time>`), which survives a caption
-edit and a change of layout; see `member.native_ids` for posts of the same second.
+edit and a change of layout; see `member.native_ids` for posts of the same second. A story
+(one photo or video, gone from Instagram after a day, kept here) is `story/<unix time>`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ REELS = (
     Layout("your_instagram_activity/content/reels.json", "2023 to 2024"),
     Layout("your_instagram_activity/media/reels.json", "2025"),
 )
+STORIES = (
+    Layout("content/stories.json", "before 2023"),
+    Layout("your_instagram_activity/content/stories.json", "2023 to 2024"),
+    Layout("your_instagram_activity/media/stories.json", "2025"),
+)
 COMMENTS = (
     Layout("comments/post_comments.json", "before 2022"),
     Layout("comments/post_comments_{n}.json", "2022"),
@@ -61,6 +68,7 @@ PROFILE = (
 )
 _COMMENT_LISTS = ("comments_media_comments", "comments_reels_comments")
 _REEL_LISTS = ("ig_reels_media",)
+_STORY_LISTS = ("ig_stories",)
 
 
 @dataclass
@@ -69,12 +77,13 @@ class _Entry(MemberEntry):
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
-    """Our posts, reels and comments from an Instagram export; ParseError when it is none."""
+    """Our posts, reels, stories and comments from an Instagram export; ParseError when it
+    is none."""
     post_files, reel_files = find_files(bundle, POSTS), find_files(bundle, REELS)
-    comment_files = find_files(bundle, COMMENTS)
-    if not post_files and not reel_files and not comment_files:
-        groups = [("posts", POSTS), ("reels", REELS), ("comments", COMMENTS)]
-        raise not_an_export(bundle, "Instagram", groups)
+    story_files, comment_files = find_files(bundle, STORIES), find_files(bundle, COMMENTS)
+    if not post_files and not reel_files and not story_files and not comment_files:
+        groups = [("posts", POSTS), ("reels", REELS), ("stories", STORIES)]
+        raise not_an_export(bundle, "Instagram", [*groups, ("comments", COMMENTS)])
     author = _author(bundle, options)
     batch = ImportBatch(platform=PLATFORM, account=author.handle if author else None)
     entries: list[_Entry] = []
@@ -82,6 +91,8 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
         entries += _posts(bundle, member, _as_list(bundle, member, ()), options)
     for member in reel_files:
         entries += _posts(bundle, member, _as_list(bundle, member, _REEL_LISTS), options)
+    for member in story_files:
+        entries += _stories(bundle, member, options)
     for member in comment_files:
         entries += _comments(bundle, member, options)
     return add_entries(
@@ -130,6 +141,19 @@ def _posts(bundle: Bundle, member: str, items: list[Any], options: ImportOptions
     return found
 
 
+def _stories(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
+    """Stories: `{ig_stories: [{uri, creation_timestamp, title}]}`, one medium each."""
+    found = []
+    for index, item in enumerate(_as_list(bundle, member, _STORY_LISTS)):
+        published = timestamp(item.get("creation_timestamp")) if isinstance(item, dict) else None
+        if not isinstance(item, dict) or published is None:
+            cause = f"entry {index}: expected a story with a uri and a creation_timestamp, "
+            raise bundle.fail(member, cause + f"found {shape(item)}")
+        found.append(_Entry("story", member, published, text(item.get("title")) or "", item))
+        options.tick()
+    return found
+
+
 def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[_Entry]:
     found = []
     for index, item in enumerate(_as_list(bundle, member, _COMMENT_LISTS)):
@@ -174,7 +198,8 @@ def _post(
     bundle: Bundle, entry: _Entry, native_id: str, author: Author | None, files: ExportFiles
 ) -> tuple[Post | None, Attachments]:
     attached = files.for_post(native_id)
-    for item in object_list(entry.data, "media"):
+    media = [entry.data] if entry.kind == "story" else object_list(entry.data, "media")
+    for item in media:
         uri = text(item.get("uri"))
         if uri:
             attached.add(uri)

@@ -310,7 +310,7 @@ class Attachments:
 class MemberEntry:
     """One post or comment as read from a member data export, before its id is known."""
 
-    kind: str  # "post" or "comment"
+    kind: str  # "post", "comment", or a kind of post of its own ("story"); the id's prefix
     member: str  # the export file it was read from
     published: datetime
     body: str

@@ -154,6 +154,65 @@ def test_comment_labels_in_another_language(archive: Archive, tmp_path: Path) ->
     assert comment["in_reply_to_url"] == "https://www.instagram.com/bob/"
 
 
+STORIES_2025 = "your_instagram_activity/media/stories.json"
+STORY_PHOTO = b"\xff\xd8\xff\xe0fake-instagram-story"
+STORIES = {
+    "ig_stories": [
+        {
+            "uri": "media/stories/202302/story_1.jpg",
+            "creation_timestamp": 1675252800,
+            "title": "Messe-Tag 1 \u00f0\u009f\u0093\u00a3 #Novosyx",
+            "media_metadata": {"photo_metadata": {"exif_data": [{}]}},
+        },
+        {"uri": "media/stories/202302/story_2.mp4", "creation_timestamp": 1675256400, "title": ""},
+    ]
+}
+
+
+def _with_stories(tmp_path: Path, name: str = STORIES_2025) -> Path:
+    return rebuild_zip(
+        ZIP,
+        tmp_path / "ig-stories.zip",
+        {
+            name: json.dumps(STORIES).encode(),
+            "media/stories/202302/story_1.jpg": STORY_PHOTO,
+            "media/stories/202302/story_2.mp4": b"\x00\x00\x00\x18ftypmp42",
+        },
+    )
+
+
+def test_stories_are_kept_with_their_photo_or_video(archive: Archive, tmp_path: Path) -> None:
+    """A story is gone from Instagram after a day; the export is the only copy left."""
+    report = do_import(archive, "instagram", _with_stories(tmp_path), tmp_path / "media")
+    assert (report.new, report.media_copied) == (7, 6)
+    first = post(archive, "instagram", "story/1675252800")
+    assert first["kind"] == "post" and first["content_text"] == "Messe-Tag 1 📣 #Novosyx"
+    assert first["published_at"] == "2023-02-01T12:00:00+00:00"
+    [photo] = archive.query("SELECT sha256, kind FROM media WHERE post_id = ?", (first["id"],))
+    assert tuple(photo) == (hashlib.sha256(STORY_PHOTO).hexdigest(), "image")
+    second = post(archive, "instagram", "story/1675256400")
+    assert second["content_text"] == ""
+    [video] = archive.query("SELECT kind FROM media WHERE post_id = ?", (second["id"],))
+    assert video["kind"] == "video"
+    assert json.loads(second["raw"])["story"]["uri"] == "media/stories/202302/story_2.mp4"
+
+
+def test_stories_in_the_older_layouts_are_the_same_stories(
+    archive: Archive, tmp_path: Path
+) -> None:
+    do_import(archive, "instagram", _with_stories(tmp_path), tmp_path / "media")
+    before = snapshot(archive, ignore=("last_seen_at", "raw"))
+    for name in ("content/stories.json", "your_instagram_activity/content/stories.json"):
+        older = rebuild_zip(
+            _with_stories(tmp_path),
+            tmp_path / "older.zip",
+            {STORIES_2025: None, name: json.dumps(STORIES).encode()},
+        )
+        again = do_import(archive, "instagram", older, tmp_path / "media")
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 7)
+    assert snapshot(archive, ignore=("last_seen_at", "raw")) == before
+
+
 # --- unknown layouts and broken files: one line, nothing written ---------------------------
 
 
@@ -191,6 +250,18 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         {"reels": []},
         f"ig.zip:{REELS_2025}: expected a list or an object with ig_reels_media, found an "
         "object with keys reels",
+    ),
+    "story without a time": (
+        STORIES_2025,
+        {"ig_stories": [{"uri": "media/stories/x.jpg"}]},
+        f"ig.zip:{STORIES_2025}: entry 0: expected a story with a uri and a creation_timestamp, "
+        "found an object with keys uri",
+    ),
+    "stories in an unknown wrapper": (
+        STORIES_2025,
+        {"stories": []},
+        f"ig.zip:{STORIES_2025}: expected a list or an object with ig_stories, found an "
+        "object with keys stories",
     ),
     "comment without a time": (
         COMMENTS_2025,
