@@ -1,15 +1,21 @@
 """The Facebook member data export ("Download your information", JSON format).
 
-Our posts and our own comments; other people's comments on our posts are not in it. Known
-layouts: `posts/your_posts_N.json` and `comments/comments.json` or
+Our posts, photos, videos and albums, and our own comments; other people's comments on our
+posts are not in it. Known layouts: `posts/your_posts_N.json` and `comments/comments.json` or
 `comments_and_reactions/comments.json` (exports before 2024), and the same under
 `your_facebook_activity/` from 2024 on, where the posts file became
-`your_posts__check_ins__photos_and_videos_N.json`. Text is repaired from Meta's
-mis-encoding (`member.repair_text`); attached photos and videos are copied from the export.
+`your_posts__check_ins__photos_and_videos_N.json`. Beside the posts file:
+`your_uncategorized_photos.json` (`other_photos_v2`: uploads outside posts and albums),
+`your_videos.json` (`videos_v2`) and `album/N.json` (one album: `name`, `description`,
+`photos`). Facebook's own albums ("Timeline photos", "Mobile uploads") hold photos that
+posts show too: the album keeps them as an album, and the media store keeps one file per
+content. Text is repaired from Meta's mis-encoding (`member.repair_text`); photos and
+videos are copied from the export.
 
 The export gives posts no id and no URL. A post's native id is `post/<unix time>` (a
-comment's `comment/<unix time>`), which survives an edit and a change of layout; posts of
-the same second get a content hash appended (see `member.native_ids`).
+comment's `comment/<unix time>`, a photo's `photo/…`, a video's `video/…`, an album's
+`album/<time of its first photo>`), which survives an edit and a change of layout; posts
+of the same second get a content hash appended (see `member.native_ids`).
 """
 
 from __future__ import annotations
@@ -51,13 +57,30 @@ PROFILE = (
     Layout("profile_information/profile_information.json", "before 2024"),
     Layout("personal_information/profile_information/profile_information.json", "2024 on"),
 )
+PHOTOS = (
+    Layout("posts/your_uncategorized_photos.json", "before 2024"),
+    Layout("your_facebook_activity/posts/your_uncategorized_photos.json", "2024 and later"),
+)
+VIDEOS = (
+    Layout("posts/your_videos.json", "before 2024"),
+    Layout("your_facebook_activity/posts/your_videos.json", "2024 and later"),
+)
+ALBUMS = (
+    Layout("posts/album/{n}.json", "before 2024"),
+    Layout("your_facebook_activity/posts/album/{n}.json", "2024 and later"),
+)
 _COMMENT_KEYS = ("comments_v2", "comments")  # 2021 on, and before
+#: file layouts of uploads outside posts: (layouts, the list's key, entry kind, medium kind)
+_UPLOADS: tuple[tuple[tuple[Layout, ...], str, str, MediaKind], ...] = (
+    (PHOTOS, "other_photos_v2", "photo", "image"),
+    (VIDEOS, "videos_v2", "video", "video"),
+)
 
 
 def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
-    """Our posts and comments from a Facebook export; ParseError when it is none."""
+    """Our posts, uploads and comments from a Facebook export; ParseError when it is none."""
     post_files, comment_files = find_files(bundle, POSTS), find_files(bundle, COMMENTS)
-    if not post_files and not comment_files:
+    if not post_files and not comment_files:  # uploads alone are not how an export looks
         raise not_an_export(bundle, "Facebook", [("posts", POSTS), ("comments", COMMENTS)])
     author = _author(bundle, options)
     account = (author.handle or author.name) if author else None
@@ -65,6 +88,11 @@ def parse(bundle: Bundle, options: ImportOptions) -> ImportBatch:
     entries: list[MemberEntry] = []
     for member in post_files:
         entries += _posts(bundle, member, options)
+    for layouts, key, kind, _ in _UPLOADS:
+        for member in find_files(bundle, layouts):
+            entries += _uploads(bundle, member, key, kind, options)
+    for member in find_files(bundle, ALBUMS):
+        entries += _album(bundle, member, options)
     for member in comment_files:
         entries += _comments(bundle, member, options)
     return add_entries(
@@ -93,6 +121,46 @@ def _posts(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEn
         found.append(MemberEntry("post", member, published, body, item))
         options.tick()
     return found
+
+
+def _uploads(
+    bundle: Bundle, member: str, key: str, kind: str, options: ImportOptions
+) -> list[MemberEntry]:
+    """Photos or videos uploaded outside posts: `{key: [{uri, creation_timestamp,
+    description, title}]}`, one post each."""
+    document = load_meta_json(bundle, member)
+    items = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise bundle.fail(
+            member, f"expected an object with a list under {key}, found {shape(document)}"
+        )
+    found = []
+    for index, item in enumerate(items):
+        published = timestamp(item.get("creation_timestamp")) if isinstance(item, dict) else None
+        if not isinstance(item, dict) or published is None or not text(item.get("uri")):
+            cause = f"entry {index}: expected a {kind} with a uri and a creation_timestamp"
+            raise bundle.fail(member, f"{cause}, found {shape(item)}")
+        body = text(item.get("description")) or text(item.get("title")) or ""
+        found.append(MemberEntry(kind, member, published, body, item))
+        options.tick()
+    return found
+
+
+def _album(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEntry]:
+    """One album (`{name, description, photos: [{uri, creation_timestamp, title}]}`) as one
+    post: its name and description as the text, every photo as a medium. An album without
+    photos has nothing to keep."""
+    album = load_meta_json(bundle, member)
+    if not isinstance(album, dict) or not isinstance(album.get("photos"), list):
+        raise bundle.fail(member, f"expected an album with a photos list, found {shape(album)}")
+    photos = object_list(album, "photos")
+    times = [t for t in (timestamp(p.get("creation_timestamp")) for p in photos) if t]
+    published = min(times, default=None) or timestamp(album.get("last_modified_timestamp"))
+    if published is None:
+        return []
+    parts = (text(album.get("name")), text(album.get("description")))
+    options.tick()
+    return [MemberEntry("album", member, published, "\n\n".join(p for p in parts if p), album)]
 
 
 def _comments(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEntry]:
@@ -131,6 +199,8 @@ def _post(
     """The post or comment; None when it has nothing to show (a bare "… updated their
     profile picture" with the picture not in the export)."""
     attached = files.for_post(native_id)
+    for medium, kind in _uploaded(entry):
+        attached.add(medium, kind)
     links: list[str] = []
     for attachment in object_list(entry.data, "attachments"):
         for item in object_list(attachment, "data"):
@@ -158,6 +228,22 @@ def _post(
         updated_at=updated if updated and updated > entry.published else None,
     )
     return post, attached
+
+
+def _uploaded(entry: MemberEntry) -> list[tuple[str, MediaKind | None]]:
+    """The media of an upload or album entry (posts and comments carry theirs as
+    attachments)."""
+    kinds = {kind: medium for _, _, kind, medium in _UPLOADS}
+    if entry.kind in kinds:
+        uri = text(entry.data.get("uri"))
+        return [(uri, kinds[entry.kind])] if uri else []
+    if entry.kind == "album":
+        found = [
+            (text(p.get("uri")), _media_kind(p) or "image")
+            for p in object_list(entry.data, "photos")
+        ]
+        return [(uri, kind) for uri, kind in found if uri]
+    return []
 
 
 def _media_kind(found: dict[str, Any]) -> MediaKind | None:

@@ -209,6 +209,81 @@ def test_an_html_export_is_named_as_such(archive: Archive, tmp_path: Path) -> No
     )
 
 
+UPLOADS = "your_facebook_activity/posts/"
+PHOTOS = UPLOADS + "your_uncategorized_photos.json"
+VIDEOS = UPLOADS + "your_videos.json"
+ALBUM = UPLOADS + "album/0.json"
+PHOTO_BYTES = b"\xff\xd8\xff\xe0fake-facebook-upload"
+VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42-facebook"
+
+
+def _with_uploads(tmp_path: Path, prefix: str = UPLOADS) -> Path:
+    """The sample export plus a photo and a video uploaded outside posts, and an album whose
+    cover is the same photo (one file on disk for both)."""
+    photo = prefix + "media/Uploads_1/upload_1.jpg"
+    video = prefix + "media/Videos_1/clip_1.mp4"
+    photos = {
+        "other_photos_v2": [
+            {
+                "uri": photo,
+                "creation_timestamp": 1673000000,
+                "description": "Neues B\u00c3\u00bcro",
+                "media_metadata": {"photo_metadata": {"exif_data": [{}]}},
+            }
+        ]
+    }
+    videos = {"videos_v2": [{"uri": video, "creation_timestamp": 1673100000, "title": "Rundgang"}]}
+    album = {
+        "name": "Er\u00c3\u00b6ffnung",
+        "description": "Die ersten Tage",
+        "last_modified_timestamp": 1673300000,
+        "photos": [
+            {"uri": photo, "creation_timestamp": 1673200000, "title": "Er\u00c3\u00b6ffnung"},
+            {"uri": prefix + "media/Album_1/missing.jpg", "creation_timestamp": 1673250000},
+        ],
+    }
+    return rebuild_zip(
+        ZIP,
+        tmp_path / f"fb-uploads-{len(prefix)}.zip",
+        {
+            prefix + "your_uncategorized_photos.json": json.dumps(photos).encode(),
+            prefix + "your_videos.json": json.dumps(videos).encode(),
+            prefix + "album/0.json": json.dumps(album).encode(),
+            photo: PHOTO_BYTES,
+            video: VIDEO_BYTES,
+        },
+    )
+
+
+def test_uploads_outside_posts_and_albums_are_kept(archive: Archive, tmp_path: Path) -> None:
+    report = do_import(archive, "facebook", _with_uploads(tmp_path), tmp_path / "media")
+    assert (report.new, report.media_copied) == (7 + 3, 1 + 3)
+    assert "2 attached file(s) not in this export" in report.warnings
+    photo = post(archive, "facebook", "photo/1673000000")
+    assert photo["content_text"] == "Neues Büro" and photo["kind"] == "post"
+    [image] = archive.query("SELECT kind, sha256 FROM media WHERE post_id = ?", (photo["id"],))
+    assert tuple(image) == ("image", hashlib.sha256(PHOTO_BYTES).hexdigest())
+    video = post(archive, "facebook", "video/1673100000")
+    assert video["content_text"] == "Rundgang"
+    [clip] = archive.query("SELECT kind FROM media WHERE post_id = ?", (video["id"],))
+    assert clip["kind"] == "video"
+    album = post(archive, "facebook", "album/1673200000")  # the time of its first photo
+    assert album["content_text"] == "Eröffnung\n\nDie ersten Tage"
+    shown = archive.query("SELECT sha256 FROM media WHERE post_id = ?", (album["id"],))
+    assert [r["sha256"] for r in shown if r["sha256"]] == [hashlib.sha256(PHOTO_BYTES).hexdigest()]
+    files = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    assert sum(p.read_bytes() == PHOTO_BYTES for p in files) == 1
+
+
+def test_uploads_in_the_older_layout_are_the_same_posts(archive: Archive, tmp_path: Path) -> None:
+    do_import(archive, "facebook", _with_uploads(tmp_path), tmp_path / "media")
+    ours = "SELECT native_id, content_text FROM posts WHERE native_id NOT LIKE 'post/%'"
+    before = pairs(archive, ours)
+    again = do_import(archive, "facebook", _with_uploads(tmp_path, "posts/"), tmp_path / "media")
+    assert again.new == 0
+    assert pairs(archive, ours) == before
+
+
 BROKEN: dict[str, tuple[str, Any, str]] = {
     "posts not a list": (
         NEW_POSTS,
@@ -231,6 +306,23 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         NEW_COMMENTS,
         {"comments_v2": ["hello"]},
         f"fb.zip:{NEW_COMMENTS}: entry 0: expected a comment with a timestamp, found a string",
+    ),
+    "uploads without their list": (
+        PHOTOS,
+        {"photos": []},
+        f"fb.zip:{PHOTOS}: expected an object with a list under other_photos_v2, found an object "
+        "with keys photos",
+    ),
+    "video without a uri": (
+        VIDEOS,
+        {"videos_v2": [{"creation_timestamp": 1673100000}]},
+        f"fb.zip:{VIDEOS}: entry 0: expected a video with a uri and a creation_timestamp, "
+        "found an object with keys creation_timestamp",
+    ),
+    "album without photos": (
+        ALBUM,
+        {"name": "x"},
+        f"fb.zip:{ALBUM}: expected an album with a photos list, found an object with keys name",
     ),
     "truncated json": (
         NEW_POSTS,
