@@ -24,7 +24,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
-from ownfeed.export.postpage import PostPage
+from ownfeed.export.pypages import Frame, PostPage, list_page
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
@@ -154,12 +154,13 @@ def entry_label(post: SitePost) -> str:
     return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
 
 
-# What a post page is made of; a theme overriding any of them gets Jinja for post pages.
+# What post and list pages are made of; a theme overriding any of them gets Jinja for them.
 POST_TEMPLATES = ("post.html", "base.html", "macros.html")
+LIST_TEMPLATES = ("list.html", "base.html", "macros.html")
 
 
 class Templates:
-    def __init__(self, theme: Path | None = None, *, python_post: bool = True) -> None:
+    def __init__(self, theme: Path | None = None, *, python: bool = True) -> None:
         default = _package_dir("templates")
         loaders: list[Any] = []
         self.dirs = [default]
@@ -185,9 +186,12 @@ class Templates:
         )
         self.theme = theme
         self._loaded: dict[str, Template] = {}
-        # post.html in Python (postpage.py, the same bytes) unless the theme changes it
-        self.python_post = python_post and not any(map(self.overrides, POST_TEMPLATES))
-        self._post_pages: dict[tuple[Site, str], PostPage] = {}
+        # post.html and list.html in Python (pypages.py, the same bytes) unless the theme
+        # changes one of the templates they are made of
+        self.python_post = python and not any(map(self.overrides, POST_TEMPLATES))
+        self.python_list = python and not any(map(self.overrides, LIST_TEMPLATES))
+        self._post_page = PostPage(meta_html, card_html, display_date)
+        self._frames: dict[tuple[Site, str], Frame] = {}
 
     def fingerprint(self) -> str:
         """Digest of every template and static file: a change re-renders every page."""
@@ -224,14 +228,25 @@ class Templates:
 
     def render(self, name: str, **context: Any) -> str:
         if name == "post.html" and self.python_post:
-            return self._post_page(context["site"], context["root"]).render(
-                context["view"], context["label"], context["canonical"]
+            frame = self._frame(context["site"], context["root"])
+            return self._post_page.render(
+                frame, context["view"], context["label"], context["canonical"]
+            )
+        if name == "list.html" and self.python_list:
+            c = context
+            return list_page(
+                self._frame(c["site"], c["root"]),
+                c["heading"],
+                c["intro"],
+                c["items"],
+                c["pages"],
+                c["overview"],
+                c["canonical"],
             )
         return self.get(name).render(csp=_CSP_MARKUP, **context)
 
-    def _post_page(self, site: Site, root: str) -> PostPage:
-        found = self._post_pages.get((site, root))
+    def _frame(self, site: Site, root: str) -> Frame:
+        found = self._frames.get((site, root))
         if found is None:
-            found = PostPage(site, root, CSP, meta_html, card_html, display_date)
-            self._post_pages[(site, root)] = found
+            found = self._frames[(site, root)] = Frame(site, root, CSP)
         return found

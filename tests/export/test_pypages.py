@@ -1,9 +1,10 @@
-"""Post pages rendered in Python (postpage.py) equal the Jinja templates byte for byte.
+"""Post and list pages rendered in Python (pypages.py) equal the Jinja templates byte for
+byte.
 
-Random views reach every branch of post.html, base.html and macros.html (context, repost,
-gone, each media kind, copies, original, versions, nested and current replies, mentions)
-with hostile strings in every field; a template edit without the same edit in postpage.py
-fails here.
+Random views reach every branch of post.html, list.html, base.html and macros.html
+(context, repost, gone, each media kind, copies, original, versions, nested and current
+replies, mentions, pagination, overview) with hostile strings in every field; a template
+edit without the same edit in pypages.py fails here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from markupsafe import Markup, escape
 
 from ownfeed.archive.site import SitePost
 from ownfeed.export import build_site, pages
-from ownfeed.export.postpage import _e
+from ownfeed.export.pypages import _e
 from ownfeed.export.views import CopyView, Entry, MediaView, PostView, VersionView
 from tests.export import Sample, build_archive
 
@@ -138,7 +139,7 @@ def _sites(rng: random.Random) -> pages.Site:
 @pytest.mark.parametrize("seed", range(40))
 def test_python_post_page_equals_the_templates(seed: int) -> None:
     rng = random.Random(seed)
-    jinja = pages.Templates(python_post=False)
+    jinja = pages.Templates(python=False)
     python = pages.Templates()
     assert python.python_post and not jinja.python_post
     for _ in range(25):
@@ -153,30 +154,80 @@ def test_python_post_page_equals_the_templates(seed: int) -> None:
         assert python.render("post.html", **context) == jinja.render("post.html", **context)
 
 
-@pytest.mark.parametrize("name", pages.POST_TEMPLATES)
-def test_a_theme_changing_a_post_template_gets_jinja(tmp_path: Path, name: str) -> None:
+class _Item:
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+
+def _rows(rng: random.Random) -> list[tuple[str, str, int]]:
+    names = rng.sample(NASTY, rng.randint(0, 3))
+    return [(name, f"../x/{name}.html", rng.randint(0, 999)) for name in names]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_python_list_page_equals_the_templates(seed: int) -> None:
+    rng = random.Random(seed)
+    jinja = pages.Templates(python=False)
+    python = pages.Templates()
+    assert python.python_list and not jinja.python_list
+    for _ in range(25):
+        count = rng.choice([1, 2, 7])
+        number = rng.randint(1, count)
+        overview = None
+        if rng.random() < 0.5:
+            overview = {"sources": _rows(rng), "months": _rows(rng), "tags": _rows(rng)}
+        context = {
+            "site": _sites(rng),
+            "root": rng.choice(["../", ""]),
+            "path": "tags/x.html",
+            "canonical": rng.choice([None, "https://us.example/tags/x.html?a=1&b=2"]),
+            "heading": rng.choice(["", "Tagged <b>x</b> & 'y'", "Posts"]),
+            "intro": rng.choice(["", "Intro & <i>more</i>"]),
+            "items": [
+                _Item(rng.choice([Markup("<article>a &amp; b</article>"), "<raw & str>"]))
+                for _ in range(rng.choice([0, 1, 5]))
+            ],
+            "pages": pages.Pages(
+                number,
+                count,
+                "newer<&>.html" if number > 1 else None,
+                "older.html" if number < count and rng.random() < 0.9 else None,
+            ),
+            "listing": None,
+            "overview": overview,
+        }
+        assert python.render("list.html", **context) == jinja.render("list.html", **context)
+
+
+@pytest.mark.parametrize("name", sorted({*pages.POST_TEMPLATES, *pages.LIST_TEMPLATES}))
+def test_a_theme_changing_a_page_template_gets_jinja(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_text("{# mine #}\n", encoding="utf-8")
-    assert not pages.Templates(tmp_path).python_post
+    templates = pages.Templates(tmp_path)
+    assert templates.python_post is (name not in pages.POST_TEMPLATES)
+    assert templates.python_list is (name not in pages.LIST_TEMPLATES)
     (tmp_path / name).unlink()
-    (tmp_path / "list.html").write_text("{# mine #}\n", encoding="utf-8")
+    (tmp_path / "search.html").write_text("{# mine #}\n", encoding="utf-8")
     assert pages.Templates(tmp_path).python_post
+    assert pages.Templates(tmp_path).python_list
 
 
 def test_the_sample_site_is_the_same_through_jinja(tmp_path: Path) -> None:
-    """A theme with a copy of post.html renders every post page through Jinja: same bytes."""
+    """A theme with copies of post.html and list.html renders every page through Jinja
+    (and list entries without the entry store): the same bytes."""
     sample: Sample = build_archive(tmp_path)
     theme = tmp_path / "theme"
     theme.mkdir()
-    default = Path(pages.__file__).parent / "templates" / "post.html"
-    (theme / "post.html").write_bytes(default.read_bytes())
+    for name in ("post.html", "list.html"):
+        default = Path(pages.__file__).parent / "templates" / name
+        (theme / name).write_bytes(default.read_bytes())
     fast, slow = tmp_path / "fast", tmp_path / "slow"
     build_site(sample.archive, sample.config(fast), sample.media_dir)
     build_site(sample.archive, sample.config(slow, theme=theme), sample.media_dir)
-    posts = sorted(path.name for path in (fast / "posts").iterdir())
-    assert posts == sorted(path.name for path in (slow / "posts").iterdir())
-    assert len(posts) > 5
-    for name in posts:
-        assert (fast / "posts" / name).read_bytes() == (slow / "posts" / name).read_bytes(), name
+    site = sorted(path.relative_to(fast).as_posix() for path in fast.rglob("*.html"))
+    assert site == sorted(path.relative_to(slow).as_posix() for path in slow.rglob("*.html"))
+    assert len([path for path in site if path.startswith("posts/")]) > 5
+    for name in site:
+        assert (fast / name).read_bytes() == (slow / name).read_bytes(), name
 
 
 @given(st.text())

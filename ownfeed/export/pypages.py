@@ -1,12 +1,13 @@
-"""`post.html` (with `base.html` and `macros.html`) as plain Python: the same bytes.
+"""`post.html` and `list.html` (with `base.html` and `macros.html`) as plain Python: the
+same bytes.
 
-Why: a post page is rendered once per own post (~75,000 in a large archive) and Jinja's
-machinery (a context per render, the macro module, a generator step, `getattr` and
-`escape` per expression, a Macro object per call) cost ~4x the page's own work. The
-templates stay the definition: this runs only when the theme overrides none of the three
-(`Templates.python_post`), and tests render varied pages both ways and compare them byte
-for byte (`tests/export/test_postpage.py`), so a template edit without the same edit here
-fails them.
+Why: a post page is rendered once per own post (~75,000 in a large archive), a list page
+~20,000 times, and Jinja's machinery (a context per render, the macro module, a generator
+step, `getattr` and `escape` per expression, a Macro object per call) cost ~4x the page's
+own work. The templates stay the definition: this runs only when the theme overrides none
+of a page's templates (`Templates.python_post`, `python_list`), and tests render varied
+pages both ways and compare them byte for byte (`tests/export/test_pypages.py`), so a
+template edit without the same edit here fails them.
 
 Every `{{ value }}` of the templates is `_e(value)` here: markupsafe's escape, so `None`
 prints as `None`, numbers as digits and Markup (sanitized HTML, `entry_meta`) as it is.
@@ -40,21 +41,10 @@ def _e(value: Any) -> str:
     return escape(value)
 
 
-class PostPage:
-    """Renders post pages for one site and root; the frame around `main` is made once."""
+class Frame:
+    """base.html around a page's title and main, for one site and root: made once."""
 
-    def __init__(
-        self,
-        site: Any,
-        root: str,
-        csp: str,
-        entry_meta: _Meta,
-        author_card: _Card,
-        date: _Date,
-    ) -> None:
-        self.entry_meta = entry_meta
-        self.author_card = author_card
-        self.date = date
+    def __init__(self, site: Any, root: str, csp: str) -> None:
         title, r = _e(site.title), _e(root)
         self.head = (
             f'<!DOCTYPE html>\n<html lang="{_e(site.language)}">\n<head>\n'
@@ -92,22 +82,28 @@ class PostPage:
         )
         self.site_title = title
 
-    def render(self, view: PostView, label: Any, canonical: Any) -> str:
-        e = view.entry
-        post = e.post
-        out: list[str] = [
-            self.head,
-            _e(post.title or label),
-            " — ",
-            self.site_title,
-            "</title>\n",
-        ]
-        add = out.append
+    def open(self, title: str, canonical: Any) -> list[str]:
+        """Everything before the `main` block, as parts to join."""
+        out = [self.head, title, "</title>\n"]
         if canonical:
-            add(f'<link rel="canonical" href="{_e(canonical)}">\n')
-        add(self.links)
-        self._main(view, label, add)
-        add(self.tail)
+            out.append(f'<link rel="canonical" href="{_e(canonical)}">\n')
+        out.append(self.links)
+        return out
+
+
+class PostPage:
+    """post.html with the helpers it calls (pages.py: meta_html, card_html, display_date)."""
+
+    def __init__(self, entry_meta: _Meta, author_card: _Card, date: _Date) -> None:
+        self.entry_meta = entry_meta
+        self.author_card = author_card
+        self.date = date
+
+    def render(self, frame: Frame, view: PostView, label: Any, canonical: Any) -> str:
+        title = f"{_e(view.entry.post.title or label)} — {frame.site_title}"
+        out = frame.open(title, canonical)
+        self._main(view, label, out.append)
+        out.append(frame.tail)
         return "".join(out)
 
     def _main(self, view: PostView, label: Any, add: Callable[[str], Any]) -> None:
@@ -332,3 +328,74 @@ def _media_list(items: list[MediaView]) -> str:
         add("  </li>\n")
     add("</ul>\n")
     return "".join(out)
+
+
+def list_page(
+    frame: Frame,
+    heading: Any,
+    intro: Any,
+    items: Any,
+    pages: Any,
+    overview: Any,
+    canonical: Any,
+) -> str:
+    """list.html."""
+    title = f"{_e(heading)} — " if heading else ""
+    title += frame.site_title
+    if pages.number > 1:
+        title += f" (page {_e(pages.number)})"
+    out = frame.open(title, canonical)
+    add = out.append
+    h1 = _e(heading) if heading else frame.site_title
+    add(f'<section class="h-feed">\n  <h1 class="p-name">{h1}</h1>\n')
+    if intro:
+        add(f'<p class="intro">{_e(intro)}</p>')
+    if not items:
+        add("<p>Nothing archived yet.</p>")
+    for item in items:
+        add(f"  {_e(item.html)}\n")
+    add("</section>\n")
+    add(_pagination(pages))
+    add("\n")
+    if overview:
+        add('<aside class="overview" aria-label="Browse">\n')
+        for key, heading_, css in _OVERVIEW:
+            rows = _attr(overview, key)
+            if rows:
+                add(f"  <section><h2>{heading_}</h2><ul{css}>")
+                for name, href, count in rows:
+                    add(
+                        f'<li><a href="{_e(href)}">{_e(name)}</a> '
+                        f'<span class="count">{_e(count)}</span></li>'
+                    )
+                add("</ul></section>\n")
+        add("</aside>\n")
+    add(frame.tail)
+    return "".join(out)
+
+
+_OVERVIEW = (
+    ("sources", "Sources", ""),
+    ("months", "Months", ' class="months"'),
+    ("tags", "Tags", ' class="tags"'),
+)
+
+
+def _attr(value: Any, name: str) -> Any:
+    """`value.name` as Jinja reads it: the attribute, else the item."""
+    try:
+        return getattr(value, name)
+    except AttributeError:
+        return value[name]
+
+
+def _pagination(pages: Any) -> str:
+    """macros.html `pagination(pages)`."""
+    if not pages.count > 1:
+        return ""
+    newer = f'<a rel="prev" href="{_e(pages.newer)}">← Newer</a>' if pages.newer else ""
+    older = f'<a rel="next" href="{_e(pages.older)}">Older →</a>' if pages.older else ""
+    return (
+        f'<nav class="pagination" aria-label="Pages">\n{newer}'
+        f"  <span>Page {_e(pages.number)} of {_e(pages.count)}</span>\n{older}</nav>\n"
+    )
