@@ -24,7 +24,8 @@ from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerp
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
-INDEX_PAGES_PER_CHUNK = 80  # index pages that take as long as a chunk of post pages
+LIST_PAGES_PER_TASK = 80  # list pages that take about as long as a chunk of post pages
+INDEX_PAGES_PER_CHUNK = 80  # without the entry store: index pages worth one chunk
 
 
 @dataclass
@@ -124,13 +125,21 @@ class Export:
             index_stale = index_lists.plan()
             other_lists.plan()
             lists.forget_tokens()  # shared by the parts
-            # With the entry store, the index's pages come last, here: every entry they show
-            # was rendered for the other lists already. Without it they are a helper task.
-            stored = self._entries is not None
-            finish_posts = self.write_posts(model, index_lists, 0 if stored else index_stale)
-            other_lists.write()
-            if stored:
-                index_lists.write()
+            if self._entries is not None:
+                # Every entry a stale page needs is stored first; then the pages are tasks
+                # like chunks of post pages, for this process and the helpers alike.
+                other_lists.prepare()
+                index_lists.prepare()
+                tasks = [
+                    (part, batch)
+                    for part in (other_lists, index_lists)
+                    for batch in part.batches(LIST_PAGES_PER_TASK)
+                ]
+                finish_posts = self.write_posts(model, tasks, [other_lists, index_lists])
+            else:  # the index's pages are a helper task; the other lists are written here
+                tasks = [(index_lists, [])] if index_stale else []
+                finish_posts = self.write_posts(model, tasks, [index_lists])
+                other_lists.write()
             self.writer.put_text(
                 "search.html",
                 self.templates.render(
@@ -197,13 +206,13 @@ class Export:
             self.writer.put(f"assets/{name}", data)
 
     def write_posts(
-        self, model: SiteModel, index_lists: ListWriter, index_stale: int
+        self, model: SiteModel, list_tasks: list[ListTask], parts: list[ListWriter]
     ) -> Callable[[], None]:
-        """Start rendering the post pages whose inputs changed, and the index's pages when
-        `index_stale` (a task like a chunk of posts); returns `finish()`.
+        """Start rendering the post pages whose inputs changed and the list tasks (a batch
+        of stale pages of one part, or `[]`: all of its stale pages); returns `finish()`.
 
-        Large batches go to forked helpers (see parallel.py) while this process goes on
-        with the other lists; `finish()` renders what is left and collects theirs.
+        Enough work goes to forked helpers (see parallel.py) while this process goes on;
+        `finish()` renders what is left and collects theirs.
         """
         pending: list[tuple[str, str, str]] = []
         for post in model.posts:
@@ -212,9 +221,12 @@ class Export:
             if not self.writer.fresh(path, print_):
                 pending.append((post.id, path, print_))
         chunks = [pending[start : start + CHUNK] for start in range(0, len(pending), CHUNK)]
-        pages = _PostPages(self, model, chunks, index_lists if index_stale else None)
+        pages = _PostPages(self, model, chunks, list_tasks, parts)
         helpers = parallel.helper_count() if self._can_fork() else 0
-        work = len(chunks) + index_stale // INDEX_PAGES_PER_CHUNK
+        work = len(chunks) + sum(
+            1 if batch else part.stale_count() // INDEX_PAGES_PER_CHUNK
+            for part, batch in list_tasks
+        )
         if not helpers or work < parallel.MIN_CHUNKS:
             for number in [*range(pages.first, pages.count), *range(pages.first)]:
                 pages.render(number)  # post pages first, as lists link to them
@@ -315,22 +327,27 @@ def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+ListTask = tuple[ListWriter, list[tuple[int, int]]]  # a part's pages ([]: all stale ones)
+
+
 class _PostPages:
-    """Renders the index's pages (task 0, when stale) and chunks of post pages (the other
-    tasks); in a helper process with its own archive connection."""
+    """Renders the list tasks (the first tasks) and chunks of post pages (the others); in a
+    helper process with its own archive connection."""
 
     def __init__(
         self,
         export: Export,
         model: SiteModel,
         chunks: list[list[tuple[str, str, str]]],
-        index_lists: ListWriter | None,
+        list_tasks: list[ListTask],
+        parts: list[ListWriter],
     ) -> None:
         self.export = export
         self.model = model
         self.chunks = chunks
-        self.index_lists = index_lists
-        self.first = 1 if index_lists is not None else 0
+        self.list_tasks = list_tasks
+        self.parts = parts
+        self.first = len(list_tasks)
         self.count = self.first + len(chunks)
         self.archive = export.archive
         self.sanitizer = Sanitizer(model.media_files)
@@ -338,18 +355,22 @@ class _PostPages:
     def setup(self) -> None:
         """In a forked helper: never touch the parent's SQLite connection."""
         self.archive = Archive(self.export.archive.path)
-        if self.index_lists is not None:
-            self.index_lists.archive = self.archive
-            if self.index_lists.entries is not None:
-                self.index_lists.entries.for_helper()
+        for part in self.parts:
+            part.archive = self.archive
+        if self.export._entries is not None:
+            self.export._entries.for_helper()
         self.export.writer.forget_for_helper()
 
     def record(self) -> HelperRecord:
         return self.export.writer.helper_record()
 
     def render(self, number: int) -> None:
-        if number < self.first and self.index_lists is not None:
-            self.index_lists.write()
+        if number < self.first:
+            part, batch = self.list_tasks[number]
+            if batch:
+                part.write_pages(batch)
+            else:
+                part.write()
             return
         export, model, archive = self.export, self.model, self.archive
         chunk = self.chunks[number - self.first]

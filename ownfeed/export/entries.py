@@ -8,10 +8,12 @@ settings; the post's change digest and reply count), so an entry is rendered onc
 change of its post and read back otherwise.
 
 `.ownfeed-entries` holds the fragments (each its key, then its HTML), then an index (the
-salt, then one tab-separated line per post: id, offset, length, CRC of the fragment; our
-post ids are safe file names), then a fixed-size trailer. It is staged and put in place
-with the rest of the export, so a failed export keeps the old one. A missing, damaged,
-old-format or other-salt file only means that entries are rendered again.
+salt, then one tab-separated line per post: id, offset, length, CRC of the fragment, CRC
+of its key; our post ids are safe file names), then a fixed-size trailer. The key's CRC
+lets `has()` answer without reading the fragment (a hint: `get()` checks the key itself).
+It is staged and put in place with the rest of the export, so a failed export keeps the
+old one. A missing, damaged, old-format or other-salt file only means that entries are
+rendered again.
 Fragments are read one by one (`pread`), never mapped or loaded whole, and the index holds
 one integer per post: memory stays flat.
 """
@@ -27,7 +29,7 @@ from collections.abc import Iterable
 from ownfeed.export.writer import SiteWriter, fingerprint
 
 NAME = ".ownfeed-entries"
-FORMAT = 1
+FORMAT = 2
 ROOT = "../"  # every list page but the index's first sits one folder down
 _MAGIC = b"OFENTRY1"
 _TRAILER = struct.Struct("<8sQQ")  # magic, index offset, index length
@@ -35,12 +37,17 @@ _SLACK = 4 << 20  # bytes of replaced fragments tolerated before the file is com
 _KEY = 24  # characters of a key (a fingerprint), in front of each fragment
 
 
-def _pack(offset: int, length: int, crc: int) -> int:
-    return (offset << 64) | (length << 32) | crc
+def _pack(offset: int, length: int, crc: int, key_crc: int) -> int:
+    return (key_crc << 128) | (offset << 64) | (length << 32) | crc
 
 
 def _unpack(value: int) -> tuple[int, int, int]:
-    return value >> 64, (value >> 32) & 0xFFFFFFFF, value & 0xFFFFFFFF
+    """Offset, length and CRC of a fragment."""
+    return (value >> 64) & 0xFFFFFFFFFFFFFFFF, (value >> 32) & 0xFFFFFFFF, value & 0xFFFFFFFF
+
+
+def _key_crc(value: int) -> int:
+    return value >> 128
 
 
 class EntryStore:
@@ -81,10 +88,10 @@ class EntryStore:
                 raise ValueError("other templates or settings")
             old: dict[str, int] = {}
             for line in lines[1:]:
-                pid, offset, size_, crc = line.split("\t")
+                pid, offset, size_, crc, key_crc = line.split("\t")
                 if int(offset) + int(size_) > start or int(size_) < _KEY:
                     raise ValueError("fragment beyond the data")
-                old[pid] = _pack(int(offset), int(size_), int(crc))
+                old[pid] = _pack(int(offset), int(size_), int(crc), int(key_crc) & 0xFFFFFFFF)
         except (OSError, ValueError, struct.error):
             os.close(fd)
             return
@@ -92,6 +99,17 @@ class EntryStore:
 
     def key(self, token: str) -> str:
         return fingerprint(self.salt, token)
+
+    def has(self, post_id: str, key: str) -> bool:
+        """Whether an entry for this key is stored, from the index alone (no read).
+
+        A hint: a damaged fragment (or a CRC collision) is found by `get()`, which then
+        returns None and the entry is rendered where it is needed.
+        """
+        found = self._new.get(post_id)
+        if found is None:
+            found = self._old.get(post_id)
+        return found is not None and _key_crc(found) == zlib.crc32(key.encode("ascii"))
 
     def get(self, post_id: str, key: str) -> str | None:
         """The stored entry of a post for this key; None when there is none (or damaged)."""
@@ -120,16 +138,20 @@ class EntryStore:
     # -- writing ----------------------------------------------------------------------
 
     def for_helper(self) -> None:
-        """In a forked page helper: read the old file on its own descriptor, add nothing
-        (the main process owns the new file)."""
+        """In a forked page helper: read the old file and the entries added so far (the
+        staged file) on descriptors of its own, add nothing (the main process owns the new
+        file)."""
         self._helper = True
-        self._out = None
-        self._new = {}
         if self._old_fd is not None:
             try:
                 self._old_fd = os.open(self.writer.output / NAME, os.O_RDONLY)
             except OSError:
                 self._old_fd, self._old = None, {}
+        if self._out is not None:
+            try:
+                self._out = os.open(self.writer.staging_path(NAME), os.O_RDONLY)
+            except OSError:
+                self._out, self._new = None, {}
 
     def add(self, post_id: str, key: str, html: str) -> None:
         if self._helper:
@@ -143,15 +165,16 @@ class EntryStore:
         offset = self._out_end
         _write_all(self._out, data)
         self._out_end += len(data)
-        self._new[post_id] = _pack(offset, len(data), zlib.crc32(data))
+        self._new[post_id] = _pack(
+            offset, len(data), zlib.crc32(data), zlib.crc32(key.encode("ascii"))
+        )
 
     def _open_out(self) -> None:
         """Start the new file as a copy of the old one's fragments (a kernel copy), so
         entries kept from the last export stay where the old index says they are."""
         path = self.writer.staging_path(NAME)
         if self._old_fd is not None:
-            with open(self.writer.output / NAME, "rb") as source, open(path, "wb") as target:
-                shutil.copyfileobj(source, target)
+            shutil.copyfile(self.writer.output / NAME, path)  # in the kernel (sendfile)
             self._out_end = os.path.getsize(path)
         self._out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
 
@@ -177,7 +200,7 @@ class EntryStore:
         lines = [self.salt]
         for pid, value in live.items():
             offset, length, crc = _unpack(value)
-            lines.append(f"{pid}\t{offset}\t{length}\t{crc}")
+            lines.append(f"{pid}\t{offset}\t{length}\t{crc}\t{_key_crc(value)}")
         encoded = "\n".join(lines).encode("utf-8", "surrogatepass")
         _write_all(self._out, encoded)
         _write_all(self._out, _TRAILER.pack(_MAGIC, self._out_end, len(encoded)))
@@ -198,7 +221,7 @@ class EntryStore:
                 if data is None:
                     continue
                 _write_all(out, data)
-                kept[pid] = _pack(end, len(data), zlib.crc32(data))
+                kept[pid] = _pack(end, len(data), zlib.crc32(data), _key_crc(value))
                 end += len(data)
         except BaseException:
             os.close(out)

@@ -130,6 +130,9 @@ class ListWriter:
         self._stale = self._stale_pages()
         return len(self._stale)
 
+    def stale_count(self) -> int:
+        return len(self._stale or ())
+
     def forget_tokens(self) -> None:
         """Drop the fingerprint ingredients once every part has planned (memory)."""
         self._tokens.clear()
@@ -165,6 +168,36 @@ class ListWriter:
         for index, page in stale:  # lists with no posts at all (an empty index)
             if not self.listings[index].posts:
                 self._write_page(index, page, [])
+
+    def prepare(self) -> None:
+        """Render and store the entries that stale pages need and the store lacks, so the
+        pages can then be written in any order, by any process (helpers add no entries)."""
+        store = self.entries
+        if store is None or not self._stale:
+            return
+        missing: dict[str, tuple[SitePost, str]] = {}
+        for index, page in sorted(self._stale):
+            if urls.root_of(self.listings[index].page_path(page)) != ROOT:
+                continue  # the index's first page: its entries are rendered on the page
+            for post in self._page_posts(index, page):
+                if post.id not in missing:
+                    key = store.key(self._entry_token(post.id))
+                    if not store.has(post.id, key):
+                        missing[post.id] = (post, key)
+        wanted = iter(missing)
+        for post, key in missing.values():
+            store.add(post.id, key, self._render(post, ROOT, wanted).html)
+        self._excerpts = {}
+
+    def batches(self, size: int) -> list[list[tuple[int, int]]]:
+        """The stale pages in batches of `size` (tasks for `write_pages`)."""
+        stale = sorted(self._stale or ())
+        return [stale[start : start + size] for start in range(0, len(stale), size)]
+
+    def write_pages(self, pages: list[tuple[int, int]]) -> None:
+        """Write these stale pages (with the entry store)."""
+        assert self.entries is not None
+        self._write_stored(pages, self.entries)
 
     def _write_stored(self, stale: list[tuple[int, int]], store: EntryStore) -> None:
         """Stale pages one by one, their entries read from the store where it has them

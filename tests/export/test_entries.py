@@ -136,3 +136,39 @@ def test_a_compacted_store_keeps_every_live_entry(
     build_site(fresh.archive, fresh.config(output, title="Other"), fresh.media_dir)
     assert _site(output) == _fresh_export(fresh, title="Other")
     assert (output / entries.NAME).stat().st_size <= before * 2
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_a_wrong_hint_of_the_index_never_reaches_a_page(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch, answer: bool
+) -> None:
+    """`has()` answers from the index (a key CRC): claiming an entry that is not there, or
+    denying one that is, costs renders, never a wrong page."""
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    monkeypatch.setattr(entries.EntryStore, "has", lambda self, post_id, key: answer)
+    with fresh.archive.transaction():
+        _reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    monkeypatch.undo()
+    assert _site(output) == _fresh_export(fresh)
+    build_site(fresh.archive, fresh.config(output, title="Again"), fresh.media_dir)
+    assert _site(output) == _fresh_export(fresh, title="Again")
+
+
+def test_only_changed_entries_are_rendered(fresh: Sample, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    added: list[str] = []
+    add = entries.EntryStore.add
+
+    def counting(self: entries.EntryStore, post_id: str, key: str, html: str) -> None:
+        added.append(post_id)
+        add(self, post_id, key, html)
+
+    monkeypatch.setattr(entries.EntryStore, "add", counting)
+    with fresh.archive.transaction():
+        _reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert len(added) == len(set(added)) == 1  # the post that got a reply, once
+    assert _site(output) == _fresh_export(fresh)

@@ -143,10 +143,12 @@ def _site(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def helpers(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    """Make even the sample archive render in forked helpers: chunks of two posts."""
+    """Make even the sample archive render in forked helpers: chunks of two posts, list
+    pages one by one (their entries come from the store the main process writes)."""
     from ownfeed.export import build, parallel
 
     monkeypatch.setattr(build, "CHUNK", 2)
+    monkeypatch.setattr(build, "LIST_PAGES_PER_TASK", 1)
     monkeypatch.setattr(parallel, "MIN_CHUNKS", 1)
 
     def use(count: int) -> None:
