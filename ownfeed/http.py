@@ -242,10 +242,43 @@ class HttpClient:
             if last_modified := validators.get("last_modified"):
                 request_headers["If-Modified-Since"] = last_modified
 
+        return await self._send("GET", start, request_headers, None, cap, accepted)
+
+    async def post_json(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_body: int | None = None,
+        accept: Iterable[int] = (),
+    ) -> Response:
+        """POST `payload` as JSON (a GraphQL query) and return the answer like `get`.
+
+        Retried like a GET, so only for requests that change nothing upstream. Redirects
+        are not followed: a redirected POST would be re-sent elsewhere or turned into a GET.
+        """
+        start = _check_url(url)
+        cap = self.max_body if max_body is None else max_body
+        request_headers = httpx.Headers(headers or {})
+        request_headers["Content-Type"] = "application/json"
+        body = json.dumps(payload).encode("utf-8")
+        return await self._send("POST", start, request_headers, body, cap, frozenset(accept))
+
+    async def _send(
+        self,
+        method: str,
+        start: httpx.URL,
+        request_headers: httpx.Headers,
+        body: bytes | None,
+        cap: int,
+        accepted: frozenset[int],
+    ) -> Response:
+        """The request with its retries (Retry-After honoured up to `max_retry_wait`)."""
         for attempt in range(self.tries):
             try:
                 async with self._semaphore:
-                    return await self._attempt(start, request_headers, cap, accepted)
+                    return await self._attempt(method, start, request_headers, body, cap, accepted)
             except _Retryable as retry:
                 if attempt + 1 >= self.tries:
                     raise retry.error from None
@@ -261,15 +294,21 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
-        self, url: httpx.URL, headers: httpx.Headers, cap: int, accepted: frozenset[int]
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        body: bytes | None,
+        cap: int,
+        accepted: frozenset[int],
     ) -> Response:
-        """One try: the request, its redirects and the body read."""
+        """One try: the request, its redirects (GET only) and the body read."""
         headers = httpx.Headers(headers)
         client = self._clients[next(self._turn) % len(self._clients)]
         for hop in range(MAX_REDIRECTS + 1):
             await self._guard(url)
             try:
-                request = client.build_request("GET", url, headers=headers)
+                request = client.build_request(method, url, headers=headers, content=body)
             except (httpx.HTTPError, ValueError, UnicodeError):
                 raise FetchError("invalid request headers") from None
             try:
@@ -277,6 +316,9 @@ class HttpClient:
                 try:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECT_STATUSES and location:
+                        if method != "GET":
+                            status = response.status_code
+                            raise FetchError(f"{method} redirected (HTTP {status})", status=status)
                         if hop == MAX_REDIRECTS:
                             raise FetchError("too many redirects")
                         target = _redirect_target(response.url, location)

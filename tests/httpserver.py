@@ -32,6 +32,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""  # what a POST sent
 
 
 Handler = Callable[[Request], Reply]
@@ -66,9 +67,13 @@ class TestServer:
             def do_HEAD(self) -> None:
                 self._answer(head=True)
 
-            def _answer(self, head: bool = False) -> None:
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer(body=self.rfile.read(length))
+
+            def _answer(self, head: bool = False, body: bytes = b"") -> None:
                 request = Request(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
                 )
                 with server._lock:
                     server.requests.append(request)
@@ -78,7 +83,7 @@ class TestServer:
                 reply = handler(request) if handler else Reply(b"not found", status=404)
                 if reply.delay:
                     time.sleep(reply.delay)
-                body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+                data = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
                 try:
                     self.send_response(reply.status)
                     if reply.content_type and "content-type" not in {
@@ -91,12 +96,12 @@ class TestServer:
                         self.send_header("Connection", "close")
                         self.close_connection = True
                     elif "content-length" not in {k.lower() for k in reply.headers}:
-                        self.send_header("Content-Length", str(len(body)))
+                        self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     if head or reply.status in (204, 304):
                         return
                     if reply.stream is None:
-                        self.wfile.write(body)
+                        self.wfile.write(data)
                         return
                     for chunk in reply.stream():
                         self.wfile.write(chunk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import socket
 import struct
 import threading
@@ -434,3 +435,34 @@ def test_httpcore_finds_the_async_library_without_scanning_sys_path() -> None:
 
     assert asyncio.run(ask()) == "asyncio"
     assert "sniffio" in sys.modules and sys.modules["sniffio"] is not None
+
+
+def post(url: str, payload: Any, **kwargs: Any) -> Response:
+    async def go() -> Response:
+        async with HttpClient(**FAST) as http:
+            return await http.post_json(url, payload, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_post_json_sends_the_body_and_retries_a_transient_failure(server: TestServer) -> None:
+    server.route("/graphql", scripted(Reply(b"busy", status=502), Reply(b'{"data": {}}')))
+    response = post(server.url("/graphql"), {"query": "{ viewer { login } }"}, headers={"X": "1"})
+    assert response.status == 200 and response.json() == {"data": {}}
+    first, second = server.requests_to("/graphql")
+    assert first.method == second.method == "POST"
+    assert json.loads(second.body) == {"query": "{ viewer { login } }"}
+    assert second.headers["content-type"] == "application/json" and second.headers["x"] == "1"
+
+
+def test_post_json_does_not_follow_a_redirect(server: TestServer) -> None:
+    server.route("/graphql", Reply(b"", status=307, headers={"Location": "/elsewhere"}))
+    server.route("/elsewhere", Reply(b"{}"))
+
+    async def go() -> None:
+        async with HttpClient(**FAST) as http:
+            await http.post_json(server.url("/graphql"), {"query": "x"})
+
+    with pytest.raises(FetchError, match=r"POST redirected \(HTTP 307\)"):
+        asyncio.run(go())
+    assert server.requests_to("/elsewhere") == []

@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -115,10 +117,30 @@ class RateLimiter:
     ) -> Response:
         """GET `url` like `HttpClient.get`, waiting for rate-limit resets when needed."""
         accepted = tuple(accept)
+        return await self._within_budget(
+            url, accepted, partial(self.http.get, url, headers=headers, accept=(*accepted, 429))
+        )
+
+    async def post_json(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        accept: Iterable[int] = (),
+    ) -> Response:
+        """POST a JSON query like `HttpClient.post_json`, within the host's budget."""
+        accepted = tuple(accept)
+        send = partial(self.http.post_json, url, payload, headers=headers, accept=(*accepted, 429))
+        return await self._within_budget(url, accepted, send)
+
+    async def _within_budget(
+        self, url: str, accepted: tuple[int, ...], send: Callable[[], Awaitable[Response]]
+    ) -> Response:
         host = urlsplit(url).netloc
         for _attempt in range(MAX_429_RETRIES + 1):
             await self._wait_for_budget(host)
-            response = await self.http.get(url, headers=headers, accept=(*accepted, 429))
+            response = await send()
             self._observe(host, response.headers)
             if response.status != 429 or 429 in accepted:
                 return response

@@ -100,3 +100,22 @@ def test_endless_429_gives_up(server: TestServer) -> None:
     with pytest.raises(SourceError, match="HTTP 429"):
         limiter_run(server, "/a")
     assert len(server.requests) == 4  # the first try and three retries
+
+
+def test_a_posted_query_waits_out_a_429_like_a_get(server: TestServer) -> None:
+    answers = [Reply("slow down", 429, {"Retry-After": "3"}), Reply('{"data": {}}')]
+    server.route("/graphql", lambda _request: answers.pop(0) if len(answers) > 1 else answers[0])
+    waited: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waited.append(seconds)
+
+    async def go() -> Response:
+        async with HttpClient(retries=1) as http:
+            limiter = RateLimiter(http, sleep=record)
+            return await limiter.post_json(server.url("/graphql"), {"query": "{ a }"})
+
+    assert asyncio.run(go()).json() == {"data": {}}
+    assert waited == [3.0]
+    assert [r.method for r in server.requests] == ["POST", "POST"]
+    assert server.requests[1].body == b'{"query": "{ a }"}'
