@@ -24,7 +24,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
-from ownfeed.export.pypages import Frame, PostPage, list_page
+from ownfeed.export.pypages import Frame, PostPage, esc, list_page
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
@@ -116,6 +116,39 @@ def meta_html(entry: Any, page_link: bool = True) -> str:
     return f'<p class="meta">{" · ".join(parts)}{reply_to}</p>'
 
 
+def list_entry(item: Any) -> Markup:
+    """One post in a list (a lists.ListItem) as list_item.html shows it: an h-entry summary.
+
+    Python, not template lines: it runs once per post and list root (~100,000 times in a
+    large export), where Jinja's expressions cost ~3x the work itself.
+    """
+    post = item.post
+    gone = " gone" if post.gone_at else ""
+    href = esc(item.href)
+    if post.title:
+        heading = f'<a class="p-name u-url" href="{href}">{esc(post.title)}</a>'
+    else:
+        heading = f'<a class="u-url" href="{href}">{esc(item.label)}</a>'
+    out = [
+        f'<article class="h-entry summary{gone}">\n  <h2>{heading}</h2>\n  <p class="meta">\n'
+        f"    {time_html(post.date)} · {card_html(post)}\n"
+        f'    · <span class="platform">{esc(item.platform)}</span>\n'
+    ]
+    if post.kind == "reply":
+        out.append("· reply")
+    if item.replies:
+        out.append(f"· {esc(item.replies)} {'reply' if item.replies == 1 else 'replies'}")
+    if post.versions > 1:
+        out.append(f"· {esc(post.versions)} versions")
+    if post.gone_at:
+        out.append('<span class="badge gone">gone upstream</span>')
+    out.append("  </p>\n")
+    if item.text:
+        out.append(f'<p class="p-summary">{esc(item.excerpt)}</p>')
+    out.append("</article>")
+    return Markup("".join(out))
+
+
 _OURS = Markup('<span class="badge own">ours</span>')
 _THEIRS = Markup('<span class="badge other">by someone else</span>')
 
@@ -182,7 +215,11 @@ class Templates:
         self.env.filters["date"] = display_date
         self.env.filters["safe_url"] = safe_url
         self.env.globals.update(
-            author_card=author_card, whose=whose, time_tag=time_tag, entry_meta=entry_meta
+            author_card=author_card,
+            whose=whose,
+            time_tag=time_tag,
+            entry_meta=entry_meta,
+            list_entry=list_entry,
         )
         self.theme = theme
         self._loaded: dict[str, Template] = {}
@@ -190,6 +227,7 @@ class Templates:
         # changes one of the templates they are made of
         self.python_post = python and not any(map(self.overrides, POST_TEMPLATES))
         self.python_list = python and not any(map(self.overrides, LIST_TEMPLATES))
+        self.python_item = python and not self.overrides("list_item.html")
         self._post_page = PostPage(meta_html, card_html, display_date)
         self._frames: dict[tuple[Site, str], Frame] = {}
 
@@ -244,6 +282,13 @@ class Templates:
                 c["canonical"],
             )
         return self.get(name).render(csp=_CSP_MARKUP, **context)
+
+    def list_item(self, item: Any, root: str) -> str:
+        """list_item.html for one entry: its helper without a Jinja render (~19 -> ~7 us)
+        unless the theme has its own."""
+        if self.python_item:
+            return list_entry(item) + "\n"
+        return self.get("list_item.html").render(item=item, root=root)
 
     def _frame(self, site: Site, root: str) -> Frame:
         found = self._frames.get((site, root))

@@ -9,7 +9,7 @@ of a page's templates (`Templates.python_post`, `python_list`), and tests render
 pages both ways and compare them byte for byte (`tests/export/test_pypages.py`), so a
 template edit without the same edit here fails them.
 
-Every `{{ value }}` of the templates is `_e(value)` here: markupsafe's escape, so `None`
+Every `{{ value }}` of the templates is `esc(value)` here: markupsafe's escape, so `None`
 prints as `None`, numbers as digits and Markup (sanitized HTML, `entry_meta`) as it is.
 """
 
@@ -27,7 +27,7 @@ _Card = Callable[[Any], str]  # pages.card_html
 _Date = Callable[[Any], str]
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
     """`{{ value }}` with autoescape: markupsafe's escape, its replacements inlined for a
     plain string (most values), which skips two calls and a Markup object."""
     if value.__class__ is str:
@@ -45,11 +45,11 @@ class Frame:
     """base.html around a page's title and main, for one site and root: made once."""
 
     def __init__(self, site: Any, root: str, csp: str) -> None:
-        title, r = _e(site.title), _e(root)
+        title, r = esc(site.title), esc(root)
         self.head = (
-            f'<!DOCTYPE html>\n<html lang="{_e(site.language)}">\n<head>\n'
+            f'<!DOCTYPE html>\n<html lang="{esc(site.language)}">\n<head>\n'
             '<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">\n'
             '<meta name="referrer" content="no-referrer">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>'
         )
@@ -72,7 +72,7 @@ class Frame:
             "  </nav>\n</header>\n"
             '<main id="main">\n'
         )
-        description = f"<p>{_e(site.description)}</p>" if site.description else ""
+        description = f"<p>{esc(site.description)}</p>" if site.description else ""
         self.tail = (
             '</main>\n<footer class="site-footer">\n'
             f"{description}"
@@ -86,7 +86,7 @@ class Frame:
         """Everything before the `main` block, as parts to join."""
         out = [self.head, title, "</title>\n"]
         if canonical:
-            out.append(f'<link rel="canonical" href="{_e(canonical)}">\n')
+            out.append(f'<link rel="canonical" href="{esc(canonical)}">\n')
         out.append(self.links)
         return out
 
@@ -100,7 +100,7 @@ class PostPage:
         self.date = date
 
     def render(self, frame: Frame, view: PostView, label: Any, canonical: Any) -> str:
-        title = f"{_e(view.entry.post.title or label)} — {frame.site_title}"
+        title = f"{esc(view.entry.post.title or label)} — {frame.site_title}"
         out = frame.open(title, canonical)
         self._main(view, label, out.append)
         out.append(frame.tail)
@@ -117,19 +117,19 @@ class PostPage:
             )
             for c in view.context:
                 add(
-                    f'  <article class="h-cite context-entry {_whose(c)}" id="p-{_e(c.post.id)}">'
+                    f'  <article class="h-cite context-entry {_whose(c)}" id="p-{esc(c.post.id)}">'
                     f"\n    {meta(c)}\n    {self._entry_body(c)}\n  </article>\n"
                 )
             add("</section>\n")
         gone = " gone" if post.gone_at else ""
-        add(f'<article class="h-entry post{gone}" id="p-{_e(post.id)}">\n  <header>\n')
+        add(f'<article class="h-entry post{gone}" id="p-{esc(post.id)}">\n  <header>\n')
         if post.title:
-            add(f'<h1 class="p-name">{_e(post.title)}</h1>')
+            add(f'<h1 class="p-name">{esc(post.title)}</h1>')
         else:
-            add(f"<h1>{_e(label)}</h1>")
+            add(f"<h1>{esc(label)}</h1>")
         add(f"    {meta(e, page_link=False)}\n")
         if e.reply_to_url:
-            url = _e(e.reply_to_url)
+            url = esc(e.reply_to_url)
             add(
                 f'<p class="in-reply-to">In reply to <a class="u-in-reply-to" href="{url}" '
                 f'rel="nofollow noopener ugc">{url}</a></p>'
@@ -146,23 +146,23 @@ class PostPage:
                 f"      {meta(repost)}\n      {self._entry_body(repost)}\n"
                 "    </blockquote>\n  </div>\n"
             )
-        add(f'  <div class="e-content content">{_e(e.html)}</div>\n')
+        add(f'  <div class="e-content content">{esc(e.html)}</div>\n')
         if e.media:
             add(_media_list(e.media))
         add('  <footer class="post-footer">\n')
         if view.tags:
             links = ", ".join(
-                f'<a class="p-category" href="{_e(href)}">{_e(name)}</a>'
+                f'<a class="p-category" href="{esc(href)}">{esc(name)}</a>'
                 for name, href in view.tags
             )
             add(f'    <p class="tags">Tags: {links}</p>\n')
         add(
-            f'    <p>Archived from <a href="{_e(view.source_href)}">{_e(view.source_name)}</a>, '
-            f'listed in <a href="{_e(view.month_href)}">{_e(view.month)}</a>. '
-            f'<a class="u-url u-uid" href="{_e(e.href)}">Permalink</a>.</p>\n'
+            f'    <p>Archived from <a href="{esc(view.source_href)}">{esc(view.source_name)}</a>, '
+            f'listed in <a href="{esc(view.month_href)}">{esc(view.month)}</a>. '
+            f'<a class="u-url u-uid" href="{esc(e.href)}">Permalink</a>.</p>\n'
         )
         if post.url:
-            url = _e(post.url)
+            url = esc(post.url)
             add(f'<p class="original">Original: <a href="{url}">{url}</a></p>')
         if view.copies:
             add('    <p class="copies">Also published on:\n')
@@ -171,22 +171,22 @@ class PostPage:
                 entry = copy.entry
                 if entry.post.url:
                     add(
-                        f'<a class="u-syndication" href="{_e(entry.post.url)}">'
-                        f"{_e(entry.platform)}</a>"
+                        f'<a class="u-syndication" href="{esc(entry.post.url)}">'
+                        f"{esc(entry.platform)}</a>"
                     )
                 else:
-                    add(_e(entry.platform))
+                    add(esc(entry.platform))
                 if entry.href:
-                    add(f' (<a href="{_e(entry.href)}">archived</a>)')
+                    add(f' (<a href="{esc(entry.href)}">archived</a>)')
                 add(", \n" if n < last else "\n")
             add("    </p>\n")
         if view.original:
             original = view.original
-            href = _e(original.href or original.post.url)
-            name = _e(original.post.title or "our post on " + original.platform)
+            href = esc(original.href or original.post.url)
+            name = esc(original.post.title or "our post on " + original.platform)
             add(f'    <p class="copy-of">A copy of <a href="{href}">{name}</a>')
             if original.post.url:
-                add(f' (<a class="u-repost-of" href="{_e(original.post.url)}">original</a>)')
+                add(f' (<a class="u-repost-of" href="{esc(original.post.url)}">original</a>)')
             add(".</p>\n")
         add("  </footer>\n")
         if view.versions:
@@ -195,27 +195,27 @@ class PostPage:
                 '    <h2 id="versions-heading">Earlier versions</h2>\n'
             )
             for v in view.versions:
-                captured = _e(v.captured_at)
-                title = f"<h3>{_e(v.title)}</h3>" if v.title else ""
+                captured = esc(v.captured_at)
+                title = f"<h3>{esc(v.title)}</h3>" if v.title else ""
                 add(
-                    f"    <details>\n      <summary>Version {_e(v.version)}, captured "
-                    f'<time datetime="{captured}">{_e(self.date(v.captured_at))}</time>'
+                    f"    <details>\n      <summary>Version {esc(v.version)}, captured "
+                    f'<time datetime="{captured}">{esc(self.date(v.captured_at))}</time>'
                     f"</summary>\n{title}"
-                    f'      <div class="content">{_e(v.html)}</div>\n    </details>\n'
+                    f'      <div class="content">{esc(v.html)}</div>\n    </details>\n'
                 )
             add("  </section>\n")
         heading = "Conversation" if view.whole_conversation else "Replies"
         add(
             '  <section class="replies" id="replies" aria-labelledby="replies-heading">\n'
-            f'    <h2 id="replies-heading">{heading} ({_e(view.reply_count)})</h2>\n'
+            f'    <h2 id="replies-heading">{heading} ({esc(view.reply_count)})</h2>\n'
         )
         if view.conversation_href:
-            add(f'<p><a href="{_e(view.conversation_href)}">See the whole conversation</a></p>')
+            add(f'<p><a href="{esc(view.conversation_href)}">See the whole conversation</a></p>')
         if not view.replies:
             add('<p class="none">No replies archived.</p>')
         if view.platform_counts:
             counts = " · ".join(
-                f"Replies on {_e(name)}: {_e(count)}" for name, count in view.platform_counts
+                f"Replies on {esc(name)}: {esc(count)}" for name, count in view.platform_counts
             )
             add(f'<p class="platform-counts">{counts}</p>')
         add("    ")
@@ -232,7 +232,7 @@ class PostPage:
             )
             for c in view.mentions:
                 add(
-                    f'      <li class="h-cite mention {_whose(c)}" id="p-{_e(c.post.id)}">\n'
+                    f'      <li class="h-cite mention {_whose(c)}" id="p-{esc(c.post.id)}">\n'
                     f"        {meta(c)}\n        {self._entry_body(c)}\n      </li>\n"
                 )
             add("    </ul>\n  </section>\n")
@@ -242,20 +242,20 @@ class PostPage:
         """macros.html `gone(post)`."""
         if not post.gone_at:
             return ""
-        reason = f" ({_e(post.gone_reason)})" if post.gone_reason else ""
+        reason = f" ({esc(post.gone_reason)})" if post.gone_reason else ""
         return (
             '<p class="gone-marker" role="note"><strong>Gone upstream</strong> since '
-            f'<time datetime="{_e(post.gone_at)}">{_e(self.date(post.gone_at))}</time>'
+            f'<time datetime="{esc(post.gone_at)}">{esc(self.date(post.gone_at))}</time>'
             f"{reason}. This copy is kept in the archive.</p>\n"
         )
 
     def _entry_body(self, e: Entry) -> str:
         """macros.html `entry_body(e)`."""
         post = e.post
-        title = f'<h3 class="p-name">{_e(post.title)}</h3>' if post.title else ""
+        title = f'<h3 class="p-name">{esc(post.title)}</h3>' if post.title else ""
         gone = self._gone(post) if post.gone_at else ""
         media = _media_list(e.media) if e.media else ""
-        return f'{title}{gone}<div class="e-content content">{_e(e.html)}</div>\n{media}'
+        return f'{title}{gone}<div class="e-content content">{esc(e.html)}</div>\n{media}'
 
     def _thread(self, entries: list[Entry], add: Callable[[str], Any]) -> None:
         """The inside of macros.html `thread(entries)`: the recursive loop."""
@@ -265,18 +265,18 @@ class PostPage:
             current = " current" if e.current else ""
             add(
                 f'  <li>\n  <article class="h-entry h-cite p-comment reply {_whose(e)}{current}" '
-                f'id="p-{_e(post.id)}">\n'
+                f'id="p-{esc(post.id)}">\n'
             )
             if e.current:
-                link = f' (<a class="u-url" href="{_e(e.href)}">permalink</a>)' if e.href else ""
+                link = f' (<a class="u-url" href="{esc(e.href)}">permalink</a>)' if e.href else ""
                 add(f'    <p class="stub">This post, shown above{link}.</p>\n')
             else:
                 add(f"    {meta(e)}\n")
                 if post.title:
-                    add(f'<h3 class="p-name">{_e(post.title)}</h3>')
+                    add(f'<h3 class="p-name">{esc(post.title)}</h3>')
                 if post.gone_at:
                     add(self._gone(post))
-                add(f'    <div class="e-content content">{_e(e.html)}</div>\n')
+                add(f'    <div class="e-content content">{esc(e.html)}</div>\n')
                 if e.media:
                     add(_media_list(e.media))
             if e.children:
@@ -299,28 +299,28 @@ def _media_list(items: list[MediaView]) -> str:
     for m in items:
         add("  <li>\n")
         if m.src and m.kind == "image":
-            src, alt = _e(m.src), _e(m.alt)
-            width = f' width="{_e(m.width)}"' if m.width else ""
-            height = f' height="{_e(m.height)}"' if m.height else ""
+            src, alt = esc(m.src), esc(m.alt)
+            width = f' width="{esc(m.width)}"' if m.width else ""
+            height = f' height="{esc(m.height)}"' if m.height else ""
             caption = f"<figcaption>{alt}</figcaption>" if m.alt else ""
             add(
                 f'    <figure><a href="{src}"><img class="u-photo" src="{src}" alt="{alt}"'
                 f'{width}{height} loading="lazy"></a>{caption}</figure>\n'
             )
         elif m.src and m.kind in ("video", "audio"):
-            label = f' aria-label="{_e(m.alt)}"' if m.alt else ""
+            label = f' aria-label="{esc(m.alt)}"' if m.alt else ""
             add(
-                f'    <{m.kind} class="u-{m.kind}" controls preload="none" src="{_e(m.src)}"'
+                f'    <{m.kind} class="u-{m.kind}" controls preload="none" src="{esc(m.src)}"'
                 f"{label}></{m.kind}>\n"
             )
         elif m.src:
-            add(f'    <a href="{_e(m.src)}">{_e(m.alt or "Attached file")}</a>\n')
+            add(f'    <a href="{esc(m.src)}">{esc(m.alt or "Attached file")}</a>\n')
         else:
-            suffix = f": {_e(m.alt)}" if m.alt else ""
-            kind = _e(str(m.kind).capitalize())
+            suffix = f": {esc(m.alt)}" if m.alt else ""
+            kind = esc(str(m.kind).capitalize())
             if m.url:
                 add(
-                    f'    <a class="remote-media" href="{_e(m.url)}" rel="nofollow noopener">'
+                    f'    <a class="remote-media" href="{esc(m.url)}" rel="nofollow noopener">'
                     f"{kind} (not archived){suffix}</a>\n"
                 )
             else:
@@ -340,20 +340,20 @@ def list_page(
     canonical: Any,
 ) -> str:
     """list.html."""
-    title = f"{_e(heading)} — " if heading else ""
+    title = f"{esc(heading)} — " if heading else ""
     title += frame.site_title
     if pages.number > 1:
-        title += f" (page {_e(pages.number)})"
+        title += f" (page {esc(pages.number)})"
     out = frame.open(title, canonical)
     add = out.append
-    h1 = _e(heading) if heading else frame.site_title
+    h1 = esc(heading) if heading else frame.site_title
     add(f'<section class="h-feed">\n  <h1 class="p-name">{h1}</h1>\n')
     if intro:
-        add(f'<p class="intro">{_e(intro)}</p>')
+        add(f'<p class="intro">{esc(intro)}</p>')
     if not items:
         add("<p>Nothing archived yet.</p>")
     for item in items:
-        add(f"  {_e(item.html)}\n")
+        add(f"  {esc(item.html)}\n")
     add("</section>\n")
     add(_pagination(pages))
     add("\n")
@@ -365,8 +365,8 @@ def list_page(
                 add(f"  <section><h2>{heading_}</h2><ul{css}>")
                 for name, href, count in rows:
                     add(
-                        f'<li><a href="{_e(href)}">{_e(name)}</a> '
-                        f'<span class="count">{_e(count)}</span></li>'
+                        f'<li><a href="{esc(href)}">{esc(name)}</a> '
+                        f'<span class="count">{esc(count)}</span></li>'
                     )
                 add("</ul></section>\n")
         add("</aside>\n")
@@ -393,9 +393,9 @@ def _pagination(pages: Any) -> str:
     """macros.html `pagination(pages)`."""
     if not pages.count > 1:
         return ""
-    newer = f'<a rel="prev" href="{_e(pages.newer)}">← Newer</a>' if pages.newer else ""
-    older = f'<a rel="next" href="{_e(pages.older)}">Older →</a>' if pages.older else ""
+    newer = f'<a rel="prev" href="{esc(pages.newer)}">← Newer</a>' if pages.newer else ""
+    older = f'<a rel="next" href="{esc(pages.older)}">Older →</a>' if pages.older else ""
     return (
         f'<nav class="pagination" aria-label="Pages">\n{newer}'
-        f"  <span>Page {_e(pages.number)} of {_e(pages.count)}</span>\n{older}</nav>\n"
+        f"  <span>Page {esc(pages.number)} of {esc(pages.count)}</span>\n{older}</nav>\n"
     )

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from ownfeed.archive.site import SitePost
 from ownfeed.export import build_site, pages
-from ownfeed.export.pypages import _e
+from ownfeed.export.pypages import esc
 from ownfeed.export.views import CopyView, Entry, MediaView, PostView, VersionView
 from tests.export import Sample, build_archive
 
@@ -232,5 +232,35 @@ def test_the_sample_site_is_the_same_through_jinja(tmp_path: Path) -> None:
 
 @given(st.text())
 def test_escape_equals_markupsafe(text: str) -> None:
-    assert _e(text) == str(escape(text))
-    assert _e(Markup(text)) == text
+    assert esc(text) == str(escape(text))
+    assert esc(Markup(text)) == text
+
+
+# list_item.html as a template, before its entry became the Python helper list_entry: the
+# helper must write exactly this.
+LIST_ITEM = (Path(__file__).parent / "list_item_reference.html").read_text(encoding="utf-8")
+
+
+class _ListItem:
+    def __init__(self, rng: random.Random, n: int) -> None:
+        self.post = _post(rng, n)
+        self.href = rng.choice(["../posts/a.html", "posts/<b>&.html"])
+        self.replies = rng.choice([0, 1, 2, 17])
+        self.text = rng.choice(["", "Some words & <more>"])
+        self.platform = rng.choice(["Web", "Odd <platform>"])
+        self.label = rng.choice(["Post on Web, 2024-03-05", "<label>"])
+        self.excerpt = self.text + " …"
+
+
+def test_list_entry_equals_the_old_list_item_template() -> None:
+    rng = random.Random(7)
+    templates = pages.Templates()
+    reference = templates.env.from_string(LIST_ITEM)
+    item_template = templates.env.get_template("list_item.html")
+    for n in range(500):
+        item = _ListItem(rng, n)
+        expected = reference.render(item=item, root="../")
+        assert item_template.render(item=item, root="../") == expected
+        assert templates.list_item(item, "../") == expected
+    theme = pages.Templates(python=False)
+    assert theme.list_item(item, "../") == expected
