@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import posixpath
 import time
@@ -21,6 +22,7 @@ from ownfeed.export.model import SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
 from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerprint
+from ownfeed.gcpause import fewer_collections
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
@@ -82,6 +84,12 @@ class Export:
         self._entries: EntryStore | None = None
 
     def run(self) -> ExportReport:
+        # An export allocates a container per post in a dozen places; with the default
+        # thresholds the collector ran some hundred passes, the full ones over the model.
+        with fewer_collections():
+            return self._run()
+
+    def _run(self) -> ExportReport:
         started = time.perf_counter()
         try:
             local = self.local_media()
@@ -97,6 +105,7 @@ class Export:
             if self.writer.keep_all(marker):  # nothing new since the last export
                 return self._finish(self.writer.commit(marker), started, None)
             model = SiteModel.load(self.archive, set(local))
+            gc.freeze()  # the model lives to the end: no collection needs to walk it
             self.salt = fingerprint(
                 FORMAT,
                 self.templates.fingerprint(),

@@ -92,8 +92,9 @@ class Helpers(Generic[R]):
         self.chunks = Chunks(count, context)
         if helpers:
             # Objects alive now (the model) are left out of garbage collection in every
-            # process until the helpers are done: a collection writes to each object it
-            # visits, which would give both processes their own copy of the whole heap.
+            # process (until the caller unfreezes them, after the export): a collection
+            # writes to each object it visits, which would give both processes their own
+            # copy of the whole heap.
             gc.collect()
             gc.freeze()
         try:
@@ -126,7 +127,6 @@ class Helpers(Generic[R]):
             elif failure is None:
                 failure = str(value)
         self.processes = []
-        gc.unfreeze()
         if failure is not None:
             raise RuntimeError(f"rendering post pages failed in a helper process:\n{failure}")
         return reports
@@ -139,4 +139,3 @@ class Helpers(Generic[R]):
                 process.join()
             pipe.close()
         self.processes = []
-        gc.unfreeze()
