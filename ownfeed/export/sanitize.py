@@ -188,6 +188,8 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     value = url.strip()
+    if value.startswith(("https://", "http://")) and value.isprintable() and " " not in value:
+        return value  # the common case, without a regex: nothing to remove, a web scheme
     if _PLAIN_HTTP.match(value):
         return value
     try:

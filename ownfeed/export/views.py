@@ -144,11 +144,15 @@ class PageBuilder:
         cleaned = self.cleaned(post)
         html = Markup(cleaned.html or text_html(post.content_text))
         post = safe_post(post)
-        media = [
-            self.media_view(item)
-            for item in self.model.media.get(post.id, [])
-            if media_key(item.url) not in cleaned.inline_media
-        ]
+        media: list[MediaView] = []
+        items = self.model.media.get(post.id)
+        if items:  # most posts have none; media_key (a URL parse) only when HTML shows some
+            inline = cleaned.inline_media
+            media = [
+                self.media_view(item)
+                for item in items
+                if not inline or media_key(item.url) not in inline
+            ]
         href = None
         if post.id in self.model.by_id:
             href = urls.href(urls.post_page(post.id), self.root)
@@ -251,6 +255,7 @@ class PageBuilder:
         repost = self.posts.get(post.repost_of or "") if post.kind == "repost" else None
         source = post.source or "unknown"
         info = model.sources.get(source)
+        month = urls.month_of(post.date)
         return PostView(
             entry=self.entry(post),
             context=context,
@@ -265,8 +270,8 @@ class PageBuilder:
             reply_count=self._count(post_id, whole),
             source_name=info.title if info and info.title else source,
             source_href=urls.href(urls.source_page(model.source_slugs[source]), self.root),
-            month=urls.month_of(post.date),
-            month_href=urls.href(urls.month_page(urls.month_of(post.date)), self.root),
+            month=month,
+            month_href=urls.href(urls.month_page(month), self.root),
             mentions=[self.entry(self.posts[pid]) for pid in self._mentions(post_id)],
             platform_counts=counts,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -169,6 +170,29 @@ def test_empty_content(sanitizer: Sanitizer) -> None:
 )
 def test_safe_url(url: str | None, expected: str | None) -> None:
     assert safe_url(url) == expected
+
+
+def _safe_url_by_regex(url: str) -> str | None:
+    """safe_url before its fast path for plain web URLs (the reference)."""
+    value = url.strip()
+    if re.match(r"https?://[^\x00-\x20\x7f]+\Z", value, re.IGNORECASE):
+        return value
+    try:
+        scheme = urlsplit(re.sub(r"[\x00-\x20\x7f]+", "", value)).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or re.search(r"[\x00-\x20\x7f]", value):
+        return None
+    return value
+
+
+@settings(max_examples=3000)
+@given(
+    st.sampled_from(["", "https://", "http://", "HTTPS://", " https://", "javascript:"]),
+    st.text(alphabet=st.sampled_from(["a", "/", ":", " ", "\t", "\x00", "\x7f", "\x85", "[", "é"])),
+)
+def test_safe_url_fast_path_agrees(prefix: str, rest: str) -> None:
+    assert safe_url(prefix + rest) == (_safe_url_by_regex(prefix + rest) or None)
 
 
 PIECES = st.sampled_from(
