@@ -9,7 +9,9 @@ several frequencies, a two-word query and a source-filtered query, and reports t
 and p95 of each over `--repeat` runs. CPU seconds (this process) are reported beside wall
 time, with the load average: on a shared machine they are the steadier figure.
 
-Usage: ``python benchmarks/archive_scale.py [--posts 1000000] [--batch 1000] [--keep DB]``.
+Usage: ``python benchmarks/archive_scale.py [--posts 1000000] [--batch 1000] [--keep DB]
+[--append]``; `--append` adds `--posts` more to the archive at `--keep` (compare changes by
+inserting 100,000 posts into a copy of one larger archive).
 Needs about 4 GB of disk for a million posts (WAL included); memory stays flat.
 """
 
@@ -65,15 +67,15 @@ class Corpus:
         return " ".join(self.words[min(rank, VOCABULARY - 1)] for rank in draws)
 
 
-def posts(total: int, batch: int, seed: int) -> Iterator[tuple[str, list[Post]]]:
-    """Batches of synthetic posts, made lazily so memory stays flat."""
-    corpus = Corpus(seed)
+def posts(total: int, batch: int, seed: int, offset: int = 0) -> Iterator[tuple[str, list[Post]]]:
+    """Batches of synthetic posts numbered from `offset`, made lazily so memory stays flat."""
+    corpus = Corpus(seed + offset)
     authors = [Author("web", name=f"Author {n}", url=f"https://a{n}.example/") for n in range(50)]
     start = datetime(2015, 1, 1, tzinfo=UTC)
-    for first in range(0, total, batch):
+    for first in range(offset, offset + total, batch):
         source = f"source-{(first // batch) % SOURCES}"
         chunk = []
-        for number in range(first, min(total, first + batch)):
+        for number in range(first, min(offset + total, first + batch)):
             paragraph = corpus.text(60)
             chunk.append(
                 Post(
@@ -106,14 +108,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20, help="runs per query")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="archive path to keep (default: temporary)")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="insert into the existing archive at --keep, numbering after the posts it holds",
+    )
     parser.add_argument("--save", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="ownfeed-scale-") as tmp:
         path = args.keep or Path(tmp) / "archive.db"
-        if path.exists():
-            raise SystemExit(f"{path} exists: give a new path")
+        if path.exists() and not args.append:
+            raise SystemExit(f"{path} exists: give a new path (or --append)")
         archive = Archive(path)
+        offset = 0
+        if args.append:
+            offset = archive.conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+            print(f"appending to {offset:,} archived posts", file=sys.stderr)
         for pragma in os.environ.get("BENCH_PRAGMAS", "").split(";"):
             if pragma.strip():
                 archive.conn.execute(f"PRAGMA {pragma}")
@@ -122,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_before = os.getloadavg()
         begin = time.perf_counter()
         now = datetime(2026, 1, 1, tzinfo=UTC)
-        batches = posts(args.posts, args.batch, args.seed)
+        batches = posts(args.posts, args.batch, args.seed, offset)
         while True:
             mark = time.perf_counter()
             item = next(batches, None)
@@ -189,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = {
                 "posts": done,
                 "batch": args.batch,
+                "archived_before": offset,
                 "posts_per_s": rate,
                 "insert_cpu_s": stored_cpu,
                 "load_average": [load_before[0], os.getloadavg()[0]],
