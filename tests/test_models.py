@@ -1,3 +1,4 @@
+import html
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -48,3 +49,37 @@ def test_html_to_text_collapses_every_unicode_space_like_a_regex(text: str) -> N
     assert collapsed == collapsed.strip()
     assert not re.search(r"\s\s", collapsed)
     assert not re.search(r"[^\S ]", collapsed)
+
+
+def _iso_by_conversion(value: datetime) -> str:
+    """What `iso` computed before its fast path for UTC datetimes without microseconds."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+@given(
+    st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(0)), timezone(timedelta(hours=-5))])
+    )
+)
+def test_iso_fast_path_writes_what_the_conversion_writes(value: datetime) -> None:
+    assert iso(value) == _iso_by_conversion(value)
+    assert iso(value.replace(microsecond=0)) == _iso_by_conversion(value)
+    assert iso(value.replace(tzinfo=None)) == _iso_by_conversion(value.replace(tzinfo=UTC))
+
+
+_SCRIPTISH = ["<script>", "</script>", "<SCRIPT a=1>", "</Script >", "<style>", "</STYLE>", "<p>"]
+
+
+@given(st.lists(st.sampled_from([*_SCRIPTISH, "x", " ", "<", "s", "S", "&amp;", "<b>"])))
+def test_html_to_text_drops_scripts_and_styles_whatever_their_case(parts: list[str]) -> None:
+    """The script/style pass is skipped only where it cannot match (no "<s" or "<S")."""
+    markup = "".join(parts)
+    drop = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+    block = re.compile(
+        r"</?(?:br|p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|hr|figure|img)\b[^>]*>",
+        re.IGNORECASE,
+    )
+    text = re.sub(r"<[^>]*>", "", block.sub(" ", drop.sub(" ", markup)))
+    expected = " ".join(html.unescape(text).split()) if markup else ""
+    assert html_to_text(markup) == expected
+    assert html_to_text("a<SCRIPT>x()</script>b") == "a b"

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,10 +160,17 @@ class _Batch:
         self.tags: list[tuple[str, str]] = []
         self.media: list[tuple[Any, ...]] = []
         self._author_ids: dict[Author, str] = {}
+        # the Author object queued last for each id, and by identity (a source hands the
+        # same object to many posts; the posts keep it alive while the batch lives)
+        self._last: dict[str, Author] = {}
+        self._seen: dict[int, tuple[Author, str]] = {}
 
     def author(self, author: Author) -> str:
         """Queue an author upsert; the same id twice is merged the way two upserts would be
         (coalesce: the last non-NULL value of each column wins)."""
+        seen = self._seen.get(id(author))
+        if seen is not None and seen[0] is author and self._last[seen[1]] is author:
+            return seen[1]  # the last one merged into its row: merging again changes nothing
         key = self._author_ids.get(author)
         if key is None:
             key = self._author_ids[author] = author.id
@@ -180,6 +188,8 @@ class _Batch:
                 new if new is not None else old for new, old in zip(row, earlier, strict=True)
             )
         self.authors[key] = row
+        self._last[key] = author
+        self._seen[id(author)] = (author, key)
         return key
 
     def write(self, conn: sqlite3.Connection) -> None:
@@ -204,7 +214,7 @@ def _insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> N
         sql = statements.get(len(chunk))
         if sql is None:
             sql = statements[len(chunk)] = head + ", ".join([_POST_ROW] * len(chunk))
-        conn.execute(sql, [value for row in chunk for value in row])
+        conn.execute(sql, list(chain.from_iterable(chunk)))
 
 
 def _add_media(batch: _Batch, pid: str, items: Iterable[Media]) -> None:

@@ -269,3 +269,21 @@ def test_an_archive_that_already_has_both_rows_keeps_updating_each(archive):
 )
 def test_plain_text_fast_path_matches_html_to_text(text):
     assert _visible(text) == html_to_text(text)
+
+
+def test_an_author_object_given_again_after_another_with_its_id_wins_again(archive):
+    """Authors are merged like one upsert per post, also when one object is queued twice."""
+    first = Author("web", handle="b", name="Björn", url="https://b/")
+    second = Author("web", handle="b", name="Bjoern", avatar_url="https://b/a.png")
+    put(
+        archive,
+        blog_post(native_id="1", author=first),
+        blog_post(native_id="2", author=second),
+        blog_post(native_id="3", author=first),
+        blog_post(native_id="4", author=first),
+    )
+    author = archive.one("SELECT handle, name, url, avatar_url FROM authors")
+    assert tuple(author) == ("b", "Björn", "https://b/", "https://b/a.png")
+    put(archive, blog_post(native_id="5", author=second), blog_post(native_id="6", author=second))
+    author = archive.one("SELECT handle, name, url, avatar_url FROM authors")
+    assert tuple(author) == ("b", "Bjoern", "https://b/", "https://b/a.png")
