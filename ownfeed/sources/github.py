@@ -5,6 +5,8 @@ quota) and the first sync walks the REST API once for the whole history (unauthe
 60 requests an hour, plenty for that). With `token_env` the REST API is used throughout
 (5,000 an hour; ETags make an unchanged page a free 304). Native ids are the release pages
 (`https://github.com/<o>/<r>/releases/tag/<tag>`), which the feed and the API both give.
+With a token, the comments of a release's discussion are archived as its replies
+(`github_discussions`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,19 @@ from urllib.parse import quote, unquote, urlsplit
 from ownfeed.errors import ParseError, SourceError
 from ownfeed.http import Response
 from ownfeed.models import Author, Gone, KnownPost, Post, SourceResult, parse_iso
-from ownfeed.sources.apiutil import Skipped, base_url, env_secret, json_list, link_header, mapper
+from ownfeed.sources.apiutil import (
+    BudgetedReads,
+    Skipped,
+    base_url,
+    env_secret,
+    json_list,
+    link_header,
+    mapper,
+    needs_replies,
+)
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import entry_date, parse_document
+from ownfeed.sources.github_discussions import Discussion, read_discussion
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, remaining, seconds_until_reset
 
 PLATFORM = "github"
@@ -143,6 +155,28 @@ class _Api:
         if etags is not None and response.headers.get("etag"):
             etags[url] = response.headers["etag"]
         return response
+
+    async def graphql(self, query: str, variables: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The `data` of a GraphQL answer; its first error as a SourceError when there is
+        no data. Needs the token (GitHub answers GraphQL only to authenticated requests)."""
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.token}"}
+        payload = {"query": query, "variables": dict(variables)}
+        response = await self.limiter.post_json(
+            f"{self.base}/graphql", payload, headers=headers, accept=(401, 403)
+        )
+        if response.status == 403:
+            raise self._forbidden(response)
+        if response.status == 401:
+            raise SourceError("GitHub GraphQL API: the token was refused (HTTP 401)", status=401)
+        answer = response.json()
+        data = answer.get("data") if isinstance(answer, dict) else None
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if isinstance(data, dict):
+            return data
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        message = first.get("message") if isinstance(first, dict) else None
+        said = " ".join(str(message or "no data").split())[:200]
+        raise SourceError(f"GitHub GraphQL API: {said}")
 
     def _forbidden(self, response: Response) -> SourceError:
         if remaining(response.headers) == 0:
@@ -313,11 +347,73 @@ class GitHubSource(Source):
 
         for posts in await asyncio.gather(*(one(name) for name in repos)):
             result.posts += posts
+        if api.token and self.config.replies:
+            await self._discussions(ctx, api, owner, state, result)
         skipped = Skipped()
         skipped.errors = self._malformed
         skipped.report(result)
         result.http_status = 200
         return result
+
+    # --- replies: release discussions ------------------------------------------------------
+
+    async def _discussions(
+        self,
+        ctx: SourceContext,
+        api: _Api,
+        owner: str,
+        state: dict[str, Any],
+        result: SourceResult,
+    ) -> None:
+        """Read the discussions of new and recent releases (and of those whose read failed
+        last time); the releases' discussion URLs are remembered, so a release the API did
+        not send again (an unchanged page) still has its discussion re-read while young."""
+        known: dict[str, str] = state.setdefault("discussions", {})
+        published = {p.native_id: p.published_at for p in result.posts}
+        for post in result.posts:
+            url = (post.raw or {}).get("discussion_url")
+            if isinstance(url, str) and url:
+                known[post.native_id] = url
+        pending = set(state.get("pending_discussions") or ())
+        wanted = []
+        for release, url in known.items():
+            archived = ctx.known.get(release)
+            when = published.get(release) or (archived.published_at if archived else None)
+            if needs_replies(
+                ctx,
+                release,
+                count=None,
+                published=when,
+                refresh_days=self.config.refresh_days,
+                pending=pending,
+            ):
+                wanted.append((release, url))
+        reads = BudgetedReads(4, stops=lambda error: error.status in (401, 403, 429))
+        failed: list[str] = []
+        unread = 0
+
+        async def one(release: str, url: str) -> None:
+            nonlocal unread
+            try:
+                found: Discussion = await reads(
+                    partial(read_discussion, api.graphql, release, url, owner)
+                )
+            except (SourceError, ParseError) as error:
+                failed.append(release)
+                if reads.stopped is None or error is not reads.stopped:
+                    result.warnings.append(f"discussion of {release}: {error}")
+                return
+            result.posts += found.posts
+            unread += found.unread_replies
+
+        await asyncio.gather(*(one(release, url) for release, url in wanted))
+        if reads.stopped is not None:
+            result.warnings.append(
+                f"{len(failed)} discussion(s) left for the next sync: {reads.stopped}"
+            )
+        if unread:
+            result.warnings.append(f"{unread} discussion replies beyond the first 50 not read")
+        state["pending_discussions"] = sorted(failed)
 
     async def verify(self, ctx: SourceContext, posts: list[KnownPost]) -> SourceResult:
         """Each release by tag through the API: 404 is gone."""

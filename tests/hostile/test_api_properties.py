@@ -34,6 +34,7 @@ from ownfeed.sources import (
     activitypub,
     bluesky,
     github,
+    github_discussions,
     lemmy,
     mastodon,
     ratelimit,
@@ -255,6 +256,11 @@ def github_atom_entry(document: Any) -> Iterable[Post | None]:
     ]
 
 
+def github_discussion_comment(document: Any) -> Iterable[Post | None]:
+    release = "https://github.com/novosyx/novosyx/releases/tag/v4.0.0"
+    return [github_discussions.map_comment(document, release, release, "novosyx")]
+
+
 def _items(*documents: Any, key: str = "items") -> list[Any]:
     return [item for document in documents for item in document.get(key) or ()]
 
@@ -370,6 +376,14 @@ def _mappers() -> list[Mapper]:
         ),
         Mapper(
             "github atom entry", github_atom_entry, _feed_entries(DATA / "github" / "releases.atom")
+        ),
+        Mapper(
+            "github discussion comment",
+            github_discussion_comment,
+            [
+                gh_site.comment(1, "alice", "<p>Hi</p>"),
+                gh_site.comment(2, "novosyx", "<p>Yes</p>", lastEditedAt="2024-03-03T00:00:00Z"),
+            ],
         ),
     ]
 

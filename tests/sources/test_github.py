@@ -248,3 +248,134 @@ def test_entity_declarations_in_releases_atom_are_refused(
         "not a feed: XML entity declarations are refused (entity bomb?)"
     )
     assert rows(tmp_path) == {}
+
+
+# --- replies: the comments of a release's discussion (GraphQL, token only) -------------------
+
+DISCUSSION = "https://github.com/novosyx/novosyx/discussions/90"
+
+
+def comment(number: int, login: str, html: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": f"DC_{number}",
+        "url": f"{DISCUSSION}#discussioncomment-{number}",
+        "bodyHTML": html,
+        "createdAt": f"2024-03-0{min(number, 9)}T12:00:00Z",
+        "lastEditedAt": None,
+        "isMinimized": False,
+        "author": {"login": login, "url": f"https://github.com/{login}", "avatarUrl": None},
+        "reactions": {"totalCount": number},
+        **extra,
+    }
+
+
+class GraphQL:
+    """/api/graphql answering the discussion query in two pages of comments."""
+
+    def __init__(self, github: GitHub) -> None:
+        self.github = github
+        self.asked: list[dict[str, Any]] = []
+        self.reply: Reply | None = None  # a scripted answer instead of the pages
+        first = comment(1, "alice", "<p>Does SSO work with Keycloak?</p>")
+        first["replies"] = {
+            "totalCount": 1,
+            "nodes": [comment(2, "novosyx", "<p>Yes, since 4.0.</p>")],
+        }
+        spam = comment(3, "spammer", "<p>cheap pills</p>", isMinimized=True)
+        spam["replies"] = {"totalCount": 0, "nodes": []}
+        last = comment(4, "carol", "<p>Thanks!</p>")
+        last["replies"] = {"totalCount": 60, "nodes": [comment(5, "dave", "<p>+1</p>")]}
+        self.pages = [[first, spam], [last]]
+        github.server.route("/api/graphql", self.answer)
+
+    def answer(self, request: Request) -> Reply:
+        assert request.method == "POST"
+        assert request.headers["authorization"] == "Bearer ghp_test"
+        body = json.loads(request.body)
+        self.asked.append(body["variables"])
+        if self.reply is not None:
+            return self.reply
+        assert body["variables"]["number"] == 90 and "discussion(number: $number)" in body["query"]
+        page = 1 if body["variables"]["after"] == "c1" else 0
+        info = {"hasNextPage": page == 0, "endCursor": "c1" if page == 0 else None}
+        data = {
+            "repository": {
+                "discussion": {"comments": {"pageInfo": info, "nodes": self.pages[page]}}
+            }
+        }
+        return self.github.json({"data": data})
+
+
+@pytest.fixture
+def graphql(github: GitHub, monkeypatch: pytest.MonkeyPatch) -> GraphQL:
+    monkeypatch.setenv("GH_TOKEN", "ghp_test")
+    github.pages[0][0]["discussion_url"] = DISCUSSION
+    return GraphQL(github)
+
+
+def test_release_discussion_comments_are_its_replies(
+    graphql: GraphQL, server: TestServer, tmp_path: Path
+) -> None:
+    report = sync(tmp_path, server, token_env="GH_TOKEN")
+    assert report.status == "ok"
+    assert report.runs[0].error == "59 discussion replies beyond the first 50 not read"
+    posts = rows(tmp_path)
+    question, answer = (
+        posts[f"{DISCUSSION}#discussioncomment-1"],
+        posts[f"{DISCUSSION}#discussioncomment-2"],
+    )
+    release = posts[V4]
+    assert question["kind"] == "reply" and question["is_own"] == 0
+    assert question["in_reply_to"] == release["id"] and question["thread_root"] == release["id"]
+    assert answer["in_reply_to"] == question["id"] and answer["thread_root"] == release["id"]
+    assert answer["is_own"] == 1 and answer["content_text"] == "Yes, since 4.0."
+    assert f"{DISCUSSION}#discussioncomment-3" not in posts  # minimized: spam or off-topic
+    assert {f"{DISCUSSION}#discussioncomment-{n}" for n in (4, 5)} <= set(posts)
+    assert [a["after"] for a in graphql.asked] == [None, "c1"]
+    graphql.asked.clear()
+    again = sync(tmp_path, server, token_env="GH_TOKEN")
+    assert again.runs[0].counts.new == 0
+    assert graphql.asked == []  # an old release's discussion is not read on every sync
+
+
+def test_without_a_token_no_discussion_is_asked_for(
+    github: GitHub, server: TestServer, tmp_path: Path
+) -> None:
+    github.pages[0][0]["discussion_url"] = DISCUSSION
+    report = sync(tmp_path, server)
+    assert report.status == "ok" and "/api/graphql" not in github.paths()
+
+
+def test_a_spent_graphql_budget_leaves_the_discussion_for_the_next_sync(
+    graphql: GraphQL, github: GitHub, server: TestServer, tmp_path: Path
+) -> None:
+    reset = str(int(time.time()) + 3600)
+    graphql.reply = Reply(
+        json.dumps({"message": "API rate limit exceeded"}),
+        403,
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        content_type="application/json",
+    )
+    report = sync(tmp_path, server, token_env="GH_TOKEN")
+    assert report.status == "ok" and V4 in rows(tmp_path)
+    assert "1 discussion(s) left for the next sync: GitHub API rate limit used up" in (
+        report.runs[0].error or ""
+    )
+    graphql.reply = None
+    sync(tmp_path, server, token_env="GH_TOKEN")
+    assert f"{DISCUSSION}#discussioncomment-1" in rows(tmp_path)
+
+
+def test_a_graphql_error_is_one_line_and_keeps_the_releases(
+    graphql: GraphQL, server: TestServer, tmp_path: Path
+) -> None:
+    graphql.reply = github_error = Reply(
+        json.dumps({"errors": [{"message": "Something went wrong\nwhile executing your query."}]}),
+        content_type="application/json",
+    )
+    assert github_error.status == 200
+    report = sync(tmp_path, server, token_env="GH_TOKEN")
+    assert report.status == "ok" and V4 in rows(tmp_path)
+    error = report.runs[0].error or ""
+    said = "Something went wrong while executing your query."  # one line
+    assert error == f"discussion of {V4}: GitHub GraphQL API: {said}"
