@@ -16,6 +16,7 @@ import math
 import random
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from ownfeed.netpolicy import AddressKind, host_kind
 
 MAX_BODY_DEFAULT = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
+#: bytes a second a response body must keep arriving at (see `_Pace`)
+MIN_BODY_RATE = 1024
 CONNECTIONS_PER_CLIENT = 4
 DEFAULT_USER_AGENT = f"ownfeed/{__version__} (+https://github.com/ownfeed/ownfeed)"
 
@@ -348,7 +351,7 @@ class HttpClient:
                 break
             return Response(final_url, status, response.headers, b"")
         if 200 <= status < 300 or status in accepted:
-            body = await _read_body(response, cap)
+            body = await _read_body(response, cap, self.timeout)
             return Response(final_url, status, response.headers, body)
 
         reason = _reason(response)
@@ -461,8 +464,33 @@ class _Inflater:
         return rest
 
 
-async def _read_body(response: httpx.Response, cap: int) -> bytes:
-    """Read the raw stream and inflate it ourselves, so the cap holds after decompression."""
+class _Pace:
+    """Cuts a body that trickles in: over every stretch of `window` seconds (the timeout,
+    which httpx applies per read only) at least MIN_BODY_RATE bytes a second must arrive.
+    A server sending a byte just before each read would time out could otherwise hold a
+    request open for as long as it likes; an honest slow link (1 KiB/s) is never cut."""
+
+    def __init__(self, window: float) -> None:
+        self.window = max(window, 0.001)
+        self.start = time.monotonic()
+        self.received = 0
+
+    def step(self, count: int) -> None:
+        self.received += count
+        elapsed = time.monotonic() - self.start
+        if elapsed < self.window:
+            return
+        if self.received < MIN_BODY_RATE * elapsed:
+            raise FetchError(
+                f"response body too slow: {self.received} bytes in {elapsed:.0f} s "
+                f"(less than {MIN_BODY_RATE // 1024} KiB/s)"
+            )
+        self.start, self.received = time.monotonic(), 0
+
+
+async def _read_body(response: httpx.Response, cap: int, window: float = 30.0) -> bytes:
+    """Read the raw stream and inflate it ourselves, so the cap holds after decompression;
+    a body that arrives slower than MIN_BODY_RATE is cut (`_Pace`)."""
     encoding = response.headers.get("content-encoding", "").strip().lower()
     inflater: _Inflater | None
     if encoding in ("", "identity"):
@@ -479,7 +507,9 @@ async def _read_body(response: httpx.Response, cap: int) -> bytes:
 
     chunks: list[bytes] = []
     size = 0
+    pace = _Pace(window)
     async for raw in response.aiter_raw():
+        pace.step(len(raw))
         pieces = inflater.feed(raw, cap - size) if inflater else [raw]
         for piece in pieces:
             size += len(piece)

@@ -11,7 +11,7 @@ import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -387,6 +387,30 @@ def test_concurrency_caps_requests_in_flight(server: TestServer) -> None:
 
     assert [r.body for r in asyncio.run(many())] == [b"ok"] * 6
     assert peak == 2
+
+
+def trickle(piece: bytes, pause: float, count: int) -> Reply:
+    def chunks() -> Iterable[bytes]:
+        for _ in range(count):
+            yield piece
+            time.sleep(pause)
+
+    return Reply(stream=chunks)
+
+
+def test_a_trickling_body_is_cut_once_a_timeout_has_passed(server: TestServer) -> None:
+    """A byte just before each read would time out kept a request open for as long as the
+    server liked (httpx's timeout is per read): now the body must keep up 1 KiB/s."""
+    server.route("/trickle", trickle(b"<", 0.15, 40))  # 6 s at 7 bytes a second
+    began = time.monotonic()
+    error = fetch_error(server.url("/trickle"), client={"timeout": 0.3, "retries": 1})
+    assert "response body too slow" in str(error) and "less than 1 KiB/s" in str(error)
+    assert time.monotonic() - began < 2
+
+
+def test_a_slow_but_steady_body_is_read_to_its_end(server: TestServer) -> None:
+    server.route("/steady", trickle(b"x" * 2048, 0.1, 8))  # 20 KiB/s for 0.8 s
+    assert fetch(server.url("/steady"), client={"timeout": 0.3}).body == b"x" * 2048 * 8
 
 
 # --- Response helpers --------------------------------------------------------------------
