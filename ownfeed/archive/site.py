@@ -151,7 +151,14 @@ def _intern(value: str | None) -> str | None:
     return None if value is None else sys.intern(value)
 
 
-def _post(row: sqlite3.Row) -> SitePost:
+def _rows(archive: Archive, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """Plain tuples instead of `sqlite3.Row`s, for the scans over every post."""
+    cursor = archive.conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
+
+
+def _post(row: sqlite3.Row | tuple[Any, ...]) -> SitePost:
     """Positional and with shared strings on purpose: this runs for every post of an export,
     and a large export keeps every summary in memory."""
     values = list(row)
@@ -206,7 +213,7 @@ def own_posts(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
-    return [_post(row) for row in archive.conn.execute(sql, params)]
+    return [_post(row) for row in _rows(archive, sql, params)]
 
 
 def excerpts(archive: Archive, ids: Iterable[str], chars: int = 300) -> dict[str, str]:
@@ -303,8 +310,8 @@ def post_marks(archive: Archive) -> Iterator[PostMark]:
           coalesce(a.name, '') || '|' || coalesce(a.handle, '') || '|' || coalesce(a.url, '')
         {_FROM} ORDER BY 2, 5, 1
     """
-    for row in archive.conn.execute(sql):
-        yield PostMark(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+    for pid, root, parent, own, date, sig in _rows(archive, sql):
+        yield PostMark(pid, root, parent, bool(own), date, sig)
 
 
 def versions(archive: Archive, post_ids: Iterable[str]) -> dict[str, list[Version]]:

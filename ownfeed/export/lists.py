@@ -176,11 +176,13 @@ class ListWriter:
         if store is None or not self._stale:
             return
         missing: dict[str, tuple[SitePost, str]] = {}
+        seen: set[str] = set()  # a post shows up in about five lists
         for index, page in sorted(self._stale):
             if urls.root_of(self.listings[index].page_path(page)) != ROOT:
                 continue  # the index's first page: its entries are rendered on the page
             for post in self._page_posts(index, page):
-                if post.id not in missing:
+                if post.id not in seen:
+                    seen.add(post.id)
                     key = store.key(self._entry_token(post.id))
                     if not store.has(post.id, key):
                         missing[post.id] = (post, key)
