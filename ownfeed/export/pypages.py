@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from ownfeed.export.views import Entry, MediaView, PostView
 
@@ -29,8 +29,10 @@ _Date = Callable[[Any], str]
 
 def esc(value: Any) -> str:
     """`{{ value }}` with autoescape: markupsafe's escape, its replacements inlined for a
-    plain string (most values), which skips two calls and a Markup object."""
-    if value.__class__ is str:
+    plain string (most values) and Markup (sanitized HTML, list entries) as it is, which
+    skips two calls and a new Markup object."""
+    cls = value.__class__
+    if cls is str:
         return (
             value.replace("&", "&amp;")
             .replace(">", "&gt;")
@@ -38,6 +40,8 @@ def esc(value: Any) -> str:
             .replace("'", "&#39;")
             .replace('"', "&#34;")
         )
+    if cls is Markup:
+        return value
     return escape(value)
 
 
