@@ -31,7 +31,7 @@ import httpx
 
 from ownfeed import __version__, jsontext
 from ownfeed.errors import FetchError, ParseError
-from ownfeed.netpolicy import AddressKind, host_kind
+from ownfeed.netpolicy import AddressKind, AddressRefused, CheckedConnections, host_kind
 
 MAX_BODY_DEFAULT = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -163,15 +163,14 @@ class HttpClient:
         # One TLS context for all of them: each client would otherwise load the CA bundle
         # again (about 20 ms each, paid by every sync, an unchanged one too).
         tls = httpx.create_ssl_context() if transport is None else None
+        limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
         self._clients = [
             httpx.AsyncClient(
-                verify=tls if tls is not None else True,
+                verify=tls or True,  # these two reach the proxy transports httpx may add
+                limits=limits,
                 timeout=httpx.Timeout(timeout),
-                limits=httpx.Limits(
-                    max_connections=per_client, max_keepalive_connections=per_client
-                ),
                 follow_redirects=False,  # done by hand: scheme checks, credential stripping
-                transport=transport,
+                transport=transport or self._checked_transport(tls, limits),
                 headers={
                     "User-Agent": user_agent or DEFAULT_USER_AGENT,
                     # Only encodings we can inflate with a bounded decompressor.
@@ -181,6 +180,16 @@ class HttpClient:
             for _ in range(shards)
         ]
         self._turn = itertools.count()
+
+    def _checked_transport(
+        self, tls: ssl.SSLContext | None, limits: httpx.Limits
+    ) -> httpx.AsyncHTTPTransport:
+        """httpx's own transport, connecting through `CheckedConnections`: the address a
+        connection goes to is checked when it is made, not only when the request is."""
+        transport = httpx.AsyncHTTPTransport(verify=tls or True, limits=limits)
+        pool = transport._pool  # httpx offers no argument for httpcore's network backend
+        pool._network_backend = CheckedConnections(self._host_kinds)
+        return transport
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -213,6 +222,8 @@ class HttpClient:
         kind = self._host_kinds.get(host)
         if kind is None:
             kind = self._host_kinds[host] = await host_kind(host)
+            # as the connection will name it (IDNA hosts are punycode there)
+            self._host_kinds[url.raw_host.decode("ascii").lower()] = kind
         if kind == "blocked":
             raise FetchError(f"refused: {_shorten(host, 60)} is a link-local or metadata address")
         if kind == "private" and not self.allow_private:
@@ -574,6 +585,8 @@ def _connect_error(exc: httpx.ConnectError) -> FetchError | _Retryable:
     cause: BaseException | None = exc
     seen = 0
     while cause is not None and seen < 10:
+        if isinstance(cause, AddressRefused):
+            return FetchError(_shorten(str(cause), 200))
         if isinstance(cause, ConnectionRefusedError):
             return _Retryable(FetchError(f"connection refused ({host})"))
         if isinstance(cause, socket.gaierror):

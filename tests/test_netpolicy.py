@@ -4,9 +4,11 @@ import ipaddress
 import httpx
 import pytest
 
+from ownfeed import netpolicy
 from ownfeed.errors import FetchError
 from ownfeed.http import HttpClient
 from ownfeed.netpolicy import address_kind, host_kind, url_is_private
+from tests.httpserver import Reply, TestServer
 
 
 @pytest.mark.parametrize(
@@ -69,3 +71,54 @@ def test_private_hops_allowed_when_the_configured_url_is_private():
 def test_metadata_address_is_always_refused():
     outcome = fetch("http://169.254.169.254/latest/meta-data/", allow_private=True)
     assert isinstance(outcome, FetchError) and "metadata" in str(outcome)
+
+
+def rebinding(monkeypatch: pytest.MonkeyPatch, first: str, then: str) -> list[str]:
+    """`rebind.example` answers `first` to the request's check and `then` afterwards."""
+    asked: list[str] = []
+
+    async def resolve(host: str) -> list[str]:
+        assert host == "rebind.example"
+        asked.append(host)
+        return [first if len(asked) == 1 else then]
+
+    monkeypatch.setattr(netpolicy, "resolve", resolve)
+    return asked
+
+
+def get(url: str, allow_private: bool) -> FetchError | bytes:
+    async def go() -> FetchError | bytes:
+        async with HttpClient(retries=1, timeout=2) as client:
+            try:
+                return (await client.scoped(allow_private=allow_private).get(url)).body
+            except FetchError as error:
+                return error
+
+    return asyncio.run(go())
+
+
+def test_a_name_that_rebinds_to_the_local_network_is_not_connected_to(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked as public, then resolved to 127.0.0.1 for the connection: refused, and the
+    local server never sees the request."""
+    server.route("/admin", Reply("secret"))
+    port = server.base_url.rsplit(":", 1)[1]
+    asked = rebinding(monkeypatch, "93.184.216.34", "127.0.0.1")
+    outcome = get(f"http://rebind.example:{port}/admin", allow_private=False)
+    assert isinstance(outcome, FetchError)
+    assert str(outcome) == (
+        "refused: rebind.example now resolves to an address that is not allowed "
+        "(it changed since it was checked)"
+    )
+    assert len(asked) == 2 and server.requests == []
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.route("/feed", Reply("ok"))
+    port = server.base_url.rsplit(":", 1)[1]
+    rebinding(monkeypatch, "127.0.0.1", "127.0.0.1")
+    assert get(f"http://rebind.example:{port}/feed", allow_private=True) == b"ok"
+    assert server.requests[0].headers["host"] == f"rebind.example:{port}"
