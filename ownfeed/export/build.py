@@ -27,6 +27,7 @@ from ownfeed.gcpause import fewer_collections
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
 CHUNK = 200  # post pages rendered per batch of queries
 LIST_PAGES_PER_TASK = 80  # list pages that take about as long as a chunk of post pages
+PREPARE_ALONGSIDE = 20  # post chunks up to which list entries are stored while helpers run
 INDEX_PAGES_PER_CHUNK = 80  # without the entry store: index pages worth one chunk
 
 
@@ -135,19 +136,19 @@ class Export:
             other_lists.plan()
             lists.forget_tokens()  # shared by the parts
             if self._entries is not None:
-                # Every entry a stale page needs is stored first; then the pages are tasks
-                # like chunks of post pages, for this process and the helpers alike.
-                other_lists.prepare()
-                index_lists.prepare()
+                # The stale pages are tasks like chunks of post pages, for this process and
+                # the helpers alike, after the post pages: while helpers render those, this
+                # process stores every entry the pages need (`prepare`), then lets them on.
                 tasks = [
                     (part, batch)
                     for part in (other_lists, index_lists)
                     for batch in part.batches(LIST_PAGES_PER_TASK)
                 ]
-                finish_posts = self.write_posts(model, tasks, [other_lists, index_lists])
+                parts = [other_lists, index_lists]
+                finish_posts = self.write_posts(model, tasks, parts, self._prepare_lists)
             else:  # the index's pages are a helper task; the other lists are written here
                 tasks = [(index_lists, [])] if index_stale else []
-                finish_posts = self.write_posts(model, tasks, [index_lists])
+                finish_posts = self.write_posts(model, tasks, [index_lists], lambda _: None)
                 other_lists.write()
             self.writer.put_text(
                 "search.html",
@@ -215,13 +216,18 @@ class Export:
             self.writer.put(f"assets/{name}", data)
 
     def write_posts(
-        self, model: SiteModel, list_tasks: list[ListTask], parts: list[ListWriter]
+        self,
+        model: SiteModel,
+        list_tasks: list[ListTask],
+        parts: list[ListWriter],
+        prepare: Callable[[list[ListWriter]], None],
     ) -> Callable[[], None]:
-        """Start rendering the post pages whose inputs changed and the list tasks (a batch
-        of stale pages of one part, or `[]`: all of its stale pages); returns `finish()`.
+        """Start rendering the post pages whose inputs changed, then the list tasks (a
+        batch of stale pages of one part, or `[]`: all of its stale pages), which wait for
+        `prepare(parts)`; returns `finish()`.
 
-        Enough work goes to forked helpers (see parallel.py) while this process goes on;
-        `finish()` renders what is left and collects theirs.
+        Enough work goes to forked helpers (see parallel.py) while this process prepares
+        the lists and goes on; `finish()` renders what is left and collects theirs.
         """
         pending: list[tuple[str, str, str]] = []
         for post in model.posts:
@@ -236,18 +242,38 @@ class Export:
             1 if batch else part.stale_count() // INDEX_PAGES_PER_CHUNK
             for part, batch in list_tasks
         )
+        # Preparing touches every post the stale lists show; alongside helpers that render
+        # many post pages (a full export), both processes would copy most of the model.
+        alongside = len(chunks) <= PREPARE_ALONGSIDE
+        if not alongside:
+            prepare(parts)
         if not helpers or work < parallel.MIN_CHUNKS:
-            for number in [*range(pages.first, pages.count), *range(pages.first)]:
-                pages.render(number)  # post pages first, as lists link to them
+            for number in range(pages.lists):  # post pages first, as lists link to them
+                pages.render(number)
+            if alongside:
+                prepare(parts)
+            for number in range(pages.lists, pages.count):
+                pages.render(number)
             return lambda: None
-        running = parallel.Helpers(pages.count, helpers, pages.setup, pages.render, pages.record)
+        gate_from = pages.lists if alongside else None
+        running = parallel.Helpers(
+            pages.count, helpers, pages.setup, pages.render, pages.record, gate_from, pages.gate
+        )
         self._helpers = running
+        if alongside:
+            prepare(parts)
+            running.open_gate(self._entries.added() if self._entries is not None else None)
 
         def finish() -> None:
             for record in running.finish():
                 self.writer.merge(record)
 
         return finish
+
+    @staticmethod
+    def _prepare_lists(parts: list[ListWriter]) -> None:
+        for part in parts:
+            part.prepare()
 
     def _can_fork(self) -> bool:
         """Helpers open the archive file again: not possible for an in-memory one."""
@@ -340,8 +366,8 @@ ListTask = tuple[ListWriter, list[tuple[int, int]]]  # a part's pages ([]: all s
 
 
 class _PostPages:
-    """Renders the list tasks (the first tasks) and chunks of post pages (the others); in a
-    helper process with its own archive connection."""
+    """Renders chunks of post pages (the first tasks) and the list tasks (the others, from
+    task `lists` on); in a helper process with its own archive connection."""
 
     def __init__(
         self,
@@ -356,8 +382,8 @@ class _PostPages:
         self.chunks = chunks
         self.list_tasks = list_tasks
         self.parts = parts
-        self.first = len(list_tasks)
-        self.count = self.first + len(chunks)
+        self.lists = len(chunks)
+        self.count = self.lists + len(list_tasks)
         self.archive = export.archive
         self.sanitizer = Sanitizer(model.media_files)
 
@@ -370,19 +396,24 @@ class _PostPages:
             self.export._entries.for_helper()
         self.export.writer.forget_for_helper()
 
+    def gate(self, added: object) -> None:
+        """In a helper, before its first list task: the entries the main process stored."""
+        if self.export._entries is not None and isinstance(added, str):
+            self.export._entries.take_added(added)
+
     def record(self) -> HelperRecord:
         return self.export.writer.helper_record()
 
     def render(self, number: int) -> None:
-        if number < self.first:
-            part, batch = self.list_tasks[number]
+        if number >= self.lists:
+            part, batch = self.list_tasks[number - self.lists]
             if batch:
                 part.write_pages(batch)
             else:
                 part.write()
             return
         export, model, archive = self.export, self.model, self.archive
-        chunk = self.chunks[number - self.first]
+        chunk = self.chunks[number]
         ids = [pid for pid, _, _ in chunk]
         roots, singles = views.needed(model, ids)
         threads = site.threads(archive, roots)

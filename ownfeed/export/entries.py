@@ -20,6 +20,7 @@ one integer per post: memory stays flat.
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 import struct
@@ -35,6 +36,7 @@ _MAGIC = b"OFENTRY1"
 _TRAILER = struct.Struct("<8sQQ")  # magic, index offset, index length
 _SLACK = 4 << 20  # bytes of replaced fragments tolerated before the file is compacted
 _KEY = 24  # characters of a key (a fingerprint), in front of each fragment
+_ADDED = NAME + ".added"  # staged only, never put in place
 
 
 def _pack(offset: int, length: int, crc: int, key_crc: int) -> int:
@@ -152,6 +154,29 @@ class EntryStore:
                 self._out = os.open(self.writer.staging_path(NAME), os.O_RDONLY)
             except OSError:
                 self._out, self._new = None, {}
+
+    def added(self) -> str | None:
+        """A staged file telling where the entries added so far are, for `take_added` in
+        helpers (a file: a message that large could block the pipe to a busy helper)."""
+        if not self._new:
+            return None
+        path = self.writer.staging_path(_ADDED)
+        with open(path, "wb") as handle:
+            marshal.dump(self._new, handle)
+        return path
+
+    def take_added(self, path: str) -> None:
+        """In a helper: read the entries the main process added after the fork."""
+        try:
+            with open(path, "rb") as handle:
+                added = marshal.load(handle)
+            if not isinstance(added, dict):
+                return  # they are rendered where needed instead
+            if self._out is None:
+                self._out = os.open(self.writer.staging_path(NAME), os.O_RDONLY)
+        except (OSError, ValueError, EOFError, TypeError):
+            return
+        self._new = added
 
     def add(self, post_id: str, key: str, html: str) -> None:
         if self._helper:

@@ -56,17 +56,35 @@ class Chunks:
         return number
 
 
+class _Gate:
+    """Tasks from `first` on wait for a message from the main process (sent once, when
+    what they need is ready); `apply` takes it in the helper."""
+
+    def __init__(self, first: int, apply: Callable[[Any], None], pipe: Connection) -> None:
+        self.first = first
+        self.apply = apply
+        self.pipe = pipe
+        self.open = False
+
+    def wait(self, number: int) -> None:
+        if not self.open and number >= self.first:
+            self.apply(self.pipe.recv())
+            self.open = True
+
+
 def _helper(
     setup: Callable[[], None],
     render: Callable[[int], None],
     report: Callable[[], Any],
     chunks: Chunks,
+    gate: _Gate,
     pipe: Connection,
 ) -> None:
     """A helper's life: set up, render chunks until none are left, send what it staged."""
     try:
         setup()
         while (number := chunks.take()) is not None:
+            gate.wait(number)
             render(number)
         pipe.send((True, report()))
     except BaseException:
@@ -85,9 +103,15 @@ class Helpers(Generic[R]):
         setup: Callable[[], None],
         render: Callable[[int], None],
         report: Callable[[], R],
+        gate_from: int | None = None,
+        gate: Callable[[Any], None] = lambda message: None,
     ) -> None:
+        """`gate_from`: helpers wait for `open_gate(message)` before that task, and hand the
+        message to `gate` (None: no task waits)."""
         self.render = render
         self.processes: list[tuple[Any, Connection]] = []
+        self.gates: list[Connection] = []
+        first = count if gate_from is None else gate_from
         context = multiprocessing.get_context("fork")
         self.chunks = Chunks(count, context)
         if helpers:
@@ -100,15 +124,28 @@ class Helpers(Generic[R]):
         try:
             for _ in range(helpers):
                 receive, send = context.Pipe(duplex=False)
+                gate_in, gate_out = context.Pipe(duplex=False)
                 process = context.Process(
-                    target=_helper, args=(setup, render, report, self.chunks, send), daemon=True
+                    target=_helper,
+                    args=(setup, render, report, self.chunks, _Gate(first, gate, gate_in), send),
+                    daemon=True,
                 )
                 process.start()
                 send.close()
+                gate_in.close()
                 self.processes.append((process, receive))
+                self.gates.append(gate_out)
         except BaseException:
             self.stop()
             raise
+
+    def open_gate(self, message: object) -> None:
+        """Let the helpers on to the tasks that wait for `message` (see `gate_from`)."""
+        for pipe in self.gates:
+            with contextlib.suppress(OSError):  # a helper that died: finish() reports it
+                pipe.send(message)
+            pipe.close()
+        self.gates = []
 
     def finish(self) -> list[R]:
         """Render what is left here, then wait for every helper; their reports."""
@@ -133,6 +170,9 @@ class Helpers(Generic[R]):
 
     def stop(self) -> None:
         """Stop helpers still running (after a failure elsewhere)."""
+        for gate in self.gates:
+            gate.close()
+        self.gates = []
         for process, pipe in self.processes:
             with contextlib.suppress(OSError, ValueError):
                 process.kill()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,14 +142,18 @@ def _site(root: Path) -> dict[str, bytes]:
     return {path: data for path, data in _tree(root).items() if path != entries.NAME}
 
 
-@pytest.fixture
-def helpers(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+@pytest.fixture(params=[True, False], ids=["prepared-alongside", "prepared-first"])
+def helpers(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Callable[[int], None]:
     """Make even the sample archive render in forked helpers: chunks of two posts, list
-    pages one by one (their entries come from the store the main process writes)."""
+    pages one by one (their entries come from the store the main process writes, while the
+    helpers render post pages or before they start)."""
     from ownfeed.export import build, parallel
 
     monkeypatch.setattr(build, "CHUNK", 2)
     monkeypatch.setattr(build, "LIST_PAGES_PER_TASK", 1)
+    monkeypatch.setattr(build, "PREPARE_ALONGSIDE", 1000 if request.param else 0)
     monkeypatch.setattr(parallel, "MIN_CHUNKS", 1)
 
     def use(count: int) -> None:
@@ -172,6 +177,37 @@ def test_helpers_write_the_same_site(fresh: Sample, helpers: Callable[[int], Non
     helpers(0)
     build_site(fresh.archive, fresh.config(alone), fresh.media_dir)
     assert _site(shared) == _site(alone)
+
+
+def test_helpers_take_list_entries_from_the_store(
+    fresh: Sample, helpers: Callable[[int], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The main process stores every entry a stale page needs while the helpers render
+    post pages; helpers then read them (none renders one itself)."""
+    import os
+
+    from ownfeed.export import lists
+
+    helpers(2)
+    main = os.getpid()
+    render = lists.ListWriter._render
+
+    def checked(self: lists.ListWriter, post: Any, root: str, wanted: Any) -> Any:
+        if os.getpid() != main and root == entries.ROOT:
+            raise AssertionError(f"a helper rendered the entry of {post.id}")
+        return render(self, post, root, wanted)
+
+    monkeypatch.setattr(lists.ListWriter, "_render", checked)
+    output, alone = fresh.root / "site", fresh.root / "alone"
+    for changed in (False, True):
+        if changed:
+            with fresh.archive.transaction():
+                _reply(fresh.archive)
+        helpers(2)
+        build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+        helpers(0)
+        build_site(fresh.archive, fresh.config(alone), fresh.media_dir)
+        assert _site(output) == _site(alone)
 
 
 def test_a_failing_helper_fails_the_export(
