@@ -7,6 +7,7 @@ A theme folder overrides any default template by name and may extend the default
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
@@ -187,6 +188,18 @@ def entry_label(post: SitePost) -> str:
     return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
 
 
+class _Environment(Environment):
+    """A template's globals as one plain dict, not a ChainMap over the environment's.
+
+    Jinja copies them into the context of every render, and copying a ChainMap walks it
+    in Python: ~7 of a list entry's ~19 us. Our globals are set before any template loads
+    and never change afterwards, so a copy made at load time holds the same values.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 # What post and list pages are made of; a theme overriding any of them gets Jinja for them.
 POST_TEMPLATES = ("post.html", "base.html", "macros.html")
 LIST_TEMPLATES = ("list.html", "base.html", "macros.html")
@@ -203,7 +216,7 @@ class Templates:
             self.dirs.append(theme_dir)
         loaders.append(PrefixLoader({"default": FileSystemLoader(str(default))}))
         loaders.append(FileSystemLoader(str(default)))
-        self.env = Environment(
+        self.env = _Environment(
             loader=ChoiceLoader(loaders),
             autoescape=True,
             undefined=StrictUndefined,

@@ -264,3 +264,13 @@ def test_list_entry_equals_the_old_list_item_template() -> None:
         assert templates.list_item(item, "../") == expected
     theme = pages.Templates(python=False)
     assert theme.list_item(item, "../") == expected
+
+
+def test_template_globals_are_one_plain_dict() -> None:
+    """Copied into each render's context: a dict is copied in C, a ChainMap in Python."""
+    templates = pages.Templates()
+    template = templates.env.from_string("{{ x }}-{{ list_entry is defined }}", globals={"x": 1})
+    assert type(template.globals) is dict
+    assert template.render() == "1-True"
+    assert "x" not in templates.env.globals
+    assert type(templates.env.get_template("list_item.html").globals) is dict
