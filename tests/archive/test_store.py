@@ -2,9 +2,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ownfeed.archive import Archive, store_posts
-from ownfeed.archive.store import _visible, mark_gone, media_id
+from ownfeed.archive.store import _GROWING, _growing_values, _visible, mark_gone, media_id
 from ownfeed.models import Author, Gone, Media, Post, SourceResult, html_to_text, post_id
 
 
@@ -287,3 +289,36 @@ def test_an_author_object_given_again_after_another_with_its_id_wins_again(archi
     put(archive, blog_post(native_id="5", author=second), blog_post(native_id="6", author=second))
     author = archive.one("SELECT handle, name, url, avatar_url FROM authors")
     assert tuple(author) == ("b", "Bjoern", "https://b/", "https://b/a.png")
+
+
+_SOMETIMES = st.one_of(st.none(), st.just(1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_SOMETIMES, _SOMETIMES, _SOMETIMES, _SOMETIMES), min_size=1, max_size=6))
+def test_columns_no_new_row_has_are_left_out_and_stored_as_null(tmp_path_factory, shapes):
+    """A multi-row INSERT leaves out the columns all its rows lack; each row stores exactly
+    the values it has."""
+    given = [
+        Post(
+            "web",
+            f"https://b/?p={number}",
+            url=f"https://b/{number}/" if url else None,
+            title="T" if title else None,
+            content_html="<p>x</p>",
+            language="de" if language else None,
+            reply_count=number if replies else None,
+            raw={"n": number},
+        )
+        for number, (url, title, language, replies) in enumerate(shapes)
+    ]
+    with Archive(tmp_path_factory.mktemp("a") / "a.db") as archive:
+        put(archive, *given)
+        for post in given:
+            stored = row(archive, post.native_id)
+            expected = _growing_values(post, None)
+            assert tuple(stored[column] for column in _GROWING) == expected
+            assert stored["content_text"] == "x"
+            assert stored["versions"] == 1 and stored["kind"] == "post" and stored["is_own"] == 1
+        found = archive.query("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 't'")
+        assert len(found) == sum(1 for post in given if post.title)
