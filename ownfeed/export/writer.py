@@ -54,12 +54,14 @@ class SiteWriter:
         output.mkdir(parents=True, exist_ok=True)
         for stale in output.glob(STAGING_PREFIX + "*"):  # left by an export that crashed
             shutil.rmtree(stale, ignore_errors=True)
+        # One walk instead of a stat per file. Each path's one string object: the manifests
+        # old and new use it too (a large site has ~100,000 paths, ~9 MB per copy).
+        self.existing = _files(str(output))
         manifest, marker = self._load_manifest()
         self.old = {} if full else manifest
         self.old_marker = None if full else marker  # the archive's change marker back then
         self.old_paths = set(manifest)
         self.new: dict[str, str] = {}
-        self.existing = _files(str(output))  # one walk instead of a stat per file
         self._staged: list[str] = []
         self.staging = output / f"{STAGING_PREFIX}{os.getpid()}"
         self.staging.mkdir()
@@ -78,7 +80,8 @@ class SiteWriter:
         if not isinstance(files, dict):
             return {}, None
         marker = data.get("marker")
-        found = {str(k): str(v) for k, v in files.items()}
+        existing = self.existing
+        found: dict[str, str] = {existing.get(k) or str(k): str(v) for k, v in files.items()}
         return found, marker if isinstance(marker, str) else None
 
     def keep_all(self, marker: str) -> bool:
@@ -88,9 +91,11 @@ class SiteWriter:
 
     def fresh(self, path: str, print_: str) -> bool:
         """True (and kept as is) when the file exists with the same input fingerprint."""
-        if self.old.get(path) != print_ or path not in self.existing:
+        previous = self.old.get(path)
+        same = self.existing.get(path)
+        if previous != print_ or same is None:
             return False
-        self.new[path] = print_
+        self.new[same] = previous  # strings kept anyway, instead of the caller's copies
         self.counts.unchanged += 1
         return True
 
@@ -234,14 +239,17 @@ class SiteWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _files(root: str) -> set[str]:
-    """Relative path (with `/`) of every file below `root`, staging folders skipped."""
-    found: set[str] = set()
+def _files(root: str) -> dict[str, str]:
+    """Relative path (with `/`) of every file below `root`, staging folders skipped; each
+    maps to itself (see `SiteWriter.existing`)."""
+    found: dict[str, str] = {}
     prefix = len(root) + 1
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         base = folder[prefix:].replace(os.sep, "/")
-        found.update(f"{base}/{name}" if base else name for name in names)
+        for name in names:
+            path = f"{base}/{name}" if base else name
+            found[path] = path
     return found
 
 
