@@ -20,8 +20,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from ownfeed.discover import (
     is_xml_type,
     looks_like_html,
@@ -148,6 +146,8 @@ def parse_document(body: bytes, *, url: str, content_type: str, fast: bool = Tru
 
         if (found := parse_fast(data, url=url, content_type=parser_type)) is not None:
             return found
+    import feedparser  # like lxml above: an unchanged sync parses nothing (~17 ms saved)
+
     headers = {"content-type": parser_type, "content-location": url}
     try:
         parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
