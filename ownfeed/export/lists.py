@@ -102,7 +102,6 @@ class ListWriter:
         self.archive = archive
         self.model = model
         self.templates = templates
-        self.item_template = templates.env.get_template("list_item.html")
         self.site = site_
         self.per_page = max(1, per_page)
         self.salt = salt
@@ -241,7 +240,7 @@ class ListWriter:
             model.replies(post.id),
             self._excerpts.get(post.id, ""),
         )
-        item.html = Markup(self.item_template.render(item=item, root=root))
+        item.html = Markup(self.templates.list_item(item, root))
         return item
 
     def _stale_pages(self) -> set[tuple[int, int]]:
