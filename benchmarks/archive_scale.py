@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import compileall
+import importlib.util
 import json
 import os
 import random
@@ -115,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--save", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
+    # Bytecode for ownfeed as `pip install` writes it (PYTHONDONTWRITEBYTECODE is set here).
+    if (spec := importlib.util.find_spec("ownfeed")) and spec.origin:
+        compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
     with tempfile.TemporaryDirectory(prefix="ownfeed-scale-") as tmp:
         path = args.keep or Path(tmp) / "archive.db"

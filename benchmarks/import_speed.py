@@ -23,6 +23,8 @@ Usage: ``python benchmarks/import_speed.py [--tweets 100000] [--runs 1] [--media
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import platform
@@ -431,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="compare with a saved JSON result")
     parser.add_argument("--keep", type=Path, help="write the generated zip here and keep it")
     args = parser.parse_args(argv)
+    # Bytecode for ownfeed as `pip install` writes it (PYTHONDONTWRITEBYTECODE is set here).
+    if (spec := importlib.util.find_spec("ownfeed")) and spec.origin:
+        compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
     baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
     with tempfile.TemporaryDirectory(prefix="ownfeed-import-zip-") as tmp:

@@ -19,6 +19,8 @@ Usage: ``python benchmarks/sync_speed.py [--feeds 300] [--entries 50] [--latency
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import platform
@@ -504,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write the results as JSON")
     parser.add_argument("--baseline", type=Path, help="compare with a saved JSON result")
     args = parser.parse_args(argv)
+    # Bytecode for ownfeed as `pip install` writes it (PYTHONDONTWRITEBYTECODE is set here).
+    if (spec := importlib.util.find_spec("ownfeed")) and spec.origin:
+        compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
     python = None if args.no_reader else ensure_reader_venv()
     params = {
