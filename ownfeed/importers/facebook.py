@@ -148,16 +148,19 @@ def _uploads(
 
 def _album(bundle: Bundle, member: str, options: ImportOptions) -> list[MemberEntry]:
     """One album (`{name, description, photos: [{uri, creation_timestamp, title}]}`) as one
-    post: its name and description as the text, every photo as a medium. An album without
-    photos has nothing to keep."""
+    post: its name and description as the text, every photo as a medium, dated by its first
+    photo (or its last change)."""
     album = load_meta_json(bundle, member)
     if not isinstance(album, dict) or not isinstance(album.get("photos"), list):
         raise bundle.fail(member, f"expected an album with a photos list, found {shape(album)}")
     photos = object_list(album, "photos")
     times = [t for t in (timestamp(p.get("creation_timestamp")) for p in photos) if t]
     published = min(times, default=None) or timestamp(album.get("last_modified_timestamp"))
+    if published is None and photos:  # its photos would be lost without a word
+        cause = "expected an album dated by a photo's creation_timestamp or last_modified_timestamp"
+        raise bundle.fail(member, f"{cause}, found {shape(album)}")
     if published is None:
-        return []
+        return []  # an empty album: nothing to keep
     parts = (text(album.get("name")), text(album.get("description")))
     options.tick()
     return [MemberEntry("album", member, published, "\n\n".join(p for p in parts if p), album)]

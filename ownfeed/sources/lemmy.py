@@ -25,6 +25,7 @@ from ownfeed.sources.apiutil import (
     Batch,
     BudgetedReads,
     as_count,
+    as_text,
     base_url,
     can_stop_paging,
     json_object,
@@ -395,7 +396,7 @@ class LemmySource(Source):
         person, posts, comments = await self._profile(ctx, api, user)
         result.http_status = 200
         mapper = _Mapper(str(person["actor_id"]))
-        result.title = person.get("display_name") or person.get("name") or None
+        result.title = as_text(person.get("display_name")) or as_text(person.get("name"))
         result.home_url = str(person["actor_id"])
         batch = _Batch(ctx.known)
         for view in posts:
@@ -413,10 +414,13 @@ class LemmySource(Source):
         _, home = parse_account(str(self.config.option("account", "")))
         hosts = {home, urlsplit(api.base).netloc.lower()}
         result = SourceResult(state=dict(ctx.state or {}))
-        for number, post in enumerate(posts):
-            match = _LOCAL_ID_RE.match(post.native_id)
-            if not match or urlsplit(post.native_id).netloc.lower() not in hosts:
-                continue
+        local_items = [
+            (post, match)
+            for post in posts
+            if (match := _LOCAL_ID_RE.match(post.native_id))
+            and urlsplit(post.native_id).netloc.lower() in hosts
+        ]
+        for number, (post, match) in enumerate(local_items):
             kind, local = match.groups()
             try:
                 data = await api.get(kind, id=int(local))
@@ -424,7 +428,7 @@ class LemmySource(Source):
                 if error.status in (404, 410):
                     result.gone.append(Gone(PLATFORM, post.native_id, "not found"))
                 elif error.status == 429:  # the budget is spent: the rest waits for next time
-                    left = len(posts) - number
+                    left = len(local_items) - number
                     result.warnings.append(
                         f"verify stopped, {left} post(s) left unchecked: {error}"
                     )

@@ -324,6 +324,12 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         {"name": "x"},
         f"fb.zip:{ALBUM}: expected an album with a photos list, found an object with keys name",
     ),
+    "album without any time": (
+        ALBUM,
+        {"name": "x", "photos": [{"uri": "a.jpg"}]},
+        f"fb.zip:{ALBUM}: expected an album dated by a photo's creation_timestamp or "
+        "last_modified_timestamp, found an object with keys name, photos",
+    ),
     "truncated json": (
         NEW_POSTS,
         b'[{"timestamp": 1672570800, "data": [',
