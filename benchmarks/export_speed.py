@@ -405,18 +405,40 @@ def dirty_kib() -> int:
     return sum(int(fields.get(k, "0 kB").split()[0]) for k in ("Dirty", "Writeback"))
 
 
-def settle(limit: float = 60.0) -> float:
-    """Flush what earlier phases wrote and wait for the disk to go quiet.
+def creation_us(folder: Path, count: int = 300) -> float:
+    """What creating an empty file costs here now, in microseconds (the files are removed;
+    empty files free no blocks, so the probe leaves the disk as it found it)."""
+    probe = folder / ".settle-probe"
+    probe.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    for number in range(count):
+        os.close(os.open(probe / str(number), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    seconds = time.perf_counter() - started
+    shutil.rmtree(probe)
+    return seconds / count * 1e6
 
-    A full export creates ~96,000 files; the kernel writes them back (and frees a deleted
-    run's) for many seconds afterwards, and a phase started meanwhile pays for that in file
-    creation (measured: 26 s for a full export on a quiet disk, 44 s right after another).
-    Each phase therefore starts as a one-off export would; `--no-settle` skips this."""
+
+def settle(folder: Path, limit: float = 300.0, quick_us: float = 60.0) -> tuple[float, float]:
+    """Flush what earlier phases wrote and wait for the disk to go quiet; (seconds waited,
+    microseconds a file creation cost at the end).
+
+    A full export creates ~96,000 files; the kernel writes them back for many seconds
+    afterwards, and a phase started meanwhile pays for that in file creation. And on this
+    disk (ext4 mounted with `discard`), for a minute or more after many files were deleted
+    (by anything: an earlier benchmark, a test run, `rm -rf`), creating one costs 150-700 us
+    instead of 25-40 us (measured with `creation_us`): a full export then took 33 s
+    instead of 19 s, all of the difference kernel time. Each phase therefore starts as a
+    one-off export on a quiet disk would: after writeback, once a file creation is cheap
+    again (or `limit` passed); `--no-settle` skips this."""
     began = time.perf_counter()
     os.sync()
     while dirty_kib() > 8 * 1024 and time.perf_counter() - began < limit:
         time.sleep(0.2)
-    return time.perf_counter() - began
+    cost = creation_us(folder)
+    while cost > quick_us and time.perf_counter() - began < limit:
+        time.sleep(2.0)
+        cost = creation_us(folder)
+    return time.perf_counter() - began, cost
 
 
 def measure_export(
@@ -511,8 +533,7 @@ def one_run(
 
     def record(phase: str) -> None:
         profile = args.profile / f"{phase}-{number}.prof" if args.profile else None
-        if args.settle:
-            settle()
+        waited, cost = settle(folder) if args.settle else (0.0, creation_us(folder))
         measure = measure_export(archive, media, site, profile)
         report = measure.report
         run[phase] = {
@@ -522,12 +543,15 @@ def one_run(
             "peak_mb": measure.peak_mb,
             "files_written": report["written"] + report["media"],
             "files_unchanged": report["unchanged"],
+            "settle_seconds": round(waited, 1),
+            "create_us_before": round(cost, 1),
         }
         print(
             f"  {phase:10} {measure.seconds:7.2f} s wall {measure.cpu_seconds:7.2f} s cpu "
             f"({measure.sys_seconds:.1f} sys) "
             f"{measure.peak_mb:7.1f} MB  {report['written'] + report['media']:>7} "
-            f"files written, {report['unchanged']} unchanged",
+            f"files written, {report['unchanged']} unchanged "
+            f"(disk: waited {waited:.0f} s, a file creation {cost:.0f} us)",
             file=sys.stderr,
         )
 
