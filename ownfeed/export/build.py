@@ -303,7 +303,8 @@ class Export:
             for path in self.writer.new
             if path.endswith(".html") and not path.startswith("assets/")
         )
-        print_ = fingerprint(self.salt, "sitemap", *listed)
+        # strings, not tuples: `str()` of ~100,000 tuples was most of this fingerprint
+        print_ = fingerprint(self.salt, "sitemap", *(f"{path}\x1e{mod}" for path, mod in listed))
         previous = [path for path in self.writer.old if path.startswith("sitemap")]
         if previous and self._keep(previous, print_):
             return
