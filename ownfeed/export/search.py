@@ -5,11 +5,17 @@ fetch(), mostly also from `file://`. Why shards: a query loads only the shards o
 (by their first two letters) and the titles of the posts it shows, not the whole index.
 
 Why two segments: tokenizing every post again for one edit would make a small re-export
-as slow as a full one. The base segment (`search/t<N>.js`) indexes every post as it was at
-the last full build; the delta segment (`search/u<N>.js`) indexes what is new or changed
-since (only shards with words), and `stale` lists base documents to ignore. When the
-delta grows past a tenth of the index (or on `--full`), the base is rebuilt.
-`.ownfeed-search.json` remembers what the base holds.
+as slow as a full one. The base segment (`search/t<N>.js` word shards, `search/d<N>.js`
+document chunks: row n of chunk N is document N * DOCS_PER_CHUNK + n) indexes every post
+as it was at the last full build. The delta segment indexes what is new or changed since:
+`search/u<N>.js` (only shards with words) and `search/e<K>.js`, the rows of the delta's
+documents in number order. `index.js` lists those numbers (`rows`), so a document's row is
+at its position in that list when it is there, else in the base chunk; and `stale` lists
+the base documents to ignore (changed or gone). Why delta chunks: patching the base chunks
+touched nearly all of them for a 1 % edit (read, decode, write ~200 files of 100,000
+posts); now an incremental export keeps every base file and writes a few small ones.
+When the delta grows past a tenth of the index (or on `--full`), the base is rebuilt and
+the delta files disappear. `.ownfeed-search.json` remembers what the base holds.
 Documents are numbered in archive order, so new posts append; results are listed most
 recently archived first.
 """
@@ -35,7 +41,7 @@ from ownfeed.export.model import SiteModel
 from ownfeed.export.views import platform_name
 from ownfeed.export.writer import SiteWriter, fingerprint
 
-FORMAT = 2
+FORMAT = 3
 DOCS_PER_CHUNK = 500
 MIN_WORD, MAX_WORD = 2, 32
 INDEX = "search/index.js"
@@ -121,8 +127,9 @@ class State:
         return found
 
     @property
-    def chunks(self) -> int:
-        return (self.count + DOCS_PER_CHUNK - 1) // DOCS_PER_CHUNK
+    def base_chunks(self) -> int:
+        """The base's document chunks: a full build numbers every document it indexes."""
+        return (len(self.indexed) + DOCS_PER_CHUNK - 1) // DOCS_PER_CHUNK
 
     def dump(self) -> str:
         data = {"format": FORMAT, "shards": self.shards, "numbers": self.numbers}
@@ -159,48 +166,57 @@ class SearchIndex:
         """Index every document; one pass over the texts, chunks written as they fill."""
         state = State(shard_count(len(self.docs)))
         postings: dict[str, array[int]] = {}
-        chunk: list[list[str] | None] = []
+        chunk: list[list[str]] = []
         for row in site.search_texts(self.archive, self.docs.keys()):
             number = state.number(row[0])
             _add(postings, words(f"{row[1]} {row[2]}"), number)
             chunk.append(self._row(*row))
             if len(chunk) == DOCS_PER_CHUNK:
-                self._write_chunk(number // DOCS_PER_CHUNK, chunk)
+                self._write_chunk(f"d{number // DOCS_PER_CHUNK}", chunk)
                 chunk = []
         if chunk:
-            self._write_chunk(state.count // DOCS_PER_CHUNK, chunk)
+            self._write_chunk(f"d{state.count // DOCS_PER_CHUNK}", chunk)
         state.indexed = {pid: self.docs[pid].digest for pid in state.numbers}
         self._segment("t", state.shards, postings)
-        self._finish(state, delta=[], stale=[])
+        self._finish(state, delta=[], stale=[], rows=[])
 
     def incremental(self, state: State) -> bool:
-        """Only a delta on top of the kept base; False when a full build is due instead."""
+        """Only a delta on top of the kept base; False when a full build is due instead
+        (the delta past a tenth, or a base file missing).
+
+        `changed` holds new documents too, and moved ones (the href is in the digest).
+        """
         docs = self.docs
         changed = [pid for pid, doc in docs.items() if state.indexed.get(pid) != doc.digest]
         if len(changed) > max(200, len(docs) // 10):
             return False
-        if not self.writer.keep([f"search/t{n}.js" for n in range(state.shards)]):
+        base = [f"search/t{n}.js" for n in range(state.shards)]
+        base += [f"search/d{c}.js" for c in range(state.base_chunks)]
+        if not self.writer.keep(base):
             return False
         gone = [pid for pid in state.numbers if pid not in docs]
         stale = sorted(state.numbers[pid] for pid in [*changed, *gone] if pid in state.indexed)
-        before = state.chunks
-        postings = self._postings(state, changed)
-        touched = {state.numbers[pid] // DOCS_PER_CHUNK for pid in [*changed, *gone]}
-        kept = [f"search/d{c}.js" for c in range(before) if c not in touched]
-        if not self.writer.keep(kept):
-            touched |= set(range(before))
+        postings, rows = self._delta(state, changed)
         delta = self._segment("u", state.shards, postings, sparse=True)
-        self._chunks(state, touched, set(changed))
-        self._finish(state, delta=delta, stale=stale)
+        numbers = sorted(rows)
+        for start in range(0, len(numbers), DOCS_PER_CHUNK):
+            part = numbers[start : start + DOCS_PER_CHUNK]
+            self._write_chunk(f"e{start // DOCS_PER_CHUNK}", [rows[n] for n in part])
+        self._finish(state, delta=delta, stale=stale, rows=numbers)
         return True
 
-    def _postings(self, state: State, ids: Iterable[str]) -> dict[str, array[int]]:
-        """Word -> ascending doc numbers of `ids`; numbers new documents in archive order."""
+    def _delta(
+        self, state: State, ids: Iterable[str]
+    ) -> tuple[dict[str, array[int]], dict[int, list[str]]]:
+        """Postings (word -> ascending doc numbers) and result rows of `ids`, in one read
+        of their texts; numbers new documents in archive order."""
         postings: dict[str, array[int]] = {}
+        rows: dict[int, list[str]] = {}
         found = [(state.number(row[0]), row) for row in site.search_texts(self.archive, set(ids))]
         for number, row in sorted(found, key=lambda item: item[0]):
             _add(postings, words(f"{row[1]} {row[2]}"), number)
-        return postings
+            rows[number] = self._row(*row)
+        return postings, rows
 
     def _row(self, pid: str, title: str, text: str, platform: str, date: str) -> list[str]:
         """What a result shows: link, title, day, excerpt, platform."""
@@ -208,8 +224,9 @@ class SearchIndex:
         excerpt = _shorten(text[:400], 200)
         return [self.docs[pid].href, shown, date[:10], excerpt, platform_name(platform)]
 
-    def _write_chunk(self, number: int, items: list[list[str] | None]) -> None:
-        self.writer.put_text(f"search/d{number}.js", _call("docs", f"d{number}", items))
+    def _write_chunk(self, name: str, items: list[list[str]]) -> None:
+        """A chunk unchanged since the last export stays in place (put compares bytes)."""
+        self.writer.put_text(f"search/{name}.js", _call("docs", name, items))
 
     def _segment(
         self, prefix: str, shards: int, postings: dict[str, array[int]], *, sparse: bool = False
@@ -227,64 +244,8 @@ class SearchIndex:
             written.append(number)
         return written
 
-    def _chunks(self, state: State, chunks: set[int], changed: set[str]) -> None:
-        """Write the document chunks (titles, excerpts) with these numbers, one by one.
-
-        Rows of documents not in `changed` are taken from the chunk file of the last
-        export where it can be read: an edit touches nearly every chunk, and reading every
-        text again was most of a small re-export's index. The others are read by id.
-        """
-        owners: dict[int, dict[int, str]] = {}
-        for pid, number in state.numbers.items():
-            if number // DOCS_PER_CHUNK in chunks:
-                owners.setdefault(number // DOCS_PER_CHUNK, {})[number] = pid
-        for chunk in sorted(chunks):
-            first = chunk * DOCS_PER_CHUNK
-            numbers = range(first, min(state.count, first + DOCS_PER_CHUNK))
-            mine = owners.get(chunk, {})
-            old = self._old_rows(chunk)
-            rows: list[list[str] | None] = []
-            wanted: dict[str, int] = {}
-            for number in numbers:
-                owner = mine.get(number)
-                doc = self.docs.get(owner) if owner is not None else None
-                row = old[number - first] if number - first < len(old) else None
-                if owner is None or doc is None:
-                    row = None  # no page shows it any more
-                elif row is None or owner in changed or row[0] != doc.href:
-                    wanted[owner] = number
-                    row = None
-                rows.append(row)
-            for found in site.search_texts(self.archive, wanted, chars=400):
-                rows[wanted[found[0]] - first] = self._row(*found)
-            self._write_chunk(chunk, rows)
-
-    def _old_rows(self, chunk: int) -> list[list[str] | None]:
-        """The rows of a chunk file of the last export; [] when it cannot be read."""
-        name = f"search/d{chunk}.js"
-        if name not in self.writer.old or name not in self.writer.existing:
-            return []
-        try:
-            text = (self.writer.output / name).read_text(encoding="utf-8")
-        except (OSError, ValueError):
-            return []
-        prefix = f'ownfeedSearch.docs("d{chunk}",'
-        if not (text.startswith(prefix) and text.endswith(");\n")):
-            return []
-        try:
-            items = json.loads(text[len(prefix) : -3])
-        except ValueError:
-            return []
-        if not isinstance(items, list) or len(items) > DOCS_PER_CHUNK:
-            return []
-        return [
-            row
-            if isinstance(row, list) and len(row) == 5 and all(isinstance(x, str) for x in row)
-            else None
-            for row in items
-        ]
-
-    def _finish(self, state: State, *, delta: list[int], stale: list[int]) -> None:
+    def _finish(self, state: State, *, delta: list[int], stale: list[int], rows: list[int]) -> None:
+        """`delta`: u-shards written; `stale`: base docs to ignore; `rows`: docs in e-chunks."""
         meta = {
             "version": FORMAT,
             "docs": state.count,
@@ -292,6 +253,7 @@ class SearchIndex:
             "shards": state.shards,
             "delta": delta,
             "stale": encode(stale),
+            "rows": encode(rows),
         }
         self.writer.put_text(INDEX, _call("meta", "index", meta), self.print_)
         self.writer.put_text(STATE, state.dump())

@@ -2,10 +2,12 @@
  *
  * The index is split into small script files, loaded with <script> elements as a query
  * needs them, so it works on any static host and, in most browsers, from file:// too:
- * search/index.js (counts, and the base documents to ignore), search/t<N>.js (words of
- * the base segment), search/u<N>.js (words of posts new or changed since the base was
- * built), search/d<N>.js (titles and excerpts). Words are folded the way the exporter
- * folds them: lower case, accents removed.
+ * search/index.js (counts, the base documents to ignore, the documents with a newer row),
+ * search/t<N>.js (words of the base segment), search/u<N>.js (words of posts new or
+ * changed since the base was built), search/d<N>.js (titles and excerpts as the base was
+ * built), search/e<K>.js (titles and excerpts of the posts new or changed since, in the
+ * order of meta.rows). Words are folded the way the exporter folds them: lower case,
+ * accents removed.
  */
 (function () {
   "use strict";
@@ -26,6 +28,7 @@
   var shown = 0;
   var meta = null;
   var stale = null;
+  var rows = [];
 
   function arrive(key, value) {
     if (waiting[key]) {
@@ -136,6 +139,7 @@
     load("index").then(function (value) {
       meta = value;
       stale = new Set(decode(meta.stale));
+      rows = decode(meta.rows);
       return Promise.all(wanted.map(shardsFor));
     }).then(function (shards) {
       var result = null;
@@ -153,15 +157,38 @@
     }).catch(failed);
   }
 
+  // Where a document's row is: its position in the delta's rows (binary search), else its
+  // number in the base; null for a stale base document (its base row is outdated or gone).
+  function place(doc) {
+    var low = 0;
+    var high = rows.length - 1;
+    while (low <= high) {
+      var middle = (low + high) >> 1;
+      if (rows[middle] === doc) {
+        return { file: "e" + Math.floor(middle / meta.chunk), at: middle % meta.chunk };
+      }
+      if (rows[middle] < doc) {
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    if (stale.has(doc)) {
+      return null;
+    }
+    return { file: "d" + Math.floor(doc / meta.chunk), at: doc % meta.chunk };
+  }
+
   function showMore() {
     var page = hits.slice(shown, shown + PAGE);
     shown += page.length;
-    var chunks = Array.from(new Set(page.map(function (doc) { return Math.floor(doc / meta.chunk); })));
-    return Promise.all(chunks.map(function (n) { return load("d" + n); })).then(function (lists) {
-      var byChunk = {};
-      chunks.forEach(function (n, i) { byChunk[n] = lists[i]; });
-      page.forEach(function (doc) {
-        var item = byChunk[Math.floor(doc / meta.chunk)][doc % meta.chunk];
+    var places = page.map(place);
+    var files = Array.from(new Set(places.filter(Boolean).map(function (p) { return p.file; })));
+    return Promise.all(files.map(load)).then(function (lists) {
+      var byFile = {};
+      files.forEach(function (name, i) { byFile[name] = lists[i]; });
+      places.forEach(function (p) {
+        var item = p && byFile[p.file][p.at];
         if (item) {
           list.appendChild(render(item));
         }

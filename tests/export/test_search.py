@@ -1,0 +1,208 @@
+"""The search index's delta: what an incremental export writes, read the way search.js does.
+
+Why in Python: the Node and browser tests run search.js, but only where those are
+installed; this reads the written files with the same lookup (words -> shards, base
+minus `stale` plus delta, a row from an e-chunk when meta lists the document, else from
+its base d-chunk), so the file structure is checked everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from bisect import bisect_left
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ownfeed.archive import store_posts
+from ownfeed.export import build_site, search
+from ownfeed.models import Post
+from tests.export import BLOG, FAN, MASTO, T0, US_BLOG, Sample, build_archive, pid
+
+GONE = pid("web", BLOG + "/2024/gone")
+EDITED = pid("web", BLOG + "/2024/edited")
+P1 = pid("web", BLOG + "/2024/vertrauen")
+WELCOME = pid("mastodon", MASTO + "/@novosyx/1/reply")  # a fan's reply to our toot
+TRUST = pid("mastodon", MASTO + "/@novosyx/2/reply")  # a fan's reply to our blog's copy
+REWRITE = Post(
+    platform="web",
+    native_id=BLOG + "/2024/gone",
+    url=BLOG + "/2024/gone",
+    title="A post rewritten",
+    content_html="<p>Back again, reworded entirely.</p>",
+    author=US_BLOG,
+    published_at=T0 - timedelta(days=70),
+)
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Sample:
+    return build_archive(tmp_path)
+
+
+def _data(root: Path, name: str) -> Any:
+    """The argument a search script file hands to search.js."""
+    text = (root / "search" / f"{name}.js").read_text(encoding="utf-8")
+    assert text.startswith("ownfeedSearch.") and text.endswith(");\n")
+    return json.loads(text[text.index(",") + 1 : -3])
+
+
+def _decode(encoded: str) -> list[int]:
+    numbers, last = [], 0
+    for part in encoded.split(",") if encoded else []:
+        last += int(part)
+        numbers.append(last)
+    return numbers
+
+
+def client_search(root: Path, query: str) -> list[list[str]]:
+    """The rows search.js would show for `query`, most recently archived first."""
+    meta = _data(root, "index")
+    stale, rows = set(_decode(meta["stale"])), _decode(meta["rows"])
+    result: set[int] | None = None
+    for word in search.words(query):
+        shard = search.shard_of(word, meta["shards"])
+        found = {
+            doc
+            for term, posted in _data(root, f"t{shard}").items()
+            if term.startswith(word)
+            for doc in _decode(posted)
+            if doc not in stale
+        }
+        if shard in meta["delta"]:
+            for term, posted in _data(root, f"u{shard}").items():
+                if term.startswith(word):
+                    found.update(_decode(posted))
+        result = found if result is None else result & found
+    shown = []
+    for doc in sorted(result or (), reverse=True):
+        at = bisect_left(rows, doc)
+        if at < len(rows) and rows[at] == doc:
+            row = _data(root, f"e{at // meta['chunk']}")[at % meta["chunk"]]
+        elif doc in stale:
+            continue
+        else:
+            row = _data(root, f"d{doc // meta['chunk']}")[doc % meta["chunk"]]
+        if row:
+            shown.append(row)
+    return shown
+
+
+def _hrefs(root: Path, query: str) -> list[str]:
+    return [row[0] for row in client_search(root, query)]
+
+
+def _chunks(root: Path, prefix: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / "search").glob(f"{prefix}*.js")}
+
+
+def _number(root: Path, post: str) -> int:
+    state = json.loads((root / search.STATE).read_text(encoding="utf-8"))
+    number: int = state["numbers"][post]
+    return number
+
+
+def test_an_edit_leaves_the_base_chunks_and_goes_to_a_delta_chunk(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    config = fresh.config(output)
+    build_site(fresh.archive, config, fresh.media_dir)
+    base = _chunks(output, "d")
+    assert base and not _chunks(output, "e")
+    assert _hrefs(output, "still here") == [f"posts/{GONE}.html"]
+    with fresh.archive.transaction():
+        store_posts(fresh.archive, [REWRITE], "blog", now=T0 + timedelta(days=6))
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert _chunks(output, "d") == base  # byte for byte: the base is kept
+    meta = _data(output, "index")
+    number = _number(output, GONE)
+    assert _decode(meta["rows"]) == [number]
+    assert number in _decode(meta["stale"])
+    (row,) = _data(output, "e0")
+    assert row[:2] == [f"posts/{GONE}.html", "A post rewritten"]
+    assert "reworded" in row[3]
+    assert client_search(output, "reworded") == [row]  # found through the delta
+    assert _hrefs(output, "still here") == []  # the old words and row are stale
+    assert _hrefs(output, "prices") == [f"posts/{EDITED}.html"]  # the base still answers
+
+    build_site(fresh.archive, config, fresh.media_dir, full=True)
+    assert not _chunks(output, "e") and not _chunks(output, "u")  # folded into the base
+    assert _data(output, "index")["rows"] == ""
+    assert client_search(output, "reworded") == [row]
+
+
+def _execute(fresh: Sample, statement: str, *params: object) -> None:
+    with fresh.archive.transaction():
+        fresh.archive.conn.execute(statement, params)
+
+
+def test_a_moved_reply_shows_its_new_link_and_a_gone_one_none(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    config = fresh.config(output)
+    build_site(fresh.archive, config, fresh.media_dir)
+    old = f"posts/{pid('mastodon', MASTO + '/@novosyx/1')}.html#p-{WELCOME}"
+    assert _hrefs(output, "welcome") == [old]
+    assert _hrefs(output, "great article") == [
+        f"posts/{pid('mastodon', MASTO + '/@novosyx/2')}.html#p-{TRUST}"
+    ]
+    root = pid("mastodon", MASTO + "/@novosyx/1")
+    _execute(fresh, "UPDATE posts SET thread_root = ? WHERE thread_root = ?", P1, root)
+    _execute(
+        fresh,
+        "UPDATE posts SET thread_root = 'nowhere', in_reply_to = 'nowhere' WHERE id = ?",
+        TRUST,
+    )
+    base = _chunks(output, "d")
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert _chunks(output, "d") == base
+    assert _hrefs(output, "welcome") == [f"posts/{P1}.html#p-{WELCOME}"]
+    assert _hrefs(output, "great article") == []  # no page shows it any more
+    assert _number(output, TRUST) in _decode(_data(output, "index")["stale"])
+
+
+def test_unchanged_delta_chunks_stay_in_place(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "DOCS_PER_CHUNK", 2)
+    output = fresh.root / "site"
+    config = fresh.config(output)
+    build_site(fresh.archive, config, fresh.media_dir)
+    edits = [
+        REWRITE,
+        Post(
+            platform="web",
+            native_id=BLOG + "/2024/edited",
+            url=BLOG + "/2024/edited",
+            title="Our new pricing",
+            content_html="<p>Prices go down by 3 %.</p>",
+            author=US_BLOG,
+            published_at=T0 - timedelta(days=40),
+        ),
+    ]
+    with fresh.archive.transaction():
+        store_posts(fresh.archive, edits, "blog", now=T0 + timedelta(days=6))
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert set(_chunks(output, "e")) == {"e0.js"}
+    first = os.stat(output / "search" / "e0.js")
+    late = Post(
+        platform="mastodon",
+        native_id=MASTO + "/@novosyx/1/late",
+        kind="reply",
+        is_own=False,
+        content_html="<p>Latecomer says hello</p>",
+        author=FAN,
+        published_at=T0 + timedelta(days=9),
+        in_reply_to=MASTO + "/@novosyx/1",
+        thread_root=MASTO + "/@novosyx/1",
+    )
+    with fresh.archive.transaction():
+        store_posts(fresh.archive, [late], "mastodon", now=T0 + timedelta(days=9))
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert set(_chunks(output, "e")) == {"e0.js", "e1.js"}
+    again = os.stat(output / "search" / "e0.js")
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert len(client_search(output, "latecomer")) == 1
+    assert len(client_search(output, "reworded")) == 1
+    assert _hrefs(output, "prices down") == [f"posts/{EDITED}.html"]
