@@ -26,6 +26,20 @@ TIMEOUT = 2
 
 GOOD_RSS = (DATA / "feed" / "wordpress-rss2.xml").read_bytes()
 
+# Starts the sync and writes its peak RSS (KiB) and exit code to argv[1]. The sync is started
+# from this small process, not from pytest: a child's ru_maxrss (from wait4) starts at the
+# high-water RSS of the process that started it (Linux records the pre-exec memory's peak at
+# exec, and subprocess uses vfork, which shares the parent's memory), so a child of pytest
+# reported pytest's lifetime peak (471 MiB late in a full run) instead of its own. Here the
+# floor is this launcher's own peak (~12 MiB).
+LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE rss [
  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
@@ -119,21 +133,21 @@ def test_hostile_upstreams_fail_alone(tmp_path, server, silent_port):
     config.write_text(f"timeout = {TIMEOUT}\n{sources}", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    out, err, usage = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "usage"
+    sync = [sys.executable, "-m", "ownfeed", "-c", str(config), "sync", "--json"]
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "ownfeed", "-c", str(config), "sync", "--json"],
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(usage), *sync],
             env=env,
             stdout=stdout,
             stderr=stderr,
+            check=True,
         )
-        # wait4: this child's own peak (and its waited-for workers'), not earlier tests'
-        _, status, usage = os.wait4(child.pid, 0)
     wall = time.monotonic() - started
-    peak_mib = usage.ru_maxrss / 1024
-    process = subprocess.CompletedProcess(
-        child.args, os.waitstatus_to_exitcode(status), out.read_text(), err.read_text()
-    )
+    # the sync's own peak and its waited-for workers', not pytest's (see LAUNCHER)
+    maxrss_kib, returncode = map(int, usage.read_text().split())
+    peak_mib = maxrss_kib / 1024
+    process = subprocess.CompletedProcess(sync, returncode, out.read_text(), err.read_text())
     assert process.returncode == 1, process.stderr
     assert "Traceback" not in process.stderr + process.stdout
     report = json.loads(process.stdout)
