@@ -276,3 +276,19 @@ def build_archive(root: Path) -> Sample:
             (blog_post, copy),
         )
     return Sample(archive, media_dir, root)
+
+
+def add_late_reply(archive: Archive, html: str = "<p>Late reply</p>") -> None:
+    """A fan's reply to our first toot, archived after the sample's exports."""
+    reply = Post(
+        platform="mastodon",
+        native_id=MASTO + "/@novosyx/1/late",
+        kind="reply",
+        is_own=False,
+        content_html=html,
+        author=FAN,
+        published_at=T0 + timedelta(days=9),
+        in_reply_to=MASTO + "/@novosyx/1",
+        thread_root=MASTO + "/@novosyx/1",
+    )
+    store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from ownfeed.export import build_site, entries
-from tests.export import Sample, build_archive
-from tests.export.test_incremental import _reply
+from tests.export import Sample, add_late_reply, build_archive
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_entries_are_stored_and_reused(fresh: Sample) -> None:
     store = output / entries.NAME
     assert store.is_file() and b"h-entry" in store.read_bytes()
     with fresh.archive.transaction():
-        _reply(fresh.archive)  # one more reply: that post's entry changes, no other
+        add_late_reply(fresh.archive)  # one more reply: that post's entry changes, no other
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert _site(output) == _fresh_export(fresh)
 
@@ -78,7 +77,7 @@ def test_a_damaged_store_never_reaches_a_page(fresh: Sample, name: str) -> None:
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     DAMAGE[name](output / entries.NAME)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert _site(output) == _fresh_export(fresh)
     build_site(fresh.archive, fresh.config(output, title="Again"), fresh.media_dir)
@@ -89,7 +88,7 @@ def test_entries_of_other_settings_are_not_used(fresh: Sample) -> None:
     output = fresh.root / "site"
     build_site(fresh.archive, fresh.config(output, language="de"), fresh.media_dir)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output, language="fr"), fresh.media_dir)
     assert _site(output) == _fresh_export(fresh, language="fr")
 
@@ -103,7 +102,7 @@ def test_a_theme_entry_template_is_used_for_every_entry(fresh: Sample) -> None:
         '<div class="themed">{% include "default/list_item.html" %}</div>', encoding="utf-8"
     )
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output, theme=theme), fresh.media_dir)
     pages = _site(output)
     assert pages == _fresh_export(fresh, theme=theme)
@@ -130,7 +129,7 @@ def test_a_compacted_store_keeps_every_live_entry(
     output = fresh.root / "site"
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     before = (output / entries.NAME).stat().st_size
     build_site(fresh.archive, fresh.config(output, title="Other"), fresh.media_dir)
@@ -148,7 +147,7 @@ def test_a_wrong_hint_of_the_index_never_reaches_a_page(
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     monkeypatch.setattr(entries.EntryStore, "has", lambda self, post_id, key: answer)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     monkeypatch.undo()
     assert _site(output) == _fresh_export(fresh)
@@ -168,7 +167,7 @@ def test_only_changed_entries_are_rendered(fresh: Sample, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(entries.EntryStore, "add", counting)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert len(added) == len(set(added)) == 1  # the post that got a reply, once
     assert _site(output) == _fresh_export(fresh)

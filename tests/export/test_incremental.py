@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from ownfeed.archive import mark_gone, store_posts
+from ownfeed.archive import mark_gone
 from ownfeed.archive.db import Archive
 from ownfeed.export import build_site, entries
 from ownfeed.export.model import SiteModel
-from ownfeed.models import Gone, Post, SourceResult
-from tests.export import BLOG, FAN, MASTO, T0, Sample, build_archive, pid
+from ownfeed.models import Gone, SourceResult
+from tests.export import BLOG, MASTO, T0, Sample, add_late_reply, build_archive, pid
 
 TOOT = pid("mastodon", MASTO + "/@novosyx/1")
 P1 = pid("web", BLOG + "/2024/vertrauen")
@@ -62,21 +62,6 @@ def test_a_deleted_file_is_written_again(fresh: Sample, loads: list[int]) -> Non
     assert (output / "posts" / f"{TOOT}.html").is_file()
 
 
-def _reply(archive: Archive) -> None:
-    reply = Post(
-        platform="mastodon",
-        native_id=MASTO + "/@novosyx/1/late",
-        kind="reply",
-        is_own=False,
-        content_html="<p>Late reply</p>",
-        author=FAN,
-        published_at=T0 + timedelta(days=9),
-        in_reply_to=MASTO + "/@novosyx/1",
-        thread_root=MASTO + "/@novosyx/1",
-    )
-    store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
-
-
 def _sql(statement: str, *params: object) -> Callable[[Archive], None]:
     def change(archive: Archive) -> None:
         archive.conn.execute(statement, params)
@@ -85,7 +70,7 @@ def _sql(statement: str, *params: object) -> Callable[[Archive], None]:
 
 
 CHANGES: dict[str, Callable[[Archive], None]] = {
-    "new reply": _reply,
+    "new reply": add_late_reply,
     "gone upstream": lambda archive: mark_gone(
         archive,
         SourceResult(gone=[Gone("mastodon", MASTO + "/@novosyx/1", "404")]),
@@ -172,7 +157,7 @@ def test_helpers_write_the_same_site(fresh: Sample, helpers: Callable[[int], Non
     assert _site(shared) == _site(alone)
     assert report.files_written == len(_tree(alone)) - 1  # all but the manifest
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(shared), fresh.media_dir)
     helpers(0)
     build_site(fresh.archive, fresh.config(alone), fresh.media_dir)
@@ -202,7 +187,7 @@ def test_helpers_take_list_entries_from_the_store(
     for changed in (False, True):
         if changed:
             with fresh.archive.transaction():
-                _reply(fresh.archive)
+                add_late_reply(fresh.archive)
         helpers(2)
         build_site(fresh.archive, fresh.config(output), fresh.media_dir)
         helpers(0)
@@ -222,16 +207,18 @@ def test_a_failing_helper_fails_the_export(
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     before = _tree(output)
     main = os.getpid()
-    render = build._PostPages.render
+    setup = build._PostPages.setup
 
-    def broken(self: build._PostPages, number: int) -> None:
+    # Every helper dies as it starts (killed, out of memory). Dying in `render` instead was
+    # flaky: the main process may take every task before a helper has set up.
+    def broken(self: build._PostPages) -> None:
         if os.getpid() != main:
-            os._exit(3)  # a helper dies (killed, out of memory)
-        render(self, number)
+            os._exit(3)
+        setup(self)
 
-    monkeypatch.setattr(build._PostPages, "render", broken)
+    monkeypatch.setattr(build._PostPages, "setup", broken)
     with fresh.archive.transaction():
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     with pytest.raises(RuntimeError, match="helper process died"):
         build_site(fresh.archive, fresh.config(output, title="Renamed"), fresh.media_dir)
     assert _tree(output) == before
@@ -274,7 +261,7 @@ def test_search_rows_after_changes_equal_a_fresh_export(fresh: Sample, damaged: 
         (output / "search" / "d0.js").unlink()
     with fresh.archive.transaction():
         _EDIT(fresh.archive)
-        _reply(fresh.archive)
+        add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     rows = _search_rows(output)
     assert any("Rewritten words" in row for row in rows)

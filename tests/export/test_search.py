@@ -20,7 +20,7 @@ import pytest
 from ownfeed.archive import store_posts
 from ownfeed.export import build_site, search
 from ownfeed.models import Post
-from tests.export import BLOG, FAN, MASTO, T0, US_BLOG, Sample, build_archive, pid
+from tests.export import BLOG, MASTO, T0, US_BLOG, Sample, add_late_reply, build_archive, pid
 
 GONE = pid("web", BLOG + "/2024/gone")
 EDITED = pid("web", BLOG + "/2024/edited")
@@ -186,19 +186,8 @@ def test_unchanged_delta_chunks_stay_in_place(
     build_site(fresh.archive, config, fresh.media_dir)
     assert set(_chunks(output, "e")) == {"e0.js"}
     first = os.stat(output / "search" / "e0.js")
-    late = Post(
-        platform="mastodon",
-        native_id=MASTO + "/@novosyx/1/late",
-        kind="reply",
-        is_own=False,
-        content_html="<p>Latecomer says hello</p>",
-        author=FAN,
-        published_at=T0 + timedelta(days=9),
-        in_reply_to=MASTO + "/@novosyx/1",
-        thread_root=MASTO + "/@novosyx/1",
-    )
     with fresh.archive.transaction():
-        store_posts(fresh.archive, [late], "mastodon", now=T0 + timedelta(days=9))
+        add_late_reply(fresh.archive, "<p>Latecomer says hello</p>")
     build_site(fresh.archive, config, fresh.media_dir)
     assert set(_chunks(output, "e")) == {"e0.js", "e1.js"}
     again = os.stat(output / "search" / "e0.js")
