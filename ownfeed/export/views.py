@@ -355,19 +355,39 @@ def text_html(text: str | None) -> str:
 
 
 def page_inputs(model: SiteModel, post_id: str) -> tuple[str, ...]:
-    """What a post page depends on, as digests: the fingerprint's ingredients."""
+    """What a post page depends on, as digests: the fingerprint's ingredients.
+
+    Runs for every one of our posts on each export: a thread of one post (most of them)
+    contributes its own id and digest instead of a hash of them, and posts without
+    copies, mentions or shared posts skip those lookups.
+    """
     post = model.by_id[post_id]
-    parts = [post_id, model.digest.get(post_id, ""), model.thread_digest(post.thread_root)]
-    for copy in model.copies_of.get(post_id, []):
-        parts.append(model.thread_digest(model.thread_root(copy)))
-    for target in (post_id, *model.copies_of.get(post_id, [])):
-        for mention in model.mentions_of.get(target, []):
-            parts.append(f"{mention}:{model.digest.get(mention, '')}")
+    digest = model.digest
+    own = digest.get(post_id, "")
+    parts = [post_id, own, _thread_input(model, post.thread_root)]
+    copies = model.copies_of.get(post_id)
+    if copies:
+        for copy in copies:
+            parts.append(model.thread_digest(model.thread_root(copy)))
+    mentions = model.mentions_of
+    if mentions:
+        for target in (post_id, *(copies or ())):
+            for mention in mentions.get(target, ()):
+                parts.append(f"{mention}:{digest.get(mention, '')}")
     original = model.original_of.get(post_id)
     if original:
-        parts.append(f"{original}:{model.digest.get(original, '')}")
+        parts.append(f"{original}:{digest.get(original, '')}")
     if post.repost_of:
-        parts.append(f"{post.repost_of}:{model.digest.get(post.repost_of, '')}")
-    parts.append(",".join(model.tags.get(post_id, [])))
+        parts.append(f"{post.repost_of}:{digest.get(post.repost_of, '')}")
+    tags = model.tags.get(post_id)
+    parts.append(",".join(tags) if tags else "")
     parts.append(model.source_slugs.get(post.source or "unknown", ""))
     return tuple(parts)
+
+
+def _thread_input(model: SiteModel, root: str) -> str:
+    """A thread as a fingerprint ingredient: its one post as is, else the thread's digest."""
+    ids = model.members.get(root)
+    if ids is not None and len(ids) == 1:
+        return f"{ids[0]}:{model.digest[ids[0]]}"
+    return model.thread_digest(root)
