@@ -12,7 +12,6 @@ key to sign with, so that is one clear error naming the alternatives.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import copy
 import re
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "activitypub"
 ACCEPT = (
@@ -284,11 +284,7 @@ class ActivityPubSource(Source):
 
     type = "activitypub"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "account": (str, True),
-        "instance": (str, False),
-        "max_pages": (int, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["activitypub"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

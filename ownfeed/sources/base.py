@@ -7,12 +7,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ownfeed.cpu import Offload, in_thread
 from ownfeed.errors import FetchError
-from ownfeed.http import HttpClient
 from ownfeed.models import Gone, KnownPost, SourceResult, utcnow
+
+if TYPE_CHECKING:  # the config imports this module: httpx and asyncio load when a source runs
+    from ownfeed.cpu import Offload
+    from ownfeed.http import HttpClient
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,12 @@ def _no_progress(done: int, total: int | None) -> None:
     return None
 
 
+def _thread_offload() -> Offload:
+    from ownfeed.cpu import in_thread  # here, not above: ownfeed.cpu imports asyncio
+
+    return in_thread
+
+
 @dataclass
 class SourceContext:
     """What a source may use during one run: the HTTP client, its saved state, archive facts."""
@@ -47,7 +55,7 @@ class SourceContext:
     now: datetime = field(default_factory=utcnow)
     progress: Callable[[int, int | None], None] = _no_progress
     #: where to run CPU-heavy parsing: a thread by default, the sync's process pool in a sync
-    offload: Offload = in_thread
+    offload: Offload = field(default_factory=_thread_offload)
     #: a body byte-identical to the last parsed one counts as unchanged, like a 304 (the sync
     #: engine sets this; a direct caller gets the posts of every successful read)
     skip_unchanged_bodies: bool = False

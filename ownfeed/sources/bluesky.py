@@ -10,7 +10,6 @@ posts with replies; a thread that fails is retried next sync.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from ownfeed.models import Author, Gone, KnownPost, Media, Post, PostKind, Sourc
 from ownfeed.sources.apiutil import BudgetedReads, Skipped, as_text, base_url, mapper
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 from ownfeed.sources.richtext import facet_tags, profile_url, render
 
 PLATFORM = "bluesky"
@@ -377,10 +377,7 @@ class BlueskySource(Source):
 
     type = "bluesky"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "account": (str, True),
-        "appview": (str, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["bluesky"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

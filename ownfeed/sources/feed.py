@@ -9,7 +9,6 @@ feed that offers its history gives all of it, not just the newest window.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import copy
 import hashlib
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from ownfeed.http import Response
 from ownfeed.models import Post, SourceResult, iso
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import FeedEntry, ParsedFeed, parse_comments, parse_feed
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
@@ -35,11 +35,7 @@ class FeedSource(Source):
 
     type = "feed"
     platform = "web"
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "url": (str, True),
-        "backfill": (bool, False),
-        "max_pages": (int, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["feed"]
 
     @property
     def url(self) -> str:

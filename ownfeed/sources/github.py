@@ -12,7 +12,6 @@ With a token, the comments of a release's discussion are archived as its replies
 from __future__ import annotations
 
 import asyncio
-import builtins
 import copy
 import math
 import re
@@ -38,6 +37,7 @@ from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import entry_date, parse_document
 from ownfeed.sources.github_discussions import Discussion, read_discussion
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, remaining, seconds_until_reset
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "github"
 WEB = "https://github.com"
@@ -192,13 +192,7 @@ class GitHubSource(Source):
 
     type = "github"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "url": (str, True),
-        "token_env": (str, False),
-        "web_base": (str, False),
-        "api_base": (str, False),
-        "max_repos": (int, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["github"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

@@ -11,7 +11,6 @@ on other threads the parent is looked up once, when the comment is new. `deleted
 from __future__ import annotations
 
 import asyncio
-import builtins
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "lemmy"
 PAGE_SIZE = 50  # the API's maximum
@@ -230,10 +230,7 @@ class LemmySource(Source):
 
     type = "lemmy"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "account": (str, True),
-        "instance": (str, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["lemmy"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

@@ -11,7 +11,6 @@ Content warnings become the post's `title`; the whole status JSON is kept in `ra
 from __future__ import annotations
 
 import asyncio
-import builtins
 import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +45,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "mastodon"
 PAGE_SIZE = 40  # the API's maximum for account statuses
@@ -265,11 +265,7 @@ class MastodonSource(Source):
 
     type = "mastodon"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "account": (str, True),
-        "instance": (str, False),
-        "token_env": (str, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["mastodon"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

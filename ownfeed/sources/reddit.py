@@ -12,7 +12,6 @@ the content archived before.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import html
 import re
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "reddit"
 WEB = "https://www.reddit.com"
@@ -256,11 +256,7 @@ class RedditSource(Source):
 
     type = "reddit"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "account": (str, True),
-        "api_base": (str, False),
-        "user_agent": (str, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["reddit"]
     #: seconds a sync may sleep for a rate limit to reset (tests lower it)
     max_rate_wait: float = DEFAULT_MAX_WAIT
 

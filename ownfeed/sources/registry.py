@@ -1,10 +1,15 @@
-"""The table of source kinds: config `type` -> class. One line per kind."""
+"""The table of source kinds: config `type` -> class, and the config keys each kind takes."""
 
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from ownfeed.sources.base import Source
+if TYPE_CHECKING:  # loading a config must not import the sources (and httpx behind them)
+    from ownfeed.sources.base import Source
+
+#: A kind's own config keys: name -> (python type, required).
+Keys = dict[str, tuple[type, bool]]
 
 # type -> "module:Class"; imported lazily so a broken kind cannot break the others.
 _KINDS: dict[str, str] = {
@@ -20,6 +25,36 @@ _KINDS: dict[str, str] = {
 }
 
 SOURCE_TYPES: tuple[str, ...] = tuple(_KINDS)
+
+#: Each kind's keys (its class's `keys` is this entry). Kept here, not only on the classes,
+#: so that validating a config (every `ownfeed export` and `status` does) imports no source.
+SOURCE_KEYS: dict[str, Keys] = {
+    "feed": {"url": (str, True), "backfill": (bool, False), "max_pages": (int, False)},
+    "wordpress": {
+        "url": (str, True),
+        "api": (str, False),
+        "pages": (bool, False),
+        "max_pages": (int, False),
+    },
+    "youtube": {
+        "url": (str, True),
+        "api_key_env": (str, False),
+        "web_base": (str, False),
+        "api_base": (str, False),
+    },
+    "reddit": {"account": (str, True), "api_base": (str, False), "user_agent": (str, False)},
+    "lemmy": {"account": (str, True), "instance": (str, False)},
+    "activitypub": {"account": (str, True), "instance": (str, False), "max_pages": (int, False)},
+    "github": {
+        "url": (str, True),
+        "token_env": (str, False),
+        "web_base": (str, False),
+        "api_base": (str, False),
+        "max_repos": (int, False),
+    },
+    "mastodon": {"account": (str, True), "instance": (str, False), "token_env": (str, False)},
+    "bluesky": {"account": (str, True), "appview": (str, False)},
+}
 
 
 def source_class(type_name: str) -> type[Source]:

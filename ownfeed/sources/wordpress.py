@@ -14,7 +14,6 @@ so edits and deletions of recent comments are seen. When the API answers 401/403
 from __future__ import annotations
 
 import asyncio
-import builtins
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import images_in_html
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 from ownfeed.sources.wordpress_feed import FeedWalk
 
 PLATFORM = "web"
@@ -250,12 +250,7 @@ class WordPressSource(Source):
 
     type = "wordpress"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "url": (str, True),
-        "api": (str, False),
-        "pages": (bool, False),
-        "max_pages": (int, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["wordpress"]
 
     @property
     def url(self) -> str:

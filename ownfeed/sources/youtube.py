@@ -10,7 +10,6 @@ comments need one. Videos are `platform = "youtube"` with the video id as native
 from __future__ import annotations
 
 import asyncio
-import builtins
 import copy
 import re
 from dataclasses import replace
@@ -33,6 +32,7 @@ from ownfeed.sources.apiutil import (
 )
 from ownfeed.sources.base import Source, SourceContext
 from ownfeed.sources.feedparse import entry_date, parse_document
+from ownfeed.sources.registry import SOURCE_KEYS, Keys
 
 PLATFORM = "youtube"
 WEB = "https://www.youtube.com"
@@ -238,12 +238,7 @@ class YouTubeSource(Source):
 
     type = "youtube"
     platform = PLATFORM
-    keys: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
-        "url": (str, True),
-        "api_key_env": (str, False),
-        "web_base": (str, False),
-        "api_base": (str, False),
-    }
+    keys: ClassVar[Keys] = SOURCE_KEYS["youtube"]
 
     @property
     def web(self) -> str:
