@@ -12,12 +12,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ownfeed.archive.schema import migrate
 from ownfeed.errors import ArchiveError
+
+if TYPE_CHECKING:  # made on first use (see `Archive.db`): an export needs no sqlite-utils
+    from sqlite_utils import Database
 
 #: Page cache of a connection once it writes (negative: KiB). Readers keep SQLite's 2 MiB.
 WRITE_CACHE_KIB = 128 * 1024
@@ -41,12 +42,25 @@ class Archive:
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
             conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
-            self.db = Database(conn)
-            self.schema_version = migrate(self.db)
+            # sqlite-utils' Database sets this on the connection it wraps; set here so that
+            # triggers behave the same whether or not one is ever made
+            conn.execute("PRAGMA recursive_triggers = ON")
+            self.schema_version = migrate(conn)
         except (sqlite3.Error, OSError) as error:
             raise ArchiveError(f"cannot open archive {self.path}: {error}") from error
         self.conn: sqlite3.Connection = conn
+        self._db: Database | None = None
         self._write_cache = False
+
+    @property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils `Database`, made on first use: importing
+        sqlite-utils costs ~90 ms, and reading an archive whose schema is current needs none."""
+        if self._db is None:
+            from sqlite_utils import Database  # see above: only the callers that want it pay
+
+            self._db = Database(self.conn)
+        return self._db
 
     def close(self) -> None:
         self.conn.close()

@@ -2,19 +2,62 @@
 
 Never edit a migration that has shipped: add a new one at the end. `PRAGMA user_version`
 mirrors the number of applied migrations so other tools can tell the schema version.
+
+sqlite-utils (~90 ms of imports) loads only when a migration is pending: opening an archive
+that is current (every export, status, search) checks sqlite-utils' own record of applied
+migrations with plain sqlite3 (`_current_version`). `migrations`, the sqlite-utils
+`Migrations` set, is built on first use (PEP 562).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("ownfeed")
+    migrations: Migrations
+
+#: The name of our set in sqlite-utils' table of applied migrations.
+MIGRATION_SET = "ownfeed"
+#: That table (`sqlite_utils.migrations.Migrations.migrations_table`).
+_MIGRATIONS_TABLE = "_sqlite_migrations"
+
+Migration = Callable[["Database"], None]
+
+#: Every migration in order; each is named after its function, as sqlite-utils names them.
+_STEPS: list[Migration] = []
+_built: Migrations | None = None
 
 
-@migrations()
+def _migration(fn: Migration) -> Migration:
+    _STEPS.append(fn)
+    return fn
+
+
+def _migrations() -> Migrations:
+    """The sqlite-utils migration set of `_STEPS` (imports sqlite-utils)."""
+    global _built
+    if _built is None:
+        from sqlite_utils.migrations import Migrations  # only when a migration may run
+
+        built = Migrations(MIGRATION_SET)
+        for step in _STEPS:
+            built()(step)
+        _built = built
+    return _built
+
+
+def __getattr__(name: str) -> Any:
+    if name == "migrations":
+        return _migrations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@_migration
 def m001_initial(db: Database) -> None:
     """Every table of DESIGN.md's archive schema, with the FTS index and its triggers."""
     _run_all(
@@ -161,7 +204,7 @@ def m001_initial(db: Database) -> None:
     )
 
 
-@migrations()
+@_migration
 def m002_post_link_detection(db: Database) -> None:
     """What linking copies and mentions needs beside `post_links` (see archive/links.py).
 
@@ -207,7 +250,7 @@ def m002_post_link_detection(db: Database) -> None:
     )
 
 
-@migrations()
+@_migration
 def m003_fts_fewer_merges(db: Database) -> None:
     """FTS5 merges index segments once 16 share a level, not 4 (its `automerge` setting,
     stored with the index: no rebuild). Writing merges each token about half as often:
@@ -215,7 +258,7 @@ def m003_fts_fewer_merges(db: Database) -> None:
     db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('automerge', 16)")
 
 
-@migrations()
+@_migration
 def m004_posts_last_seen_index(db: Database) -> None:
     """Linking after each sync reads the posts added or seen again since its last run
     (`rowid > ? OR last_seen_at > ?`); without this index that was a scan of every post,
@@ -234,9 +277,44 @@ def _run_all(db: Database, script: str) -> None:
             statement = ""
 
 
-def migrate(db: Database) -> int:
+def _current_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version when `Migrations.apply` would do nothing, else None (read only).
+
+    Nothing to do means: sqlite-utils' table exists with its `id` key (else apply rebuilds
+    it) and records every migration of `_STEPS` as applied to our set.
+    """
+    table = _MIGRATIONS_TABLE
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    if found is None:
+        return None
+    columns = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    keys = [column[1] for column in sorted(columns, key=lambda column: column[5]) if column[5]]
+    if keys != ["id"]:
+        return None
+    applied = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM {table} WHERE migration_set = ? ORDER BY rowid", (MIGRATION_SET,)
+        )
+    ]
+    if not {step.__name__ for step in _STEPS} <= set(applied):
+        return None
+    return len(applied)
+
+
+def migrate(db: Database | sqlite3.Connection) -> int:
     """Apply pending migrations; set and return the schema version (user_version)."""
-    migrations.apply(db)
-    version = len(migrations.applied(db))
-    db.execute(f"PRAGMA user_version = {version}")
+    conn = db if isinstance(db, sqlite3.Connection) else db.conn
+    version = _current_version(conn)
+    if version is None:
+        from sqlite_utils import Database  # a migration is pending: only then load sqlite-utils
+
+        database = Database(conn) if isinstance(db, sqlite3.Connection) else db
+        steps = _migrations()
+        steps.apply(database)
+        version = len(steps.applied(database))
+    if conn.execute("PRAGMA user_version").fetchone()[0] != version:
+        conn.execute(f"PRAGMA user_version = {version}")
     return version
