@@ -21,7 +21,7 @@ from pathlib import Path
 
 MANIFEST = ".ownfeed-export.json"
 STAGING_PREFIX = ".ownfeed-staging-"
-_FORMAT = 1
+_FORMAT = 2  # 2: paths and prints as two strings of lines; 1 (still read): a JSON object
 
 
 def fingerprint(*parts: object) -> str:
@@ -70,21 +70,18 @@ class SiteWriter:
         self._dirs: set[str] = set()
 
     def _load_manifest(self) -> tuple[dict[str, str], str | None]:
+        """The last export's files and marker; none when the manifest is missing or damaged."""
         self._manifest_read = False
         try:
-            data = json.loads((self.output / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads((self.output / MANIFEST).read_bytes())
+            if not isinstance(data, dict) or data.get("format") not in (1, _FORMAT):
+                return {}, None
+            files, clean = _unpack(data, self.existing)
+        except (OSError, ValueError, TypeError):
             return {}, None
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            return {}, None
-        files = data.get("files")
-        if not isinstance(files, dict):
-            return {}, None
-        self._manifest_read = all(isinstance(v, str) for v in files.values())
+        self._manifest_read = clean and data["format"] == _FORMAT  # else rewritten in commit
         marker = data.get("marker")
-        existing = self.existing
-        found: dict[str, str] = {existing.get(k) or str(k): str(v) for k, v in files.items()}
-        return found, marker if isinstance(marker, str) else None
+        return files, marker if isinstance(marker, str) else None
 
     def keep_all(self, marker: str) -> bool:
         """Keep the whole last export when it was made from the same inputs (`marker`)
@@ -210,18 +207,23 @@ class SiteWriter:
         if self.new == self.old and marker == self.old_marker and self._manifest_read:
             self.abort()  # the manifest on disk says exactly this already
             return self.counts
-        manifest: dict[str, object] = {"format": _FORMAT}
-        if marker is not None:
-            manifest["marker"] = marker
-        manifest["files"] = dict(sorted(self.new.items()))
-        # compact: `indent` would make json use its pure-Python encoder (~0.25 s at 100k)
-        data = json.dumps(manifest, separators=(",", ":")).encode("utf-8")
+        data = self._manifest_bytes(marker)
         if not _same_bytes(self.output / MANIFEST, data):
             temporary = self.staging / MANIFEST
             temporary.write_bytes(data)
             os.replace(temporary, self.output / MANIFEST)
         self.abort()
         return self.counts
+
+    def _manifest_bytes(self, marker: str | None) -> bytes:
+        """The manifest of this export, its files sorted by path (stable bytes)."""
+        manifest: dict[str, object] = {"format": _FORMAT}
+        if marker is not None:
+            manifest["marker"] = marker
+        paths = sorted(self.new)  # strings only: ~6x faster than sorting the items
+        manifest.update(_pack(paths, list(map(self.new.__getitem__, paths))))
+        # compact: `indent` would make json use its pure-Python encoder
+        return json.dumps(manifest, separators=(",", ":")).encode("utf-8")
 
     def _move_new_folders(self) -> set[str]:
         """Rename staged folders missing from the site into place; every folder moved."""
@@ -245,14 +247,61 @@ class SiteWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def join_lines(items: list[str]) -> str | None:
+    """`items` each ended by a newline, or None when one holds a newline itself.
+
+    Why: json reads and writes one long string ~5x faster than an object or list of
+    100,000 strings, and `split_lines` takes it apart in one call.
+    """
+    text = "\n".join(items) + "\n" if items else ""
+    return text if text.count("\n") == len(items) else None
+
+
+def split_lines(text: object) -> list[str]:
+    """The items of a `join_lines` text; ValueError when it is not one."""
+    if not isinstance(text, str) or text[-1:] not in ("", "\n"):
+        raise ValueError("not a string of lines")
+    items = text.split("\n")
+    items.pop()
+    return items
+
+
+def _pack(paths: list[str], prints: list[str]) -> dict[str, object]:
+    """The manifest's files: two strings of lines, or an object when a line would break."""
+    lines, values = join_lines(paths), join_lines(prints)
+    if lines is None or values is None:
+        return {"files": dict(zip(paths, prints, strict=True))}
+    return {"paths": lines, "prints": values}
+
+
+def _unpack(data: dict[str, object], existing: dict[str, str]) -> tuple[dict[str, str], bool]:
+    """A manifest's files, with the string objects of `existing` for paths found there,
+    and whether all were read as written (`_pack`, or format 1's object); ValueError when
+    damaged."""
+    share = existing.get
+    files = data.get("files")
+    if isinstance(files, dict):
+        clean = all(isinstance(v, str) for v in files.values())
+        return {share(k) or str(k): str(v) for k, v in files.items()}, clean
+    paths, prints = split_lines(data.get("paths")), split_lines(data.get("prints"))
+    if len(paths) != len(prints):
+        raise ValueError("paths and prints differ in number")
+    return {share(k) or k: v for k, v in zip(paths, prints, strict=True)}, True
+
+
 def _files(root: str) -> dict[str, str]:
     """Relative path (with `/`) of every file below `root`, staging folders skipped; each
-    maps to itself (see `SiteWriter.existing`)."""
+    maps to itself (see `SiteWriter.existing`).
+
+    Sorted by name within each folder, as in the manifest: looking the manifest's paths
+    up in the order their strings were made here is ~7x faster (fewer cache misses).
+    """
     found: dict[str, str] = {}
     prefix = len(root) + 1
     for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(STAGING_PREFIX))
         base = folder[prefix:].replace(os.sep, "/")
+        names.sort()
         for name in names:
             path = f"{base}/{name}" if base else name
             found[path] = path
