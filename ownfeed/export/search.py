@@ -39,13 +39,14 @@ from ownfeed.archive.db import Archive
 from ownfeed.export import urls
 from ownfeed.export.model import SiteModel
 from ownfeed.export.views import platform_name
-from ownfeed.export.writer import SiteWriter, fingerprint
+from ownfeed.export.writer import SiteWriter, fingerprint, join_lines, split_lines
 
 FORMAT = 3
 DOCS_PER_CHUNK = 500
 MIN_WORD, MAX_WORD = 2, 32
 INDEX = "search/index.js"
 STATE = ".ownfeed-search.json"
+STATE_LAYOUT = 2  # the state file's own version (FORMAT is also the index's, for search.js)
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
@@ -132,19 +133,44 @@ class State:
         return (len(self.indexed) + DOCS_PER_CHUNK - 1) // DOCS_PER_CHUNK
 
     def dump(self) -> str:
-        data = {"format": FORMAT, "shards": self.shards, "numbers": self.numbers}
-        return json.dumps({**data, "indexed": self.indexed}, separators=(",", ":")) + "\n"
+        """The ids in number order and their digests ("" when not in the base) as two
+        strings of lines: ~5x faster to write and read than two JSON objects of 100,000
+        keys each. Objects only when that does not fit (never seen: numbers are given out
+        in order, and digests are neither empty nor hold a newline)."""
+        data: dict[str, object] = {"format": FORMAT, "layout": STATE_LAYOUT}
+        data["shards"] = self.shards
+        ids = list(self.numbers)
+        digests = list(map(self.indexed.get, ids, [""] * len(ids)))
+        lines, values = join_lines(ids), join_lines(digests)
+        if (
+            lines is not None
+            and values is not None
+            and list(self.numbers.values()) == list(range(len(ids)))
+            and len(ids) - digests.count("") == len(self.indexed)
+        ):
+            data.update(ids=lines, digests=values)
+        else:
+            data.update(numbers=self.numbers, indexed=self.indexed)
+        return json.dumps(data, separators=(",", ":")) + "\n"
 
     @classmethod
     def load(cls, writer: SiteWriter) -> State | None:
+        """None (a full build) when the state is missing, of another layout, or damaged."""
         if STATE not in writer.old:
             return None
         try:
-            data = json.loads((writer.output / STATE).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
+            data = json.loads((writer.output / STATE).read_bytes())
+            if data.get("format") != FORMAT or data.get("layout") != STATE_LAYOUT:
                 return None
-            numbers = {str(k): int(v) for k, v in data["numbers"].items()}
-            indexed = {str(k): str(v) for k, v in data["indexed"].items()}
+            if "ids" in data:
+                ids, digests = split_lines(data["ids"]), split_lines(data["digests"])
+                numbers = dict(zip(ids, range(len(ids)), strict=True))
+                if len(numbers) != len(ids) or len(digests) != len(ids):
+                    return None
+                indexed = {pid: digest for pid, digest in zip(ids, digests, strict=True) if digest}
+            else:
+                numbers = {str(k): int(v) for k, v in data["numbers"].items()}
+                indexed = {str(k): str(v) for k, v in data["indexed"].items()}
             count = max(numbers.values(), default=-1) + 1
             return cls(int(data["shards"]), numbers, indexed, count)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -19,6 +19,7 @@ import pytest
 
 from ownfeed.archive import store_posts
 from ownfeed.export import build_site, search
+from ownfeed.export.writer import SiteWriter
 from ownfeed.models import Post
 from tests.export import BLOG, MASTO, T0, US_BLOG, Sample, add_late_reply, build_archive, pid
 
@@ -101,8 +102,7 @@ def _chunks(root: Path, prefix: str) -> dict[str, bytes]:
 
 def _number(root: Path, post: str) -> int:
     state = json.loads((root / search.STATE).read_text(encoding="utf-8"))
-    number: int = state["numbers"][post]
-    return number
+    return list(state["ids"].split("\n")).index(post)
 
 
 def test_an_edit_leaves_the_base_chunks_and_goes_to_a_delta_chunk(fresh: Sample) -> None:
@@ -195,3 +195,78 @@ def test_unchanged_delta_chunks_stay_in_place(
     assert len(client_search(output, "latecomer")) == 1
     assert len(client_search(output, "reworded")) == 1
     assert _hrefs(output, "prices down") == [f"posts/{EDITED}.html"]
+
+
+def _load(root: Path, state: search.State) -> search.State | None:
+    """`state` written and read back the way an export does it."""
+    (root / search.STATE).write_text(state.dump(), encoding="utf-8")
+    writer = SiteWriter(root)
+    writer.old[search.STATE] = "state"
+    writer.abort()
+    return search.State.load(writer)
+
+
+def test_the_state_round_trips_as_lines(tmp_path: Path) -> None:
+    state = search.State(64, {"a": 0, "b-1": 1, "c_2": 2}, {"a": "d0", "c_2": "d2"}, 3)
+    data = json.loads(state.dump())
+    assert data["ids"] == "a\nb-1\nc_2\n" and data["digests"] == "d0\n\nd2\n"
+    assert _load(tmp_path, state) == state
+    assert _load(tmp_path, search.State(16)) == search.State(16)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        search.State(16, {"b": 1, "a": 0}, {"a": "x", "b": "y"}, 2),  # not in number order
+        search.State(16, {"a": 0, "b": 2}, {"a": "x"}, 3),  # a gap
+        search.State(16, {"a": 0, "b": 1}, {"a": "", "b": "y"}, 2),  # an empty digest
+        search.State(16, {"a": 0, "b": 1}, {"a": "x\ny"}, 2),  # a newline
+        search.State(16, {"a": 0}, {"a": "x", "gone": "y"}, 1),  # indexed, not numbered
+    ],
+)
+def test_a_state_the_lines_do_not_fit_round_trips_as_objects(
+    tmp_path: Path, state: search.State
+) -> None:
+    assert "numbers" in json.loads(state.dump())
+    assert _load(tmp_path, state) == state
+
+
+def _old_layout(path: Path) -> None:
+    """The state as format 3 wrote it before it had a layout: two objects."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ids, digests = data["ids"].split("\n")[:-1], data["digests"].split("\n")[:-1]
+    numbers = {pid: n for n, pid in enumerate(ids)}
+    indexed = {pid: digest for pid, digest in zip(ids, digests, strict=True) if digest}
+    old = {"format": search.FORMAT, "shards": data["shards"], "numbers": numbers}
+    path.write_text(json.dumps({**old, "indexed": indexed}), encoding="utf-8")
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-20])
+
+
+def _a_line_short(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["digests"] = data["digests"].split("\n", 1)[1]
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _unterminated(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["ids"] = data["ids"][:-1]
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", [_old_layout, _truncated, _a_line_short, _unterminated])
+def test_an_old_or_damaged_state_means_a_full_build(fresh: Sample, damage: Any) -> None:
+    output = fresh.root / "site"
+    config = fresh.config(output)
+    build_site(fresh.archive, config, fresh.media_dir)
+    damage(output / search.STATE)
+    with fresh.archive.transaction():
+        store_posts(fresh.archive, [REWRITE], "blog", now=T0 + timedelta(days=6))
+    build_site(fresh.archive, config, fresh.media_dir)
+    assert not _chunks(output, "e") and _data(output, "index")["rows"] == ""  # no delta
+    assert _hrefs(output, "reworded") == [f"posts/{GONE}.html"]
+    assert _hrefs(output, "still here") == []
+    assert json.loads((output / search.STATE).read_text(encoding="utf-8"))["layout"] == 2
