@@ -8,7 +8,7 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -17,7 +17,7 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.config import ExportConfig
-from ownfeed.export import feeds, pages, parallel, urls, views
+from ownfeed.export import changes, feeds, pages, parallel, urls, views
 from ownfeed.export.entries import EntryStore
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
@@ -133,11 +133,15 @@ class Export:
                 self.canonical,
                 entries=self._entries,
             )
+            lists_digest = changes.lists_print(lists.listings, lists.listing_ids())
+            changed = self._changed(model, lists_digest)
+            shown = changed.posts if changed is not None and changed.lists_kept else None
             index_lists = lists.part({"index"})
             other_lists = lists.part({"source", "tag", "month"})
-            index_stale = index_lists.plan()
-            other_lists.plan()
+            index_stale = index_lists.plan(shown)
+            other_lists.plan(shown)
             lists.forget_tokens()  # shared by the parts
+            only = changed.posts if changed is not None else None
             if self._entries is not None:
                 # The stale pages are tasks like chunks of post pages, for this process and
                 # the helpers alike, after the post pages: while helpers render those, this
@@ -148,10 +152,10 @@ class Export:
                     for batch in part.batches(LIST_PAGES_PER_TASK)
                 ]
                 parts = [other_lists, index_lists]
-                finish_posts = self.write_posts(model, tasks, parts, self._prepare_lists)
+                finish_posts = self.write_posts(model, tasks, parts, self._prepare_lists, only)
             else:  # the index's pages are a helper task; the other lists are written here
                 tasks = [(index_lists, [])] if index_stale else []
-                finish_posts = self.write_posts(model, tasks, [index_lists], lambda _: None)
+                finish_posts = self.write_posts(model, tasks, [index_lists], lambda _: None, only)
                 other_lists.write()
             self.writer.put_text(
                 "search.html",
@@ -164,6 +168,7 @@ class Export:
                 self._entries.finish(post.id for post in model.posts)
             write_search(self.writer, self.archive, model, self.salt)
             self.write_feeds(model)
+            changes.write(self.writer, model, self.salt, lists_digest)
             counts = self.writer.commit(marker)
         except BaseException:
             if self._helpers is not None:
@@ -218,23 +223,33 @@ class Export:
         for name, data in self.templates.static_files().items():
             self.writer.put(f"assets/{name}", data)
 
+    def _changed(self, model: SiteModel, lists_digest: str) -> changes.Changed | None:
+        """Our posts that may look different since the last export (None: unknown)."""
+        snapshot = changes.Snapshot.load(self.writer)
+        return snapshot.compare(model, self.salt, lists_digest) if snapshot else None
+
     def write_posts(
         self,
         model: SiteModel,
         list_tasks: list[ListTask],
         parts: list[ListWriter],
         prepare: Callable[[list[ListWriter]], None],
+        only: Collection[str] | None = None,
     ) -> Callable[[], None]:
         """Start rendering the post pages whose inputs changed, then the list tasks (a
         batch of stale pages of one part, or `[]`: all of its stale pages), which wait for
-        `prepare(parts)`; returns `finish()`.
+        `prepare(parts)`; returns `finish()`. `only`: the posts whose page inputs may
+        have changed (changes.py); the other pages are kept if their file is in place.
 
         Enough work goes to forked helpers (see parallel.py) while this process prepares
         the lists and goes on; `finish()` renders what is left and collects theirs.
         """
         pending: list[tuple[str, str, str]] = []
+        keep = self.writer.keep
         for post in model.posts:
             path = urls.post_page(post.id)
+            if only is not None and post.id not in only and keep([path]):
+                continue
             print_ = fingerprint(self.salt, *views.page_inputs(model, post.id))
             if not self.writer.fresh(path, print_):
                 pending.append((post.id, path, print_))

@@ -113,6 +113,7 @@ class ListWriter:
         self._prints: dict[tuple[int, int], str] = {}
         self._excerpts: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
+        self._ids: list[list[str]] = []  # see listing_ids()
         self.entries = entries  # None: every entry rendered (a theme's own list.html)
 
     def part(self, kinds: Collection[str]) -> ListWriter:
@@ -124,10 +125,24 @@ class ListWriter:
         other._stale = None
         return other
 
-    def plan(self) -> int:
-        """Decide which pages are stale (the others are kept); how many are."""
-        self._stale = self._stale_pages()
+    def plan(self, changed: Collection[str] | None = None) -> int:
+        """Decide which pages are stale (the others are kept); how many are.
+
+        `changed`: when every list holds the same posts in the same order as in the last
+        export, our posts whose entry may differ (changes.py); the pages without one of
+        them are kept unless their file is missing. None: every page is fingerprinted.
+        """
+        if changed is None:
+            self._stale = self._stale_pages()
+        else:
+            self._stale = self._stale_pages_among(changed)
         return len(self._stale)
+
+    def listing_ids(self) -> list[list[str]]:
+        """The post ids of every list, in order (made once, shared by the parts)."""
+        if not self._ids:
+            self._ids.extend([post.id for post in listing.posts] for listing in self.listings)
+        return self._ids
 
     def stale_count(self) -> int:
         return len(self._stale or ())
@@ -135,6 +150,7 @@ class ListWriter:
     def forget_tokens(self) -> None:
         """Drop the fingerprint ingredients once every part has planned (memory)."""
         self._tokens.clear()
+        self._ids.clear()
 
     def write(self) -> None:
         stale = self._stale if self._stale is not None else self._stale_pages()
@@ -247,38 +263,66 @@ class ListWriter:
         """Pages whose inputs changed since the last export (the others are kept as is)."""
         stale: set[tuple[int, int]] = set()
         tokens = self._all_tokens()
+        for index, listing in enumerate(self.listings):
+            if self.kinds is not None and listing.kind not in self.kinds:
+                continue
+            for page in range(1, self.counts[index] + 1):
+                if not self._fresh(index, page, tokens):
+                    stale.add((index, page))
+        return stale
+
+    def _stale_pages_among(self, changed: Collection[str]) -> set[tuple[int, int]]:
+        """Like `_stale_pages`, fingerprinting only pages that show a changed post (and
+        pages whose file went missing)."""
+        stale: set[tuple[int, int]] = set()
+        all_ids = self.listing_ids()
         per_page = self.per_page
         for index, listing in enumerate(self.listings):
             if self.kinds is not None and listing.kind not in self.kinds:
                 continue
-            count = self.counts[index]
-            posts = listing.posts
-            for page in range(1, count + 1):
-                first = listing.kind == "index" and page == 1
-                print_ = fingerprint(
-                    self.salt,
-                    listing.kind,
-                    listing.key,
-                    listing.name,
-                    page,
-                    count,
-                    self.summary if first else "",
-                    *[tokens[p.id] for p in posts[(page - 1) * per_page : page * per_page]],
-                )
-                self._prints[(index, page)] = print_
-                if not self.writer.fresh(listing.page_path(page), print_):
+            shown = {at // per_page + 1 for at, pid in enumerate(all_ids[index]) if pid in changed}
+            for page in range(1, self.counts[index] + 1):
+                if page not in shown and self.writer.keep([listing.page_path(page)]):
+                    continue
+                if not self._fresh(index, page, None):
                     stale.add((index, page))
         return stale
 
+    def _fresh(self, index: int, page: int, tokens: dict[str, str] | None) -> bool:
+        """Fingerprint a page; True (and kept) when it is that of the file in place."""
+        listing = self.listings[index]
+        count = self.counts[index]
+        posts = listing.posts[(page - 1) * self.per_page : page * self.per_page]
+        first = listing.kind == "index" and page == 1
+        print_ = fingerprint(
+            self.salt,
+            listing.kind,
+            listing.key,
+            listing.name,
+            page,
+            count,
+            self.summary if first else "",
+            *[tokens[p.id] if tokens is not None else self._token(p.id) for p in posts],
+        )
+        self._prints[(index, page)] = print_
+        return self.writer.fresh(listing.page_path(page), print_)
+
+    def _token(self, post_id: str) -> str:
+        """What a list shows of a post (cached: a post is in about five lists)."""
+        token = self._tokens.get(post_id)
+        if token is None:
+            token = self._tokens[post_id] = self._entry_token(post_id)
+        return token
+
     def _all_tokens(self) -> dict[str, str]:
-        """What a list shows of each of our posts, as fingerprint ingredients: made once
-        for all the lists (a post is in about five), in one pass."""
-        if not self._tokens:
-            digest = self.model.digest
-            replies = self.model.replies
-            self._tokens.update(  # in place: the parts of one ListWriter share it
-                (p.id, f"{p.id}:{digest.get(p.id)}:{replies(p.id)}") for p in self.model.posts
-            )
+        """Every post's token, made in one pass for all the lists."""
+        digest = self.model.digest
+        replies = self.model.replies
+        self._tokens.update(  # in place: the parts of one ListWriter share it
+            (p.id, f"{p.id}:{digest.get(p.id)}:{replies(p.id)}")
+            for p in self.model.posts
+            if p.id not in self._tokens
+        )
         return self._tokens
 
     def _entry_token(self, post_id: str) -> str:

@@ -1,0 +1,184 @@
+"""The snapshot of the last export's model (changes.py): only pages that show a changed post
+are fingerprinted again, and the site equals a fresh export after every kind of change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ownfeed.archive import store_posts
+from ownfeed.archive.db import Archive
+from ownfeed.export import build_site, changes, views
+from ownfeed.export.writer import SiteWriter
+from ownfeed.models import Post
+from tests.export import FAN, MASTO, T0, US_MASTO, Sample, build_archive
+from tests.export.test_incremental import CHANGES, TOOT
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Sample:
+    return build_archive(tmp_path)
+
+
+@pytest.fixture
+def fingerprinted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The posts whose page fingerprint an export computed."""
+    seen: list[str] = []
+    original = views.page_inputs
+
+    def counting(model: Any, post_id: str) -> tuple[str, ...]:
+        seen.append(post_id)
+        return original(model, post_id)
+
+    monkeypatch.setattr(views, "page_inputs", counting)
+    return seen
+
+
+def _site(root: Path) -> dict[str, bytes]:
+    """Every page, feed and asset: not the hidden state files, nor the search index (an
+    update adds delta files where a fresh export has one base; test_search compares them
+    by the rows they give)."""
+    found = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    return {
+        path: file.read_bytes()
+        for path, file in found.items()
+        if not file.name.startswith(".") and not path.startswith("search/")
+    }
+
+
+def _prints(root: Path) -> dict[str, str]:
+    """The input fingerprint the manifest has for each page."""
+    writer = SiteWriter(root)
+    writer.abort()
+    return {path: print_ for path, print_ in writer.old.items() if path.endswith(".html")}
+
+
+def _new_toot(archive: Archive) -> None:
+    """One more post of ours: every list's positions move."""
+    toot = Post(
+        platform="mastodon",
+        native_id=MASTO + "/@novosyx/99",
+        kind="post",
+        is_own=True,
+        content_html="<p>Brand new</p>",
+        author=US_MASTO,
+        published_at=T0 + timedelta(days=20),
+    )
+    store_posts(archive, [toot], "mastodon", now=T0 + timedelta(days=20))
+
+
+def _edit(archive: Archive) -> None:
+    archive.conn.execute(
+        "UPDATE posts SET content_text = 'Rewritten', content_html = '<p>Rewritten</p>', "
+        "content_hash = 'x', last_seen_at = '2030-01-01T00:00:00+00:00' WHERE id = ?",
+        (TOOT,),
+    )
+
+
+def _known_tag(archive: Archive) -> None:
+    """A tag another post has already: no new tag page, the lists' tokens change."""
+    archive.conn.execute(
+        "INSERT INTO post_tags (post_id, tag) SELECT ?, tag FROM post_tags "
+        "WHERE post_id != ? AND post_id IN (SELECT id FROM posts WHERE is_own = 1) "
+        "ORDER BY tag LIMIT 1",
+        (TOOT, TOOT),
+    )
+
+
+def _reply_to_copy(archive: Archive) -> None:
+    """A reply below our Mastodon copy of the blog post: the blog post's page and list
+    entry show it (one conversation, one reply count)."""
+    reply = Post(
+        platform="mastodon",
+        native_id=MASTO + "/@novosyx/2/late",
+        kind="reply",
+        is_own=False,
+        content_html="<p>Late reply to the copy</p>",
+        author=FAN,
+        published_at=T0 + timedelta(days=9),
+        in_reply_to=MASTO + "/@novosyx/2",
+        thread_root=MASTO + "/@novosyx/2",
+    )
+    store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
+
+
+KINDS = {
+    **CHANGES,
+    "edited": _edit,
+    "new post of ours": _new_toot,
+    "known tag": _known_tag,
+    "reply to a copy": _reply_to_copy,
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_after_each_kind_of_change_the_site_equals_a_fresh_export(fresh: Sample, name: str) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert (output / changes.NAME).is_file()
+    with fresh.archive.transaction():
+        KINDS[name](fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    again = fresh.root / "again"
+    build_site(fresh.archive, fresh.config(again), fresh.media_dir)
+    assert _site(output) == _site(again), name
+    assert _prints(output) == _prints(again), name
+
+
+def test_only_pages_showing_a_changed_post_are_fingerprinted(
+    fresh: Sample, fingerprinted: list[str]
+) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    everything = set(fingerprinted)
+    fingerprinted.clear()
+    with fresh.archive.transaction():
+        _edit(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert TOOT in fingerprinted
+    assert len(everything) > 3 and set(fingerprinted) < everything
+
+
+def test_a_missing_page_is_written_again_though_its_post_did_not_change(
+    fresh: Sample,
+) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    with fresh.archive.transaction():
+        _edit(fresh.archive)
+    pages = sorted((output / "posts").glob("*.html"))
+    victim = next(page for page in pages if TOOT not in page.name)
+    victim.unlink()
+    listed = sorted((output / "page").glob("*.html"))
+    listed[-1].unlink()
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert victim.is_file() and listed[-1].is_file()
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "other format"])
+def test_a_damaged_snapshot_means_every_page_is_checked(
+    fresh: Sample, fingerprinted: list[str], damage: str
+) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    everything = set(fingerprinted)
+    fingerprinted.clear()
+    snapshot = output / changes.NAME
+    if damage == "missing":
+        snapshot.unlink()
+    elif damage == "garbage":
+        snapshot.write_bytes(b"\x00not marshal")
+    else:
+        import marshal
+
+        snapshot.write_bytes(marshal.dumps((changes.FORMAT + 1, "x")))
+    with fresh.archive.transaction():
+        _edit(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert set(fingerprinted) == everything
+    again = fresh.root / "again"
+    build_site(fresh.archive, fresh.config(again), fresh.media_dir)
+    assert _site(output) == _site(again)
