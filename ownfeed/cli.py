@@ -1,15 +1,19 @@
-"""Click commands only: parse options, call the library, render with rich or print JSON."""
+"""Click commands only: parse options, call the library, render with rich or print JSON.
+
+Each command imports what only it needs (asyncio, rich, the sync, the linker) inside its
+function: every run pays for this module's imports, and `ownfeed export` must start fast
+(issue #4: a 1 % change of a large archive is timed as a whole process).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,24 +21,30 @@ from ownfeed import __version__
 from ownfeed.archive import Archive, queries
 from ownfeed.config import CONFIG_NAME, Config, add_source, default_config_path, load_config
 from ownfeed.errors import ConfigError, LockedError, OwnfeedError, ParseError
-from ownfeed.linking import link_archive
 from ownfeed.lock import ArchiveLock
-from ownfeed.render import (
-    RichProgress,
-    console,
-    print_post,
-    sources_table,
-    status_table,
-    stderr_line,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 75
 
 
+def _console() -> Console:
+    from ownfeed.render import console  # rich: only the commands that print with it load it
+
+    return console
+
+
+def _stderr_line(text: str) -> None:
+    from ownfeed.render import stderr_line  # see _console
+
+    stderr_line(text)
+
+
 def _fail(message: str, code: int) -> None:
-    stderr_line(f"Error: {message}")
+    _stderr_line(f"Error: {message}")
     sys.exit(code)
 
 
@@ -154,6 +164,8 @@ def add(
     if not target:
         _fail("missing URL-OR-HANDLE (or --opml FILE)", EXIT_USAGE)
         return
+    import asyncio  # here: only `add` and `sync` run a loop
+
     from ownfeed.add import detect_source
 
     with _user_errors():
@@ -207,7 +219,9 @@ def sources_command(obj: _Context, as_json: bool, as_opml: bool) -> None:
     elif not rows:
         click.echo("No sources yet. Add one with: ownfeed add URL-OR-HANDLE")
     else:
-        console.print(sources_table(rows))
+        from ownfeed.render import sources_table  # rich, see _console
+
+        _console().print(sources_table(rows))
 
 
 @cli.command()
@@ -232,6 +246,9 @@ def sync(
     Exit codes: 0 all sources ok, 1 a source failed (the others were archived),
     2 usage or config error, 75 another sync holds the archive's lock.
     """
+    import asyncio  # here, as in `add`
+
+    from ownfeed.render import RichProgress
     from ownfeed.sync import SyncOptions, sync_archive
 
     options = SyncOptions(names=names, full=full, verify=verify, media=not no_media)
@@ -270,10 +287,10 @@ def sync(
         )
     elif quiet:
         for run in report.failed:
-            stderr_line(f"{run.source}: {run.error}")
+            _stderr_line(f"{run.source}: {run.error}")
     else:
         for run in report.failed:
-            stderr_line(f"{run.source}: failed: {run.error}")
+            _stderr_line(f"{run.source}: failed: {run.error}")
         new = sum(run.counts.new for run in report.runs)
         updated = sum(run.counts.updated for run in report.runs)
         click.echo(
@@ -301,6 +318,7 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ownfeed.linking import link_archive  # asyncio, for the short links a sync follows
     from ownfeed.media import MediaStore
     from ownfeed.render import err_console
 
@@ -351,7 +369,7 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
                 return
             link_archive(archive, config.links)  # copies and mentions among what came in
     for warning in report.warnings:
-        stderr_line(f"warning: {warning}")
+        _stderr_line(f"warning: {warning}")
     click.echo(f"Imported {path}: {report.summary}")
 
 
@@ -378,6 +396,9 @@ def status(obj: _Context, as_json: bool) -> None:
     if as_json:
         _json(data)
         return
+    from ownfeed.render import status_table  # rich, see _console
+
+    console = _console()
     totals = data["totals"]
     console.print(
         f"Archive {config.archive}: {totals.get('posts', 0)} posts "
@@ -414,6 +435,7 @@ def search(obj: _Context, query: str, source: str | None, limit: int, as_json: b
     if not results:
         click.echo(f"No posts match {query!r}.")
         return
+    console = _console()
     for row in results:
         title = row["title"] or ""
         console.print(
@@ -446,6 +468,8 @@ def show(obj: _Context, ident: str, as_json: bool) -> None:
     if as_json:
         _json(detail)
     else:
+        from ownfeed.render import print_post  # rich, see _console
+
         print_post(detail)
 
 
