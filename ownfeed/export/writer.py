@@ -293,15 +293,15 @@ def _files(root: str) -> dict[str, str]:
     """Relative path (with `/`) of every file below `root`, staging folders skipped; each
     maps to itself (see `SiteWriter.existing`).
 
-    Sorted by name within each folder, as in the manifest: looking the manifest's paths
-    up in the order their strings were made here is ~7x faster (fewer cache misses).
+    In directory order: sorting the names first makes this ~60 ms slower at 100,000 files
+    (reading the names out of order), more than it saves when the manifest's paths, made
+    in sorted order, are looked up here.
     """
     found: dict[str, str] = {}
     prefix = len(root) + 1
     for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(STAGING_PREFIX))
+        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         base = folder[prefix:].replace(os.sep, "/")
-        names.sort()
         for name in names:
             path = f"{base}/{name}" if base else name
             found[path] = path
