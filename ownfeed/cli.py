@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +111,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing ownfeed.toml.")
 def init(directory: str, force: bool) -> None:
     """Write a commented ownfeed.toml in DIRECTORY and create the archive."""
+    from importlib import resources  # with tempfile, ~10 ms that only `init` needs
+
     folder = Path(directory)
     target = folder / CONFIG_NAME
     with _user_errors():
