@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ownfeed.archive import Archive
+from ownfeed.export import pages
 
 #: Loaded by a sync, `add` or the terminal output; never needed to export.
 SYNC_ONLY = ("httpx", "httpcore", "asyncio", "rich", "ownfeed.http", "ownfeed.netpolicy")
@@ -98,8 +101,9 @@ def test_a_real_export_loads_no_sync_module_nor_sqlite_utils(tmp_path):
         "    assert not end.code, end.code",
         cwd=tmp_path,
     )
-    assert (tmp_path / "site" / "index.html").is_file()
-    assert_absent(loaded, (*SYNC_ONLY, SQLITE_UTILS))
+    assert (tmp_path / "site" / "search.html").is_file()
+    # jinja2 too: without a theme every page is rendered in Python
+    assert_absent(loaded, (*SYNC_ONLY, SQLITE_UTILS, "jinja2"))
 
 
 def test_the_source_keys_table_is_what_each_class_takes():
@@ -108,3 +112,31 @@ def test_the_source_keys_table_is_what_each_class_takes():
     assert set(SOURCE_KEYS) == set(SOURCE_TYPES)
     for type_name in SOURCE_TYPES:
         assert source_class(type_name).keys is SOURCE_KEYS[type_name], type_name
+
+
+SITES = [
+    pages.Site("Us", "", "en", ""),
+    pages.Site("<Us> & 'them' \"quoted\"", "About <us> & 'them'", 'de"x', "https://us.example/"),
+    pages.Site("Ünïcode — ok", "{{ not a template }}", "fr", "https://us.example/sub/"),
+]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_python_search_page_equals_the_template(site: pages.Site) -> None:
+    """search.html is rendered in Python (so an export needs no jinja2): the same bytes."""
+    jinja, python = pages.Templates(python=False), pages.Templates()
+    assert python.python_search and not jinja.python_search
+    for root in ("", "../", "<r>/"):
+        for canonical in (None, "", "https://us.example/search.html?a=1&b=2"):
+            context = {"site": site, "root": root, "canonical": canonical}
+            assert python.render("search.html", **context) == jinja.render("search.html", **context)
+
+
+@pytest.mark.parametrize("name", ["search.html", "base.html"])
+def test_a_theme_changing_the_search_page_gets_jinja(tmp_path: Path, name: str) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / name).write_text("themed {{ site.title }}\n", encoding="utf-8")
+    templates = pages.Templates(tmp_path)
+    assert not templates.python_search
+    html = templates.render("search.html", site=SITES[0], root="", canonical=None)
+    assert html == "themed Us\n"

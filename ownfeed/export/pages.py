@@ -2,6 +2,10 @@
 
 A theme folder overrides any default template by name and may extend the default one as
 `default/<name>` (as Datasette does); its `static/` files replace or add assets.
+
+Without a theme no page needs Jinja (post, list and search pages are rendered in Python, the
+same bytes): the environment, and jinja2 with it (~20 ms of every export's start-up), is
+made on first use (`Templates.env`).
 """
 
 from __future__ import annotations
@@ -9,18 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import (
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PrefixLoader,
-    StrictUndefined,
-    Template,
-)
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
@@ -28,6 +25,9 @@ from ownfeed.export.pypages import Frame, PostPage, esc, list_page
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
 from ownfeed.models import parse_iso
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
 
 CSP = (
     "default-src 'self'; img-src 'self'; media-src 'self'; style-src 'self'; "
@@ -189,61 +189,99 @@ def entry_label(post: SitePost) -> str:
     return f"{kind} on {platform_name(post.platform)}, {post.date[:10]}"
 
 
-class _Environment(Environment):
-    """A template's globals as one plain dict, not a ChainMap over the environment's.
+@cache
+def _environment_class() -> type[Environment]:
+    from jinja2 import Environment  # on first use only: see the module's docstring
 
-    Jinja copies them into the context of every render, and copying a ChainMap walks it
-    in Python: ~7 of a list entry's ~19 us. Our globals are set before any template loads
-    and never change afterwards, so a copy made at load time holds the same values.
-    """
+    class _Environment(Environment):
+        """A template's globals as one plain dict, not a ChainMap over the environment's.
 
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        return {**self.globals, **(d or {})}
+        Jinja copies them into the context of every render, and copying a ChainMap walks it
+        in Python: ~7 of a list entry's ~19 us. Our globals are set before any template
+        loads and never change afterwards, so a copy made at load time holds the same values.
+        """
+
+        def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+            return {**self.globals, **(d or {})}
+
+    return _Environment
 
 
-# What post and list pages are made of; a theme overriding any of them gets Jinja for them.
+# What post, list and search pages are made of; a theme overriding any of them gets Jinja
+# for them.
 POST_TEMPLATES = ("post.html", "base.html", "macros.html")
 LIST_TEMPLATES = ("list.html", "base.html", "macros.html")
+SEARCH_TEMPLATES = ("search.html", "base.html")
+
+# search.html's `main` and `scripts` blocks (the page is base.html around them), as Jinja
+# renders them: tests/test_imports.py compares the two for varied sites.
+_SEARCH_MAIN = """\
+<h1>Search</h1>
+<form class="search-form" action="search.html" method="get" role="search">
+  <label for="q">Words to find</label>
+  <input type="search" id="q" name="q" autocomplete="off">
+  <button type="submit">Search</button>
+</form>
+<p id="search-status" class="search-status" role="status">Search runs in your browser and \
+needs JavaScript.</p>
+<noscript><p class="notice">JavaScript is off, so search cannot run. Every post is still \
+reachable from the <a href="index.html">list of posts</a>.</p></noscript>
+<ol id="search-results" class="search-results"></ol>
+<p><button type="button" id="search-more" class="search-more" hidden>Show more</button></p>
+"""
+_SEARCH_SCRIPTS = '<script src="assets/search.js" defer></script>\n'
+_PAGE_END = "</body>\n</html>\n"
 
 
 class Templates:
     def __init__(self, theme: Path | None = None, *, python: bool = True) -> None:
         default = _package_dir("templates")
-        loaders: list[Any] = []
         self.dirs = [default]
         if theme is not None:
-            theme_dir = _theme_templates(theme)
-            loaders.append(FileSystemLoader(str(theme_dir)))
-            self.dirs.append(theme_dir)
-        loaders.append(PrefixLoader({"default": FileSystemLoader(str(default))}))
-        loaders.append(FileSystemLoader(str(default)))
-        self.env = _Environment(
-            loader=ChoiceLoader(loaders),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            auto_reload=False,  # one export never sees a template change: no stat per render
-        )
-        self.env.filters["date"] = display_date
-        self.env.filters["safe_url"] = safe_url
-        self.env.globals.update(
-            author_card=author_card,
-            whose=whose,
-            time_tag=time_tag,
-            entry_meta=entry_meta,
-            list_entry=list_entry,
-        )
+            self.dirs.append(_theme_templates(theme))
+        self._env: Environment | None = None
         self.theme = theme
         self._loaded: dict[str, Template] = {}
-        # post.html and list.html in Python (pypages.py, the same bytes) unless the theme
-        # changes one of the templates they are made of
+        # post.html, list.html and search.html in Python (pypages.py, the same bytes) unless
+        # the theme changes one of the templates they are made of
         self.python_post = python and not any(map(self.overrides, POST_TEMPLATES))
         self.python_list = python and not any(map(self.overrides, LIST_TEMPLATES))
+        self.python_search = python and not any(map(self.overrides, SEARCH_TEMPLATES))
         self.python_item = python and not self.overrides("list_item.html")
         self._post_page = PostPage(meta_html, card_html, display_date)
         self._frames: dict[tuple[Site, str], Frame] = {}
+
+    @property
+    def env(self) -> Environment:
+        """The Jinja environment (theme first, then the defaults), made on first use."""
+        if self._env is None:
+            # here, not at the top: see the module's docstring
+            from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
+
+            default = self.dirs[0]
+            loaders: list[Any] = [FileSystemLoader(str(folder)) for folder in self.dirs[1:]]
+            loaders.append(PrefixLoader({"default": FileSystemLoader(str(default))}))
+            loaders.append(FileSystemLoader(str(default)))
+            env = _environment_class()(
+                loader=ChoiceLoader(loaders),
+                autoescape=True,
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+                auto_reload=False,  # one export never sees a template change: no stat per render
+            )
+            env.filters["date"] = display_date
+            env.filters["safe_url"] = safe_url
+            env.globals.update(
+                author_card=author_card,
+                whose=whose,
+                time_tag=time_tag,
+                entry_meta=entry_meta,
+                list_entry=list_entry,
+            )
+            self._env = env
+        return self._env
 
     def fingerprint(self) -> str:
         """Digest of every template and static file: a change re-renders every page."""
@@ -295,7 +333,16 @@ class Templates:
                 c["overview"],
                 c["canonical"],
             )
+        if name == "search.html" and self.python_search:
+            return self._search_page(context["site"], context["root"], context["canonical"])
         return self.get(name).render(csp=_CSP_MARKUP, **context)
+
+    def _search_page(self, site: Site, root: str, canonical: Any) -> str:
+        """search.html without Jinja: base.html (a Frame) around its two blocks."""
+        frame = self._frame(site, root)
+        out = frame.open(f"Search — {frame.site_title}", canonical)
+        out += [_SEARCH_MAIN, frame.tail.removesuffix(_PAGE_END), _SEARCH_SCRIPTS, _PAGE_END]
+        return "".join(out)
 
     def list_item(self, item: Any, root: str) -> str:
         """list_item.html for one entry: its helper without a Jinja render (~19 -> ~7 us)
