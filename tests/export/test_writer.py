@@ -126,3 +126,12 @@ def test_a_damaged_manifest_deletes_nothing(tmp_path: Path, damage: str) -> None
     writer = export(tmp_path, {"index.html": "home"})
     assert writer.counts.removed == 0 and (tmp_path / "a.html").exists()
     assert listed(tmp_path) == {"index.html": "print-home"}
+
+
+def test_the_manifest_shares_the_path_strings_of_the_walk(tmp_path: Path) -> None:
+    """One string object per path: a large site has ~100,000 of them."""
+    export(tmp_path, {"index.html": "home", "posts/a.html": "a", "posts/b.html": "b"})
+    writer = SiteWriter(tmp_path)
+    writer.abort()
+    assert set(writer.old) == {"index.html", "posts/a.html", "posts/b.html"}
+    assert all(path is writer.existing[path] for path in writer.old)
