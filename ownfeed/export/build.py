@@ -133,8 +133,10 @@ class Export:
                 self.canonical,
                 entries=self._entries,
             )
-            lists_digest = changes.lists_print(lists.listings, lists.listing_ids())
-            changed = self._changed(model, lists_digest)
+            snapshot = changes.Snapshot.of(
+                model, self.salt, changes.lists_print(lists.listings, lists.listing_ids())
+            )
+            changed = self._changed(model, snapshot)
             shown = changed.posts if changed is not None and changed.lists_kept else None
             index_lists = lists.part({"index"})
             other_lists = lists.part({"source", "tag", "month"})
@@ -168,7 +170,7 @@ class Export:
                 self._entries.finish(post.id for post in model.posts)
             write_search(self.writer, self.archive, model, self.salt)
             self.write_feeds(model)
-            changes.write(self.writer, model, self.salt, lists_digest)
+            changes.write(self.writer, snapshot)
             counts = self.writer.commit(marker)
         except BaseException:
             if self._helpers is not None:
@@ -223,10 +225,12 @@ class Export:
         for name, data in self.templates.static_files().items():
             self.writer.put(f"assets/{name}", data)
 
-    def _changed(self, model: SiteModel, lists_digest: str) -> changes.Changed | None:
+    def _changed(
+        self, model: SiteModel, snapshot: changes.Snapshot | None
+    ) -> changes.Changed | None:
         """Our posts that may look different since the last export (None: unknown)."""
-        snapshot = changes.Snapshot.load(self.writer)
-        return snapshot.compare(model, self.salt, lists_digest) if snapshot else None
+        last = changes.Snapshot.load(self.writer)
+        return last.compare(model, snapshot) if last is not None else None
 
     def write_posts(
         self,
