@@ -13,7 +13,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import format_datetime
 
 from ownfeed.archive.site import SitePost
 from ownfeed.export import urls
@@ -129,9 +128,21 @@ def atom(site: FeedSite, items: list[FeedItem]) -> bytes:
     return _xml(root)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _rfc822(value: str) -> str | None:
-    moment = parse_iso(value)
-    return format_datetime(moment, usegmt=True) if moment else None
+    """`Tue, 05 Mar 2024 14:02:09 GMT`: what email.utils.format_datetime(usegmt=True) writes
+    (English names whatever the locale), without importing email.utils (a few ms of every
+    export's start-up)."""
+    moment = parse_iso(value)  # aware, in UTC
+    if moment is None:
+        return None
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
+        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
+    )
 
 
 def rss(site: FeedSite, items: list[FeedItem]) -> bytes:
