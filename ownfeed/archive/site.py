@@ -13,7 +13,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
@@ -147,10 +147,6 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def _intern(value: str | None) -> str | None:
-    return None if value is None else sys.intern(value)
-
-
 def _rows(archive: Archive, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
     """Plain tuples instead of `sqlite3.Row`s, for the scans over every post."""
     cursor = archive.conn.cursor()
@@ -158,18 +154,44 @@ def _rows(archive: Archive, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cur
     return cursor.execute(sql, params)
 
 
+#: Page cache (KiB) of a connection opened for one scan (`scan_only`).
+SCAN_CACHE_KIB = 512
+
+
+def scan_only(archive: Archive) -> Archive:
+    """Give a connection opened for one scan of every post a small page cache.
+
+    Why: a scan reads each page once, so a cache saves nothing there, and the model load
+    reads on two such connections at once, each of which would fill SQLite's 2 MiB.
+    """
+    archive.conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
+    return archive
+
+
+# The slot descriptors of SitePost, in field order. Setting them directly is what the
+# generated __init__ of a frozen dataclass does through object.__setattr__ per field, a
+# name lookup each; this runs 24 times per post, for every post of an export.
+_POST_SLOTS = tuple(getattr(SitePost, item.name).__set__ for item in fields(SitePost))
+_new = object.__new__
+
+
 def _post(row: sqlite3.Row | tuple[Any, ...]) -> SitePost:
     """Positional and with shared strings on purpose: this runs for every post of an export,
     and a large export keeps every summary in memory."""
     values = list(row)
     for index in (1, 2, 3, 10, 21, 22, 23):  # platform, source, kind, language, author
-        values[index] = _intern(values[index])
+        value = values[index]
+        if value is not None:
+            values[index] = sys.intern(value)
     if values[11] == values[12]:
         values[12] = values[11]  # date is published_at: one string, not two
     if values[17] == values[0]:
         values[17] = values[0]  # a thread's root: thread_root is its own id
     values[4] = bool(values[4])
-    return SitePost(*values)
+    post = _new(SitePost)
+    for put, value in zip(_POST_SLOTS, values, strict=True):
+        put(post, value)
+    return post
 
 
 def _select(content: bool, excerpt: int) -> str:
@@ -214,6 +236,13 @@ def own_posts(
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
     return [_post(row) for row in _rows(archive, sql, params)]
+
+
+def each_own_post(archive: Archive, *, excerpt: int = 300) -> Iterator[SitePost]:
+    """`own_posts(archive, excerpt=excerpt)` one by one, for a reader that hands them on
+    in chunks as they come (the model load reads them in a thread of its own)."""
+    sql = f"{_select(False, excerpt)} WHERE p.is_own = 1 ORDER BY date DESC, p.id DESC"
+    return map(_post, _rows(archive, sql))
 
 
 def excerpts(archive: Archive, ids: Iterable[str], chars: int = 300) -> dict[str, str]:
@@ -290,6 +319,33 @@ def post_thread(archive: Archive, post_id: str) -> list[tuple[SitePost, int]]:
     return [(p, depth(p)) for p in posts]
 
 
+_MARKS_SQL = f"""
+    SELECT p.id, coalesce(p.thread_root, p.id), p.in_reply_to, p.is_own, {_DATE},
+      p.platform || '|' || p.kind || '|' || coalesce(p.source, '') || '|' ||
+      coalesce(p.url, '') || '|' || coalesce(p.title, '') || '|' ||
+      coalesce(p.content_hash, '') || '|' || p.last_seen_at || '|' || p.versions || '|' ||
+      coalesce(p.gone_at, '') || '|' || coalesce(p.gone_reason, '') ||
+      '|' || coalesce(p.published_at, '') || '|' || coalesce(p.updated_at, '') || '|' ||
+      coalesce(p.in_reply_to, '') || '|' || coalesce(p.in_reply_to_url, '') || '|' ||
+      coalesce(p.repost_of, '') || '|' || coalesce(p.language, '') || '|' ||
+      coalesce(a.name, '') || '|' || coalesce(a.handle, '') || '|' || coalesce(a.url, '')
+    {_FROM} ORDER BY 2, 5, 1
+"""
+
+
+#: A `post_marks` row as `mark_rows` reads it: id, root, in_reply_to, is_own, date, sig.
+MarkRow = tuple[str, str, str | None, int, str, str]
+
+
+def mark_rows(archive: Archive) -> Iterator[MarkRow]:
+    """The rows of `post_marks` as plain tuples (`is_own` an int), in the same order.
+
+    Why: the model load reads one per post and keeps none of them; a named tuple per row
+    costs more than the loop that reads it.
+    """
+    return _rows(archive, _MARKS_SQL)
+
+
 def post_marks(archive: Archive) -> Iterator[PostMark]:
     """The change marker of every post, for incremental export (one scan, no content),
     thread by thread, oldest first within a thread.
@@ -298,19 +354,7 @@ def post_marks(archive: Archive) -> Iterator[PostMark]:
     updates (same visible text, no new version) are caught too; at worst a page is
     rendered again and found byte-identical.
     """
-    sql = f"""
-        SELECT p.id, coalesce(p.thread_root, p.id), p.in_reply_to, p.is_own, {_DATE},
-          p.platform || '|' || p.kind || '|' || coalesce(p.source, '') || '|' ||
-          coalesce(p.url, '') || '|' || coalesce(p.title, '') || '|' ||
-          coalesce(p.content_hash, '') || '|' || p.last_seen_at || '|' || p.versions || '|' ||
-          coalesce(p.gone_at, '') || '|' || coalesce(p.gone_reason, '') ||
-          '|' || coalesce(p.published_at, '') || '|' || coalesce(p.updated_at, '') || '|' ||
-          coalesce(p.in_reply_to, '') || '|' || coalesce(p.in_reply_to_url, '') || '|' ||
-          coalesce(p.repost_of, '') || '|' || coalesce(p.language, '') || '|' ||
-          coalesce(a.name, '') || '|' || coalesce(a.handle, '') || '|' || coalesce(a.url, '')
-        {_FROM} ORDER BY 2, 5, 1
-    """
-    for pid, root, parent, own, date, sig in _rows(archive, sql):
+    for pid, root, parent, own, date, sig in mark_rows(archive):
         yield PostMark(pid, root, parent, bool(own), date, sig)
 
 

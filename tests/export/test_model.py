@@ -1,0 +1,189 @@
+"""SiteModel.load: the change markers read ahead in a thread give the same model as a
+read on the caller's connection, and the thread never outlives the load."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ownfeed.archive import Archive, site, store_posts
+from ownfeed.archive.site import SitePost
+from ownfeed.errors import ArchiveError
+from ownfeed.export import model as model_module
+from ownfeed.export.model import SiteModel
+from ownfeed.models import Author, Media, Post
+from tests.export import T0, build_archive
+
+US = Author("mastodon", handle="@us@masto.example", name="Us")
+THEM = Author("mastodon", handle="@them@masto.example", name="Them")
+
+
+def _generated(root: Path, count: int = 600) -> Archive:
+    """Threads of own and others' posts, replies to missing posts, media and tags."""
+    archive = Archive(root / "generated.db")
+    posts = []
+    for n in range(count):
+        root_n = n - n % 7  # threads of seven posts
+        parent = None if n == root_n else str(n - 1 if n % 3 else root_n)
+        if n % 50 == 13:
+            parent = f"missing-{n}"  # a reply whose parent is not archived
+        posts.append(
+            Post(
+                platform="mastodon",
+                native_id=str(n),
+                kind="post" if parent is None else "reply",
+                is_own=n % 4 != 1,
+                url=f"https://masto.example/{n}",
+                title=None if n % 5 else f"Title {n}",
+                content_html=f"<p>Post {n} ü</p>" if n % 6 else None,
+                content_text=f"Post {n}" if n % 6 == 0 else None,
+                language="de" if n % 2 else None,
+                author=US if n % 4 != 1 else THEM,
+                published_at=None if n % 11 == 0 else T0 + timedelta(minutes=n % 97),
+                in_reply_to=parent,
+                thread_root=None if parent is None else str(root_n),
+                tags=("tag", f"t{n % 9}") if n % 3 == 0 else (),
+                media=(Media(f"https://masto.example/m/{n}.png", alt="a"),) if n % 8 == 0 else (),
+            )
+        )
+    with archive.transaction():
+        store_posts(archive, posts, "mastodon", now=T0)
+    return archive
+
+
+def _fields(model: SiteModel) -> dict[str, Any]:
+    """Everything a model holds, with dict and list order, as plain values."""
+    values = {}
+    for item in dataclasses.fields(model):
+        value = getattr(model, item.name)
+        if isinstance(value, dict):
+            value = [(key, _plain(entry)) for key, entry in value.items()]
+        values[item.name] = _plain(value)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(entry) for entry in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, dataclasses.astuple(value))
+    return value
+
+
+def _in_memory(archive: Archive) -> Archive:
+    """The same archive as an in-memory one: read on the caller's connection only."""
+    copy = Archive(":memory:")
+    archive.conn.backup(copy.conn)
+    return copy
+
+
+def _reference_digests(archive: Archive) -> dict[str, str]:
+    """Each post's digest as the model defines it: change marker and media signature."""
+    media = site.media(archive)
+    digests = {}
+    for mark in site.post_marks(archive):
+        items = media.get(mark.id, [])
+        media_sig = "|".join(
+            f"{m.id},{m.url},{m.file},{m.alt},{m.kind},{m.mime},{m.width},{m.height}" for m in items
+        )
+        raw = f"{mark.sig}\x1e{media_sig}"
+        digests[mark.id] = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+    return digests
+
+
+def _threads_left() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name in ("post-marks", "own-posts")]
+
+
+@pytest.mark.parametrize("rows", [7, 5000])  # many chunks, and one
+def test_read_ahead_gives_the_serial_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", rows)
+    archive = _generated(tmp_path)
+    ahead = SiteModel.load(archive, {"x.png"})
+    serial = SiteModel.load(_in_memory(archive), {"x.png"})
+    assert _fields(ahead) == _fields(serial)
+    assert ahead.digest == _reference_digests(archive)
+    assert len(ahead.posts) == site.count_own(archive) > 400
+    assert [mark.id for mark in site.post_marks(archive)] == [
+        pid for ids in ahead.members.values() for pid in ids
+    ]
+    assert not _threads_left()
+
+
+def test_read_ahead_on_the_sample_archive(tmp_path: Path) -> None:
+    sample = build_archive(tmp_path)
+    ahead = SiteModel.load(sample.archive)
+    assert _fields(ahead) == _fields(SiteModel.load(_in_memory(sample.archive)))
+    assert ahead.digest == _reference_digests(sample.archive)
+    assert ahead.hidden or ahead.copies_of  # the sample's links made it in
+
+
+def test_posts_are_built_like_their_constructor(tmp_path: Path) -> None:
+    """`_post` sets the slots itself: the same values, and every field set."""
+    archive = _generated(tmp_path, 80)
+    posts = site.own_posts(archive, excerpt=20) + list(
+        site.posts_by_id(archive, [p.id for p in site.own_posts(archive)]).values()
+    )
+    for post in posts:
+        again = SitePost(*dataclasses.astuple(post))
+        assert post == again and hash(post) == hash(again)
+        assert isinstance(post.is_own, bool)
+    with pytest.raises(ValueError):  # a column too many is no silently dropped field
+        site._post(("x",) * (len(dataclasses.fields(SitePost)) + 1))
+
+
+def test_a_thread_that_cannot_open_the_archive_leaves_it_to_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _generated(tmp_path, 60)
+    expected = _fields(SiteModel.load(archive))
+
+    def refuse(path: str) -> Archive:
+        raise ArchiveError(f"cannot open archive {path}")
+
+    monkeypatch.setattr(model_module, "Archive", refuse)
+    assert _fields(SiteModel.load(archive)) == expected
+    assert not _threads_left()
+
+
+def test_an_error_after_the_first_rows_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _generated(tmp_path, 60)
+    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", 5)
+    real = site.mark_rows
+
+    def breaks(own: Archive) -> Any:
+        for n, row in enumerate(real(own)):
+            if n == 12:
+                raise sqlite3.OperationalError("disk I/O error")
+            yield row
+
+    monkeypatch.setattr(site, "mark_rows", breaks)
+    with pytest.raises(sqlite3.OperationalError):
+        SiteModel.load(archive)
+    assert not _threads_left()
+
+
+def test_a_load_that_fails_stops_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _generated(tmp_path)
+    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", 3)  # more chunks than fit
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("media table gone")
+
+    monkeypatch.setattr(site, "media", broken)
+    with pytest.raises(RuntimeError):
+        SiteModel.load(archive)
+    assert not _threads_left()
