@@ -102,7 +102,7 @@ def _chunks(root: Path, prefix: str) -> dict[str, bytes]:
 
 def _number(root: Path, post: str) -> int:
     state = json.loads((root / search.STATE).read_text(encoding="utf-8"))
-    return list(state["ids"].split("\n")).index(post)
+    return state["ids"].split("\n").index(post)
 
 
 def test_an_edit_leaves_the_base_chunks_and_goes_to_a_delta_chunk(fresh: Sample) -> None:
