@@ -111,7 +111,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing ownfeed.toml.")
 def init(directory: str, force: bool) -> None:
     """Write a commented ownfeed.toml in DIRECTORY and create the archive."""
-    from importlib import resources  # with tempfile, ~10 ms that only `init` needs
+    from importlib import resources  # a few ms (its readers) that only `init` needs
 
     folder = Path(directory)
     target = folder / CONFIG_NAME

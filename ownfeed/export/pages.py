@@ -37,7 +37,7 @@ CSP = (
 
 _CSP_MARKUP = Markup.escape(CSP)
 # What importlib.resources.files() gives for a package on disk (the only way templates can be
-# read: `Templates` takes paths), without importing it and tempfile (~10 ms of every export).
+# read: `Templates` takes paths), without importing it (its readers: a few ms of every export).
 PACKAGE = Path(__file__).parent
 
 
