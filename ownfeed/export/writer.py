@@ -216,14 +216,30 @@ class SiteWriter:
         return self.counts
 
     def _manifest_bytes(self, marker: str | None) -> bytes:
-        """The manifest of this export, its files sorted by path (stable bytes)."""
+        """The manifest of this export (the same bytes for the same files and site)."""
         manifest: dict[str, object] = {"format": _FORMAT}
         if marker is not None:
             manifest["marker"] = marker
-        paths = sorted(self.new)  # strings only: ~6x faster than sorting the items
+        paths = self._manifest_order()
         manifest.update(_pack(paths, list(map(self.new.__getitem__, paths))))
         # compact: `indent` would make json use its pure-Python encoder
         return json.dumps(manifest, separators=(",", ":")).encode("utf-8")
+
+    def _manifest_order(self) -> list[str]:
+        """The files of this export in the order the next walk will likely find them: this
+        walk's order, then the files it did not find, sorted (sorted by path if those two
+        parts do not make up every file).
+
+        Why: the next export looks every path of the manifest up in its walk's dict, and
+        in the walk's order that is ~2x faster than in sorted order (fewer cache misses,
+        ~40 ms at 100,000 files); so is fetching the prints here (~15 ms).
+        """
+        new, existing = self.new, self.existing
+        found = [path for path in existing if path in new]
+        added = sorted({path for path in self._staged if path in new and path not in existing})
+        if len(found) + len(added) != len(new):
+            return sorted(new)
+        return found + added
 
     def _move_new_folders(self) -> set[str]:
         """Rename staged folders missing from the site into place; every folder moved."""

@@ -64,6 +64,30 @@ def test_the_manifest_lists_paths_and_prints_as_lines(tmp_path: Path) -> None:
     assert (writer.counts.written, writer.counts.unchanged) == (0, 3)
 
 
+def test_the_manifest_follows_the_walk_then_new_files_sorted(tmp_path: Path) -> None:
+    """The order the next export's walk likely finds them in (faster lookups there)."""
+    files = {f"posts/{n}.html": str(n) for n in range(30)}
+    export(tmp_path, files)
+    more = {**files, "posts/new-b.html": "b", "posts/new-a.html": "a"}
+    writer = export(tmp_path, more)
+    walked = [path for path in writer.existing if path in files]
+    order = [*walked, "posts/new-a.html", "posts/new-b.html"]
+    assert saved(tmp_path)["paths"] == "".join(f"{path}\n" for path in order)
+    assert saved(tmp_path)["prints"] == "".join(f"print-{more[path]}\n" for path in order)
+    assert listed(tmp_path) == {path: f"print-{text}" for path, text in more.items()}
+
+
+def test_the_manifest_is_sorted_when_the_walk_and_the_staged_files_miss_one(
+    tmp_path: Path,
+) -> None:
+    export(tmp_path, {"b.html": "b", "a.html": "a"})
+    writer = SiteWriter(tmp_path)
+    assert writer.keep(["a.html", "b.html"])
+    writer.new["0.html"] = "not staged, not found"
+    writer.commit("m2")
+    assert saved(tmp_path)["paths"] == "0.html\na.html\nb.html\n"
+
+
 def test_a_format_1_manifest_is_read_and_only_its_files_are_deleted(tmp_path: Path) -> None:
     (tmp_path / "posts").mkdir()
     (tmp_path / "index.html").write_text("home", encoding="utf-8")
