@@ -147,25 +147,36 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def _rows(archive: Archive, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+def _rows(archive: Archive | Reader, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
     """Plain tuples instead of `sqlite3.Row`s, for the scans over every post."""
     cursor = archive.conn.cursor()
     cursor.row_factory = None
     return cursor.execute(sql, params)
 
 
-#: Page cache (KiB) of a connection opened for one scan (`scan_only`).
-SCAN_CACHE_KIB = 512
+class Reader:
+    """A connection of its own for one scan over every post (`mark_rows`, `each_own_post`).
 
-
-def scan_only(archive: Archive) -> Archive:
-    """Give a connection opened for one scan of every post a small page cache.
-
-    Why: a scan reads each page once, so a cache saves nothing there, and the model load
-    reads on two such connections at once, each of which would fill SQLite's 2 MiB.
+    Why: SQLite runs such a scan, and its sort, inside the query's first step without
+    holding the GIL, so a thread can start it while the caller does other work; the
+    caller then reads the rows itself (a thread handing them over would take the GIL
+    back for every row). So the connection is not bound to the thread that opened it:
+    one thread at a time, never two at once. A scan reads each page once, so the page
+    cache is small. It reads what is committed: nobody writes during an export.
     """
-    archive.conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
-    return archive
+
+    CACHE_KIB = 512
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            self.conn.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 # The slot descriptors of SitePost, in field order. Setting them directly is what the
@@ -238,9 +249,9 @@ def own_posts(
     return [_post(row) for row in _rows(archive, sql, params)]
 
 
-def each_own_post(archive: Archive, *, excerpt: int = 300) -> Iterator[SitePost]:
-    """`own_posts(archive, excerpt=excerpt)` one by one, for a reader that hands them on
-    in chunks as they come (the model load reads them in a thread of its own)."""
+def each_own_post(archive: Archive | Reader, *, excerpt: int = 300) -> Iterator[SitePost]:
+    """`own_posts(archive, excerpt=excerpt)`, made as they are read. The query runs on the
+    call (its scan and sort are the first step): the model load starts it in a thread."""
     sql = f"{_select(False, excerpt)} WHERE p.is_own = 1 ORDER BY date DESC, p.id DESC"
     return map(_post, _rows(archive, sql))
 
@@ -337,8 +348,9 @@ _MARKS_SQL = f"""
 MarkRow = tuple[str, str, str | None, int, str, str]
 
 
-def mark_rows(archive: Archive) -> Iterator[MarkRow]:
-    """The rows of `post_marks` as plain tuples (`is_own` an int), in the same order.
+def mark_rows(archive: Archive | Reader) -> Iterator[MarkRow]:
+    """The rows of `post_marks` as plain tuples (`is_own` an int), in the same order. The
+    query runs on the call (its scan and sort are the first step), as for `each_own_post`.
 
     Why: the model load reads one per post and keeps none of them; a named tuple per row
     costs more than the loop that reads it.
@@ -407,9 +419,9 @@ def downloaded_media(archive: Archive) -> list[MediaItem]:
 def tags(archive: Archive, *, own_only: bool = True) -> dict[str, list[str]]:
     """Tags by post id (of our own posts unless `own_only` is False), sorted."""
     join = "JOIN posts p ON p.id = t.post_id AND p.is_own = 1" if own_only else ""
-    rows = archive.conn.execute(f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
+    rows = _rows(archive, f"SELECT t.post_id, t.tag FROM post_tags t {join} ORDER BY 1, 2")
     found: dict[str, list[str]] = {}
-    for post_id, tag in rows:
+    for post_id, tag in rows:  # plain tuples: a row per tag of every post
         found.setdefault(post_id, []).append(sys.intern(tag))
     return found
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import itertools
 import os
-import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -71,10 +69,10 @@ class SiteModel:
     @classmethod
     def load(cls, archive: Archive, local_files: set[str] | None = None) -> SiteModel:
         """Read the archive; `local_files` are the media files the site can ship."""
-        # The two large scans sort inside SQLite, each in a thread of its own, while this
+        # The two large scans sort inside SQLite, each started in a thread, while this
         # one reads the small tables.
-        marks = _ReadAhead(archive, site.mark_rows, "post-marks")
-        mine = _ReadAhead(archive, functools.partial(site.each_own_post, excerpt=0), "own-posts")
+        marks = _Scan(archive, site.mark_rows)
+        mine = _Scan(archive, functools.partial(site.each_own_post, excerpt=0))
         try:
             return cls._load(archive, local_files, mine, marks)
         finally:
@@ -237,79 +235,55 @@ class SiteModel:
         return [(tag, path) for path, tag in links.items()]
 
 
-class _ReadAhead(Generic[T]):
-    """Rows of one large query, read in a thread on a connection of its own and handed
-    over in chunks.
+class _Scan(Generic[T]):
+    """One of the two scans over every post, started in a thread on a connection of its
+    own (`site.Reader`) and read by the caller.
 
-    Why: SQLite scans and sorts every post for the model's two large queries (~0.15 and
-    ~0.45 s at 100,000 posts) without holding the GIL, so the sorts overlap each other and
-    the main thread's work; a short queue keeps only a few chunks, not every row. The
-    connections read the same rows as long as nobody writes: an export takes no lock,
-    and its page helpers read on connections of their own too. An archive that is no
-    file (in memory), or a thread that could not open it, is read on the caller's
+    Why: SQLite scans and sorts every post for them (~0.15 and ~0.45 s at 100,000 posts)
+    inside the query's first step, without holding the GIL, so the two sorts overlap each
+    other and the caller's reads of the small tables. Only the start runs in the thread:
+    a thread handing rows over would take the GIL back for every row. Both connections
+    read the same rows as long as nobody writes: an export takes no lock, and its page
+    helpers read on connections of their own too. An archive that is no file (in
+    memory), or a thread that could not start the scan, is read on the caller's
     connection.
     """
 
-    _ROWS = 500  # per chunk
-    _AHEAD = 2  # chunks waiting in the queue
-
-    def __init__(self, archive: Archive, read: Callable[[Archive], Iterator[T]], name: str):
+    def __init__(self, archive: Archive, start: Callable[[Archive | site.Reader], Iterator[T]]):
         self._archive = archive
-        self._read = read
-        self._chunks: queue.Queue[list[T] | BaseException | None] = queue.Queue(self._AHEAD)
-        self._stop = threading.Event()
+        self._start = start
+        self._reader: site.Reader | None = None
+        self._rows: Iterator[T] | None = None
         self._thread: threading.Thread | None = None
         path = str(archive.path)
         if path != ":memory:" and os.path.isfile(path):
-            self._thread = threading.Thread(target=self._run, args=(path,), name=name, daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(path,), name="model-scan", daemon=True
+            )
             self._thread.start()
 
     def _run(self, path: str) -> None:
-        item: list[T] | BaseException | None = None
-        try:
-            with Archive(path) as own:
-                rows = self._read(site.scan_only(own))
-                while chunk := list(itertools.islice(rows, self._ROWS)):
-                    if not self._put(chunk):
-                        return
-        except BaseException as error:  # handed to the reader, which decides
-            item = error
-        self._put(item)
-
-    def _put(self, item: list[T] | BaseException | None) -> bool:
-        """Wait for room in the queue; False once the reader gave up (`close`)."""
-        while not self._stop.is_set():
-            try:
-                self._chunks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        with contextlib.suppress(Exception):  # then the caller's connection reads
+            self._reader = site.Reader(path)
+            self._rows = self._start(self._reader)
 
     def __iter__(self) -> Iterator[T]:
-        if self._thread is None:
-            yield from self._read(self._archive)
-            return
-        started = False
-        while (item := self._chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                if started:
-                    raise item
-                yield from self._read(self._archive)  # nothing read yet: read here
-                return
-            started = True
-            yield from item
+        self._wait()
+        rows, self._rows = self._rows, None
+        return rows if rows is not None else self._start(self._archive)
+
+    def _wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def close(self) -> None:
-        """Stop the thread (if the load ended early) and wait for it to let go."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._chunks.get(timeout=0.1)
-        self._thread.join()
-        self._thread = None
+        """Let go of the connection once read, or once the load failed."""
+        self._wait()
+        self._rows = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 def _own_tags(tags: dict[str, list[str]], own: set[str]) -> dict[str, list[str]]:

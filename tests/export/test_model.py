@@ -1,5 +1,6 @@
-"""SiteModel.load: the change markers read ahead in a thread give the same model as a
-read on the caller's connection, and the thread never outlives the load."""
+"""SiteModel.load: the two scans over every post, started in threads on connections of
+their own, give the same model as reads on the caller's connection, and neither thread
+nor connection outlives the load."""
 
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from ownfeed.archive import Archive, site, store_posts
 from ownfeed.archive.site import SitePost
-from ownfeed.errors import ArchiveError
-from ownfeed.export import model as model_module
 from ownfeed.export.model import SiteModel
 from ownfeed.models import Author, Media, Post
 from tests.export import T0, build_archive
@@ -99,17 +98,42 @@ def _reference_digests(archive: Archive) -> dict[str, str]:
 
 
 def _threads_left() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name in ("post-marks", "own-posts")]
+    return [t.name for t in threading.enumerate() if t.name == "model-scan"]
 
 
-@pytest.mark.parametrize("rows", [7, 5000])  # many chunks, and one
-def test_read_ahead_gives_the_serial_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+class _Readers(site.Reader):
+    """site.Reader that remembers its connections, to see they were used and closed."""
+
+    opened: ClassVar[list[sqlite3.Connection]] = []
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.opened.append(self.conn)
+
+
+def _closed(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+@pytest.fixture
+def readers(monkeypatch: pytest.MonkeyPatch) -> list[sqlite3.Connection]:
+    monkeypatch.setattr(_Readers, "opened", [])
+    monkeypatch.setattr(site, "Reader", _Readers)
+    return _Readers.opened
+
+
+def test_scans_started_in_threads_give_the_serial_model(
+    tmp_path: Path, readers: list[sqlite3.Connection]
 ) -> None:
-    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", rows)
     archive = _generated(tmp_path)
     ahead = SiteModel.load(archive, {"x.png"})
+    assert len(readers) == 2 and all(_closed(conn) for conn in readers)
     serial = SiteModel.load(_in_memory(archive), {"x.png"})
+    assert len(readers) == 2  # an archive in memory has no second connection
     assert _fields(ahead) == _fields(serial)
     assert ahead.digest == _reference_digests(archive)
     assert len(ahead.posts) == site.count_own(archive) > 400
@@ -119,9 +143,10 @@ def test_read_ahead_gives_the_serial_model(
     assert not _threads_left()
 
 
-def test_read_ahead_on_the_sample_archive(tmp_path: Path) -> None:
+def test_scans_on_the_sample_archive(tmp_path: Path, readers: list[sqlite3.Connection]) -> None:
     sample = build_archive(tmp_path)
     ahead = SiteModel.load(sample.archive)
+    assert len(readers) == 2
     assert _fields(ahead) == _fields(SiteModel.load(_in_memory(sample.archive)))
     assert ahead.digest == _reference_digests(sample.archive)
     assert ahead.hidden or ahead.copies_of  # the sample's links made it in
@@ -133,6 +158,9 @@ def test_posts_are_built_like_their_constructor(tmp_path: Path) -> None:
     posts = site.own_posts(archive, excerpt=20) + list(
         site.posts_by_id(archive, [p.id for p in site.own_posts(archive)]).values()
     )
+    assert [p.id for p in site.each_own_post(archive, excerpt=20)] == [
+        p.id for p in posts[: len(posts) // 2]
+    ]
     for post in posts:
         again = SitePost(*dataclasses.astuple(post))
         assert post == again and hash(post) == hash(again)
@@ -147,22 +175,21 @@ def test_a_thread_that_cannot_open_the_archive_leaves_it_to_the_caller(
     archive = _generated(tmp_path, 60)
     expected = _fields(SiteModel.load(archive))
 
-    def refuse(path: str) -> Archive:
-        raise ArchiveError(f"cannot open archive {path}")
+    def refuse(path: str) -> site.Reader:
+        raise sqlite3.OperationalError(f"unable to open database file {path}")
 
-    monkeypatch.setattr(model_module, "Archive", refuse)
+    monkeypatch.setattr(site, "Reader", refuse)
     assert _fields(SiteModel.load(archive)) == expected
     assert not _threads_left()
 
 
-def test_an_error_after_the_first_rows_is_raised(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_error_while_reading_is_raised_and_the_connections_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, readers: list[sqlite3.Connection]
 ) -> None:
     archive = _generated(tmp_path, 60)
-    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", 5)
     real = site.mark_rows
 
-    def breaks(own: Archive) -> Any:
+    def breaks(own: site.Reader) -> Any:
         for n, row in enumerate(real(own)):
             if n == 12:
                 raise sqlite3.OperationalError("disk I/O error")
@@ -171,14 +198,14 @@ def test_an_error_after_the_first_rows_is_raised(
     monkeypatch.setattr(site, "mark_rows", breaks)
     with pytest.raises(sqlite3.OperationalError):
         SiteModel.load(archive)
+    assert len(readers) == 2 and all(_closed(conn) for conn in readers)
     assert not _threads_left()
 
 
-def test_a_load_that_fails_stops_the_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_load_that_fails_closes_the_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, readers: list[sqlite3.Connection]
 ) -> None:
     archive = _generated(tmp_path)
-    monkeypatch.setattr(model_module._ReadAhead, "_ROWS", 3)  # more chunks than fit
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("media table gone")
@@ -186,4 +213,5 @@ def test_a_load_that_fails_stops_the_thread(
     monkeypatch.setattr(site, "media", broken)
     with pytest.raises(RuntimeError):
         SiteModel.load(archive)
+    assert len(readers) == 2 and all(_closed(conn) for conn in readers)
     assert not _threads_left()
