@@ -249,14 +249,19 @@ class Export:
         the lists and goes on; `finish()` renders what is left and collects theirs.
         """
         pending: list[tuple[str, str, str]] = []
-        keep = self.writer.keep
-        for post in model.posts:
-            path = urls.post_page(post.id)
-            if only is not None and post.id not in only and keep([path]):
-                continue
-            print_ = fingerprint(self.salt, *views.page_inputs(model, post.id))
+        posts = [post.id for post in model.posts]
+        if only is not None:  # the others' pages are kept, unless their file is missing
+            missing = set(
+                self.writer.keep_each(urls.post_page(pid) for pid in posts if pid not in only)
+            )
+            posts = [
+                pid for pid in posts if pid in only or (missing and urls.post_page(pid) in missing)
+            ]
+        for pid in posts:
+            path = urls.post_page(pid)
+            print_ = fingerprint(self.salt, *views.page_inputs(model, pid))
             if not self.writer.fresh(path, print_):
-                pending.append((post.id, path, print_))
+                pending.append((pid, path, print_))
         chunks = [pending[start : start + CHUNK] for start in range(0, len(pending), CHUNK)]
         pages = _PostPages(self, model, chunks, list_tasks, parts)
         helpers = parallel.helper_count() if self._can_fork() else 0

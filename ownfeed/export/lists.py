@@ -281,11 +281,13 @@ class ListWriter:
             if self.kinds is not None and listing.kind not in self.kinds:
                 continue
             shown = {at // per_page + 1 for at, pid in enumerate(all_ids[index]) if pid in changed}
-            for page in range(1, self.counts[index] + 1):
-                if page not in shown and self.writer.keep([listing.page_path(page)]):
-                    continue
-                if not self._fresh(index, page, None):
-                    stale.add((index, page))
+            kept = {
+                listing.page_path(page): page
+                for page in range(1, self.counts[index] + 1)
+                if page not in shown
+            }
+            shown.update(kept[path] for path in self.writer.keep_each(kept))  # files missing
+            stale.update((index, page) for page in shown if not self._fresh(index, page, None))
         return stale
 
     def _fresh(self, index: int, page: int, tokens: dict[str, str] | None) -> bool:

@@ -159,3 +159,15 @@ def test_the_manifest_shares_the_path_strings_of_the_walk(tmp_path: Path) -> Non
     writer.abort()
     assert set(writer.old) == {"index.html", "posts/a.html", "posts/b.html"}
     assert all(path is writer.existing[path] for path in writer.old)
+
+
+def test_keep_each_keeps_what_is_in_place_and_names_the_rest(tmp_path: Path) -> None:
+    export(tmp_path, {"posts/a.html": "a", "posts/b.html": "b", "posts/c.html": "c"})
+    (tmp_path / "posts" / "b.html").unlink()
+    writer = SiteWriter(tmp_path)
+    missing = writer.keep_each(["posts/a.html", "posts/b.html", "posts/new.html"])
+    assert missing == ["posts/b.html", "posts/new.html"]
+    assert writer.new == {"posts/a.html": "print-a"} and writer.counts.unchanged == 1
+    writer.commit("m1")
+    assert listed(tmp_path) == {"posts/a.html": "print-a"}  # c and b: not kept, deleted
+    assert not (tmp_path / "posts" / "c.html").exists()
