@@ -137,12 +137,14 @@ class Export:
                 model, self.salt, changes.lists_print(lists.listings, lists.listing_ids())
             )
             changed = self._changed(model, snapshot)
+            changes.write(self.writer, snapshot)  # staged now: its strings are freed early
+            del snapshot
             shown = changed.posts if changed is not None and changed.lists_kept else None
             index_lists = lists.part({"index"})
             other_lists = lists.part({"source", "tag", "month"})
             index_stale = index_lists.plan(shown)
             other_lists.plan(shown)
-            lists.forget_tokens()  # shared by the parts
+            lists.forget_tokens(keep=shown is not None)  # shared by the parts
             only = changed.posts if changed is not None else None
             if self._entries is not None:
                 # The stale pages are tasks like chunks of post pages, for this process and
@@ -170,7 +172,6 @@ class Export:
                 self._entries.finish(post.id for post in model.posts)
             write_search(self.writer, self.archive, model, self.salt)
             self.write_feeds(model)
-            changes.write(self.writer, snapshot)
             counts = self.writer.commit(marker)
         except BaseException:
             if self._helpers is not None:

@@ -114,6 +114,8 @@ class ListWriter:
         self._excerpts: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
         self._ids: list[list[str]] = []  # see listing_ids()
+        self._among = False  # planned among changed posts: tokens and entry keys are kept
+        self._entry_keys: dict[str, str] = {}  # post id -> entry key (when `_among`)
         self.entries = entries  # None: every entry rendered (a theme's own list.html)
 
     def part(self, kinds: Collection[str]) -> ListWriter:
@@ -135,6 +137,7 @@ class ListWriter:
         if changed is None:
             self._stale = self._stale_pages()
         else:
+            self._among = True
             self._stale = self._stale_pages_among(changed)
         return len(self._stale)
 
@@ -147,10 +150,16 @@ class ListWriter:
     def stale_count(self) -> int:
         return len(self._stale or ())
 
-    def forget_tokens(self) -> None:
-        """Drop the fingerprint ingredients once every part has planned (memory)."""
-        self._tokens.clear()
+    def forget_tokens(self, *, keep: bool = False) -> None:
+        """Drop the fingerprint ingredients once every part has planned (memory).
+
+        `keep`: pages were planned among a few changed posts (`plan(changed)`), so the
+        tokens made are those of the stale pages' posts, which `prepare` and the page
+        writers need again (their entry keys are kept as they are made, too).
+        """
         self._ids.clear()
+        if not keep:
+            self._tokens.clear()
 
     def write(self) -> None:
         stale = self._stale if self._stale is not None else self._stale_pages()
@@ -198,7 +207,7 @@ class ListWriter:
             for post in self._page_posts(index, page):
                 if post.id not in seen:
                     seen.add(post.id)
-                    key = store.key(self._entry_token(post.id))
+                    key = self._entry_key(store, post.id)
                     if not store.has(post.id, key):
                         missing[post.id] = (post, key)
         wanted = iter(missing)
@@ -226,7 +235,7 @@ class ListWriter:
             keys: list[str] = []
             if root == ROOT:
                 for n, post in enumerate(posts):
-                    keys.append(store.key(self._entry_token(post.id)))
+                    keys.append(self._entry_key(store, post.id))
                     found[n] = store.get(post.id, keys[-1])
             missing = [post.id for post, html in zip(posts, found, strict=True) if html is None]
             if missing:
@@ -326,6 +335,16 @@ class ListWriter:
             if p.id not in self._tokens
         )
         return self._tokens
+
+    def _entry_key(self, store: EntryStore, post_id: str) -> str:
+        """The key of a post's entry in the store (kept when planned among changed posts:
+        a stale page's 20 entries are looked up in `prepare` and again when written)."""
+        if not self._among:
+            return store.key(self._entry_token(post_id))
+        key = self._entry_keys.get(post_id)
+        if key is None:
+            key = self._entry_keys[post_id] = store.key(self._token(post_id))
+        return key
 
     def _entry_token(self, post_id: str) -> str:
         model = self.model

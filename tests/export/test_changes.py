@@ -114,8 +114,23 @@ KINDS = {
 }
 
 
+@pytest.fixture(params=[0, 1], ids=["alone", "with-a-helper"])
+def helpers(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> int:
+    """Exports alone, or with a forked helper taking chunks of two posts and list pages
+    one by one (the entries and keys made while planning are inherited)."""
+    from ownfeed.export import build, parallel
+
+    monkeypatch.setattr(build, "CHUNK", 2)
+    monkeypatch.setattr(build, "LIST_PAGES_PER_TASK", 1)
+    monkeypatch.setattr(parallel, "MIN_CHUNKS", 1)
+    monkeypatch.setattr(parallel, "helper_count", lambda: int(request.param))
+    return int(request.param)
+
+
 @pytest.mark.parametrize("name", sorted(KINDS))
-def test_after_each_kind_of_change_the_site_equals_a_fresh_export(fresh: Sample, name: str) -> None:
+def test_after_each_kind_of_change_the_site_equals_a_fresh_export(
+    fresh: Sample, name: str, helpers: int
+) -> None:
     output = fresh.root / "site"
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert (output / changes.NAME).is_file()
