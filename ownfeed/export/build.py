@@ -170,7 +170,7 @@ class Export:
             finish_posts()  # helpers done before the search index: the peaks never add up
             if self._entries is not None:
                 self._entries.finish(post.id for post in model.posts)
-            write_search(self.writer, self.archive, model, self.salt)
+            write_search(self.writer, self.archive, model, self.salt, changed)
             self.write_feeds(model)
             counts = self.writer.commit(marker)
         except BaseException:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ownfeed.export.model import Listing, SiteModel
 from ownfeed.export.writer import SiteWriter, fingerprint
@@ -32,6 +32,8 @@ class Changed:
 
     posts: set[str]
     lists_kept: bool  # every list holds the same posts in the same order as last time
+    touched: set[str] = field(default_factory=set)  # every post whose line changed
+    roots: set[str] = field(default_factory=set)  # their threads, old and new
 
 
 def lists_print(listings: list[Listing], ids: list[list[str]]) -> str:
@@ -159,7 +161,7 @@ class Snapshot:
             changed.update(
                 post.id for post in model.posts if post.repost_of and post.repost_of in posts
             )
-        return Changed(changed & by_id.keys(), snapshot.lists == self.lists)
+        return Changed(changed & by_id.keys(), snapshot.lists == self.lists, posts, roots)
 
 
 def write(writer: SiteWriter, snapshot: Snapshot | None) -> None:

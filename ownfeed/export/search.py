@@ -32,12 +32,13 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import chain
+from itertools import accumulate, chain
 from typing import NamedTuple
 
 from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.export import urls
+from ownfeed.export.changes import Changed
 from ownfeed.export.model import SiteModel
 from ownfeed.export.views import platform_name
 from ownfeed.export.writer import SiteWriter, fingerprint, join_lines, split_lines
@@ -97,15 +98,19 @@ class Doc(NamedTuple):
     digest: str  # changes when what the index holds of the post may have changed
 
 
-def documents(model: SiteModel) -> dict[str, Doc]:
+def documents(model: SiteModel, roots: Iterable[str] | None = None) -> dict[str, Doc]:
     """Every post a page shows in full: ours, and the replies in their conversations.
 
     The href's CRC is part of the digest: a post that moves to another page is indexed
     again. Written out for speed: this runs for every post of every export that changed.
+    `roots`: only the documents of these threads.
     """
     docs: dict[str, Doc] = {}
     by_id, digests, crc32 = model.by_id, model.digest, zlib.crc32
-    for root, ids in model.members.items():
+    threads: Iterable[tuple[str, list[str]]] = model.members.items()
+    if roots is not None:  # only these threads
+        threads = [(root, model.members[root]) for root in roots if root in model.members]
+    for root, ids in threads:
         page = model.conversation_page(root)
         shared = f"{urls.post_page(page)}#p-" if page is not None else None
         for pid in ids:
@@ -224,12 +229,18 @@ class SearchIndex:
         changed = [pid for pid, doc in docs.items() if state.indexed.get(pid) != doc.digest]
         if len(changed) > max(200, len(docs) // 10):
             return False
+        gone = [pid for pid in state.numbers if pid not in docs]
+        stale = sorted(state.numbers[pid] for pid in [*changed, *gone] if pid in state.indexed)
+        return self.apply(state, changed, stale)
+
+    def apply(self, state: State, changed: list[str], stale: list[int]) -> bool:
+        """Write the delta of `changed` (documents that differ from the base, `self.docs`
+        holding them) hiding the base's `stale` numbers; False when a base file is missing.
+        """
         base = [f"search/t{n}.js" for n in range(state.shards)]
         base += [f"search/d{c}.js" for c in range(state.base_chunks)]
         if not self.writer.keep(base):
             return False
-        gone = [pid for pid in state.numbers if pid not in docs]
-        stale = sorted(state.numbers[pid] for pid in [*changed, *gone] if pid in state.indexed)
         postings, rows = self._delta(state, changed)
         delta = self._segment("u", state.shards, postings, sparse=True)
         numbers = sorted(rows)
@@ -293,8 +304,20 @@ class SearchIndex:
         self.writer.put_text(STATE, state.dump())
 
 
-def write_search(writer: SiteWriter, archive: Archive, model: SiteModel, salt: str) -> None:
-    """Write `search/…` unless no searchable post changed since the last export."""
+def write_search(
+    writer: SiteWriter,
+    archive: Archive,
+    model: SiteModel,
+    salt: str,
+    changed: Changed | None = None,
+) -> None:
+    """Write `search/…` unless no searchable post changed since the last export.
+
+    `changed` (changes.py): the posts and threads that changed since the last export,
+    when our posts are the same; then only their threads' documents are made (`update`).
+    """
+    if changed is not None and changed.lists_kept and update(writer, archive, model, changed):
+        return
     docs = documents(model)
     # In the model's thread order, which follows from the archive alone: one join and one
     # hash call instead of a sort and a call per document.
@@ -332,3 +355,75 @@ def _call(function: str, *args: object) -> str:
         for arg in args
     )
     return f"ownfeedSearch.{function}({body});\n"
+
+
+def update(writer: SiteWriter, archive: Archive, model: SiteModel, changed: Changed) -> bool:
+    """The incremental update, from what changed since the last export instead of every
+    document: False when it cannot be done that way (then `write_search` goes on).
+
+    Why: making and comparing ~100,000 documents to find the few that changed was most
+    of a small export's search update. A document outside the changed threads is the one
+    the last export had (same post, same digest, same page: our posts are the same), so
+    whether it differs from the base, or is hidden from it, is what the last export's
+    index said (its `rows` and `stale`); only the changed threads' documents are made.
+    """
+    old_print = writer.old.get(INDEX)
+    meta = _meta(writer)
+    state = State.load(writer) if old_print is not None and meta is not None else None
+    if state is None or meta is None or old_print is None:
+        return False
+    if not changed.touched:  # no post changed: tags or the like, not searched
+        return writer.keep_prefix("search/", STATE)
+    try:
+        by_number = dict(zip(state.numbers.values(), state.numbers, strict=True))
+        last_rows = {by_number[n] for n in _decode(meta["rows"])}
+        last_stale = set(_decode(meta["stale"]))
+    except (KeyError, TypeError, ValueError):
+        return False
+    affected = {pid for root in changed.roots for pid in model.members.get(root, ())}
+    affected |= changed.touched
+    carried = last_rows - affected  # still differ from the base, as last time
+    roots = set(changed.roots)
+    if carried:
+        root_of = {pid: root for root, ids in model.members.items() for pid in ids}
+        roots.update(root_of[pid] for pid in carried if pid in root_of)
+    docs = documents(model, roots)
+    if not carried <= docs.keys():
+        return False  # a document the last export had is gone: not what this expects
+    fresh = [pid for pid in affected if pid in docs and state.indexed.get(pid) != docs[pid].digest]
+    todo = sorted(carried) + sorted(fresh)
+    if len(todo) > max(200, len(state.indexed) // 10):
+        return False
+    numbers = state.numbers
+    stale = last_stale - {numbers[pid] for pid in affected if pid in numbers}
+    stale.update(
+        numbers[pid]
+        for pid in affected
+        if pid in state.indexed and (pid not in docs or state.indexed[pid] != docs[pid].digest)
+    )
+    inputs = sorted(f"{pid}:{docs[pid].digest if pid in docs else ''}" for pid in affected)
+    print_ = fingerprint(old_print, "update", *inputs)
+    return SearchIndex(writer, archive, docs, print_).apply(state, todo, sorted(stale))
+
+
+def _meta(writer: SiteWriter) -> dict[str, object] | None:
+    """The index's meta data as the last export wrote it (search/index.js), or None."""
+    prefix, suffix = 'ownfeedSearch.meta("index", ', ");\n"
+    try:
+        text = (writer.output / INDEX).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    if not (text.startswith(prefix) and text.endswith(suffix)):
+        return None
+    try:
+        meta = json.loads(text[len(prefix) : -len(suffix)])
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) and meta.get("version") == FORMAT else None
+
+
+def _decode(text: object) -> list[int]:
+    """The numbers `encode` wrote (gaps between ascending numbers)."""
+    if not isinstance(text, str):
+        raise TypeError("not an encoded list")
+    return list(accumulate(map(int, text.split(",")))) if text else []

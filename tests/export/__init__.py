@@ -10,6 +10,7 @@ downloaded and one not, and third-party HTML full of XSS vectors.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -292,3 +293,33 @@ def add_late_reply(archive: Archive, html: str = "<p>Late reply</p>") -> None:
         thread_root=MASTO + "/@novosyx/1",
     )
     store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
+
+
+def search_rows(root: Path) -> set[str]:
+    """Every result row the exported search index can show (link, title, day, excerpt,
+    platform), as JSON: the base rows not hidden, and the delta's rows."""
+
+    def data(name: str) -> object:
+        text = (root / "search" / f"{name}.js").read_text(encoding="utf-8")
+        assert text.startswith("ownfeedSearch.") and text.endswith(");\n")
+        return json.loads(text[text.index(",") + 1 : -3])
+
+    def decode(encoded: str) -> list[int]:
+        numbers, last = [], 0
+        for part in encoded.split(",") if encoded else []:
+            last += int(part)
+            numbers.append(last)
+        return numbers
+
+    meta = data("index")
+    assert isinstance(meta, dict)
+    hidden = set(decode(meta["stale"])) | set(decode(meta["rows"]))
+    rows: set[str] = set()
+    for path in (root / "search").glob("[de]*.js"):
+        first = int(path.stem[1:]) * meta["chunk"]
+        chunk = data(path.stem)
+        assert isinstance(chunk, list)
+        for at, row in enumerate(chunk):
+            if row is not None and (path.stem[0] == "e" or first + at not in hidden):
+                rows.add(json.dumps(row))
+    return rows

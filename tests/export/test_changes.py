@@ -3,6 +3,7 @@ are fingerprinted again, and the site equals a fresh export after every kind of 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from ownfeed.archive.db import Archive
 from ownfeed.export import build_site, changes, views
 from ownfeed.export.writer import SiteWriter
 from ownfeed.models import Post
-from tests.export import FAN, MASTO, T0, US_MASTO, Sample, build_archive
-from tests.export.test_incremental import CHANGES, TOOT
+from tests.export import FAN, MASTO, T0, US_MASTO, Sample, build_archive, search_rows
+from tests.export.test_incremental import CHANGES, P1, TOOT
 
 
 @pytest.fixture
@@ -78,6 +79,16 @@ def _edit(archive: Archive) -> None:
     )
 
 
+def _edit_blog_post(archive: Archive) -> None:
+    """Another post's text: later changes elsewhere must keep its old words hidden."""
+    archive.conn.execute(
+        "UPDATE posts SET content_text = 'Vertrauen neu geschrieben', "
+        "content_html = '<p>Vertrauen neu geschrieben</p>', content_hash = 'y', "
+        "last_seen_at = '2030-01-02T00:00:00+00:00' WHERE id = ?",
+        (P1,),
+    )
+
+
 def _known_tag(archive: Archive) -> None:
     """A tag another post has already: no new tag page, the lists' tokens change."""
     archive.conn.execute(
@@ -111,6 +122,7 @@ KINDS = {
     "new post of ours": _new_toot,
     "known tag": _known_tag,
     "reply to a copy": _reply_to_copy,
+    "blog post edited": _edit_blog_post,
 }
 
 
@@ -141,6 +153,69 @@ def test_after_each_kind_of_change_the_site_equals_a_fresh_export(
     build_site(fresh.archive, fresh.config(again), fresh.media_dir)
     assert _site(output) == _site(again), name
     assert _prints(output) == _prints(again), name
+    assert search_rows(output) == search_rows(again), name
+
+
+@pytest.mark.parametrize("first", ["edited", "new reply", "reply to a copy"])
+def test_search_after_successive_changes_equals_a_fresh_export(fresh: Sample, first: str) -> None:
+    """The second update carries the first one's delta rows along (documents it does not
+    make again) and adds its own."""
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    words = _words(output)  # the texts before the edits too: hidden from results now
+    for name in (first, "blog post edited", "new reply", "edited", "gone upstream"):
+        with fresh.archive.transaction():
+            KINDS[name](fresh.archive)
+        build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+        again = fresh.root / f"again-{name}"
+        build_site(fresh.archive, fresh.config(again), fresh.media_dir)
+        assert search_rows(output) == search_rows(again), name
+        assert _site(output) == _site(again), name
+        words |= _words(again)
+        for word in sorted(words):
+            assert _found(output, word) == _found(again, word), (name, word)
+
+
+def _words(root: Path) -> set[str]:
+    """Words of every result row's title and excerpt (what a reader may search for)."""
+    from ownfeed.export import search
+
+    found: set[str] = set()
+    for row in search_rows(root):
+        _link, title, _day, excerpt, _platform = json.loads(row)
+        found |= search.words(f"{title} {excerpt}")
+    return found
+
+
+def _found(root: Path, word: str) -> list[str]:
+    """What search.js shows for a word (document numbers differ between exports)."""
+    from tests.export.test_search import client_search
+
+    return sorted(json.dumps(row) for row in client_search(root, word))
+
+
+def test_the_search_update_makes_only_the_changed_threads_documents(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ownfeed.export import search
+
+    made: list[int] = []
+    original = search.documents
+
+    def counting(model: Any, roots: Any = None) -> Any:
+        docs = original(model, roots)
+        made.append(len(docs))
+        return docs
+
+    monkeypatch.setattr(search, "documents", counting)
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    everything = made[-1]
+    with fresh.archive.transaction():
+        _edit(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert made[-1] < everything
+    assert any("Rewritten" in row for row in search_rows(output))
 
 
 def test_only_pages_showing_a_changed_post_are_fingerprinted(

@@ -19,7 +19,16 @@ from ownfeed.archive.db import Archive
 from ownfeed.export import build_site, entries
 from ownfeed.export.model import SiteModel
 from ownfeed.models import Gone, SourceResult
-from tests.export import BLOG, MASTO, T0, Sample, add_late_reply, build_archive, pid
+from tests.export import (
+    BLOG,
+    MASTO,
+    T0,
+    Sample,
+    add_late_reply,
+    build_archive,
+    pid,
+    search_rows,
+)
 
 TOOT = pid("mastodon", MASTO + "/@novosyx/1")
 P1 = pid("web", BLOG + "/2024/vertrauen")
@@ -228,24 +237,6 @@ def test_a_failing_helper_fails_the_export(
 # -- the search index's document chunks ---------------------------------------------------
 
 
-def _search_rows(root: Path) -> set[str]:
-    """Every result row search.js can show (link, title, day, excerpt, platform): the
-    base rows not stale, and the delta's rows."""
-    import json
-
-    from tests.export.test_search import _data, _decode
-
-    meta = _data(root, "index")
-    hidden = set(_decode(meta["stale"])) | set(_decode(meta["rows"]))
-    rows: set[str] = set()
-    for path in (root / "search").glob("[de]*.js"):
-        first = int(path.stem[1:]) * meta["chunk"]
-        for at, row in enumerate(_data(root, path.stem)):
-            if row is not None and (path.stem[0] == "e" or first + at not in hidden):
-                rows.add(json.dumps(row))
-    return rows
-
-
 _EDIT = _sql(
     "UPDATE posts SET content_text = 'Rewritten words', content_hash = 'x', "
     "last_seen_at = '2030-01-01T00:00:00+00:00' WHERE id = ?",
@@ -263,7 +254,7 @@ def test_search_rows_after_changes_equal_a_fresh_export(fresh: Sample, damaged: 
         _EDIT(fresh.archive)
         add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
-    rows = _search_rows(output)
+    rows = search_rows(output)
     assert any("Rewritten words" in row for row in rows)
     build_site(fresh.archive, fresh.config(fresh.root / "fresh"), fresh.media_dir)
-    assert rows == _search_rows(fresh.root / "fresh")
+    assert rows == search_rows(fresh.root / "fresh")
