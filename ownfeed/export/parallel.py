@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
-import traceback
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 R = TypeVar("R")
 
@@ -31,6 +31,8 @@ MIN_CHUNKS = 40  # less work than this (a 1 % re-export of 100k posts): fork cos
 
 def helper_count() -> int:
     """Helpers besides the main process: one per further usable core, at most MAX_HELPERS."""
+    import multiprocessing  # here: an export that forks no helper does without it
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 0
     try:
@@ -88,6 +90,8 @@ def _helper(
             render(number)
         pipe.send((True, report()))
     except BaseException:
+        import traceback
+
         pipe.send((False, traceback.format_exc()))
     finally:
         pipe.close()
@@ -112,6 +116,8 @@ class Helpers(Generic[R]):
         self.processes: list[tuple[Any, Connection]] = []
         self.gates: list[Connection] = []
         first = count if gate_from is None else gate_from
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         self.chunks = Chunks(count, context)
         if helpers:
