@@ -7,13 +7,17 @@ put a wrong entry on a page: the site must always equal a fresh export of the ar
 
 from __future__ import annotations
 
+import os
 import shutil
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ownfeed.export import build_site, entries
+from ownfeed.export.writer import SiteWriter, fingerprint
 from tests.export import Sample, add_late_reply, build_archive
 
 
@@ -55,9 +59,18 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbage": lambda path: path.write_bytes(b"not an entry store"),
     "empty": lambda path: path.write_bytes(b""),
     "missing": lambda path: path.unlink(),
-    "older format": _rewrite(b"OFENTRY1", b"OFENTRY0"),
-    "index damaged": _rewrite(b"\t", b" "),
+    "older format": _rewrite(entries._MAGIC, b"OFENTRY1"),
+    "index ids damaged": lambda path: _flip(path, ids=True),
+    "index numbers damaged": lambda path: _flip(path, ids=False),
 }
+
+
+def _flip(path: Path, *, ids: bool) -> None:
+    """Change one byte of the index: in a post id, or in the numbers (the last row's)."""
+    data = bytearray(path.read_bytes())
+    start, ids_size = entries._TRAILER.unpack(data[-entries._TRAILER.size :])[1:3]
+    data[start + ids_size - 2 if ids else -entries._TRAILER.size - 5] ^= 0x20
+    path.write_bytes(bytes(data))
 
 
 def test_entries_are_stored_and_reused(fresh: Sample) -> None:
@@ -171,3 +184,106 @@ def test_only_changed_entries_are_rendered(fresh: Sample, monkeypatch: pytest.Mo
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert len(added) == len(set(added)) == 1  # the post that got a reply, once
     assert _site(output) == _fresh_export(fresh)
+
+
+# -- the store alone ---------------------------------------------------------------------
+
+
+def _export(root: Path, posts: list[str], add: dict[str, str]) -> entries.EntryStore:
+    """One export of the store alone: these entries added, the rest kept, committed."""
+    writer = SiteWriter(root)
+    store = entries.EntryStore(writer, "salt")
+    for pid, html in add.items():
+        store.add(pid, store.key(html), html)
+    store.finish(posts)
+    writer.commit()
+    return entries.EntryStore(SiteWriter(root), "salt")  # the next export's view
+
+
+def _stored(store: entries.EntryStore, posts: list[str], htmls: list[str]) -> list[str | None]:
+    return [
+        store.get(pid, store.key(html)) if store.has(pid, store.key(html)) else None
+        for pid, html in zip(posts, htmls, strict=True)
+    ]
+
+
+def test_the_store_keeps_entries_and_takes_changed_ones(tmp_path: Path) -> None:
+    posts = [f"p{n}" for n in range(50)]
+    store = _export(tmp_path, posts, {pid: f"<li>{pid} ü</li>" for pid in posts})
+    assert _stored(store, posts, [f"<li>{pid} ü</li>" for pid in posts]) == [
+        f"<li>{pid} ü</li>" for pid in posts
+    ]
+    store.close()
+    # a changed entry, a new post first, a post gone: the rows are picked one by one
+    posts = ["new", *posts[:10], *posts[11:]]
+    store = _export(tmp_path, posts, {"p3": "<li>changed</li>", "new": "<li>new</li>"})
+    htmls = ["<li>new</li>", *(f"<li>{pid} ü</li>" for pid in posts[1:])]
+    htmls[posts.index("p3")] = "<li>changed</li>"
+    assert _stored(store, posts, htmls) == htmls
+    assert store.get("p10", store.key("<li>p10 ü</li>")) is None
+    assert store.get("p3", store.key("<li>p3 ü</li>")) is None  # the old key is gone
+    store.close()
+
+
+def test_a_failed_export_keeps_the_old_store(tmp_path: Path) -> None:
+    posts = ["a", "b"]
+    _export(tmp_path, posts, {"a": "<li>a</li>", "b": "<li>b</li>"}).close()
+    writer = SiteWriter(tmp_path)
+    store = entries.EntryStore(writer, "salt")
+    store.add("a", store.key("<li>A</li>"), "<li>A</li>")
+    store.finish(posts)
+    writer.abort()  # the export failed after the store was staged
+    store = entries.EntryStore(SiteWriter(tmp_path), "salt")
+    assert _stored(store, posts, ["<li>a</li>", "<li>b</li>"]) == ["<li>a</li>", "<li>b</li>"]
+    store.close()
+
+
+def test_an_older_format_means_entries_are_rendered_again(tmp_path: Path) -> None:
+    """A format-2 file (a tab-separated line per post) is not read: no entry comes back."""
+    _export(tmp_path, ["a"], {"a": "<li>a</li>"}).close()
+    key = fingerprint(fingerprint("entries", 2, "salt", entries.ROOT), "<li>a</li>")
+    data = (key + "<li>a</li>").encode()
+    salt = fingerprint("entries", 2, "salt", entries.ROOT)
+    index = f"{salt}\na\t0\t{len(data)}\t{zlib.crc32(data)}\t{zlib.crc32(key.encode())}"
+    old = data + index.encode() + struct.pack("<8sQQ", b"OFENTRY1", len(data), len(index))
+    (tmp_path / entries.NAME).write_bytes(old)
+    store = entries.EntryStore(SiteWriter(tmp_path), "salt")
+    assert not store.has("a", store.key("<li>a</li>"))
+    assert store.get("a", store.key("<li>a</li>")) is None
+    store.close()
+
+
+def test_helpers_read_entries_the_main_process_added(tmp_path: Path) -> None:
+    """A forked helper reads old entries, and those added before and after the fork."""
+    _export(tmp_path, ["a", "b", "c"], {p: f"<li>{p}</li>" for p in "abc"}).close()
+    writer = SiteWriter(tmp_path)
+    store = entries.EntryStore(writer, "salt")
+    store.add("b", store.key("<li>B</li>"), "<li>B</li>")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the helper
+        try:
+            os.close(write)
+            store.for_helper()
+            store.take_added(os.read(read, 4096).decode())
+            store.add("a", store.key("<li>X</li>"), "<li>X</li>")  # helpers add nothing
+            found = _stored(store, ["a", "b", "c"], ["<li>a</li>", "<li>B</li>", "<li>C</li>"])
+            os._exit(0 if found == ["<li>a</li>", "<li>B</li>", "<li>C</li>"] else 1)
+        finally:
+            os._exit(2)
+    os.close(read)
+    store.add("c", store.key("<li>C</li>"), "<li>C</li>")  # after the fork
+    added = store.added()
+    assert added is not None
+    os.write(write, added.encode())
+    os.close(write)
+    assert os.waitpid(pid, 0)[1] == 0
+    store.finish(["a", "b", "c"])
+    writer.commit()
+    store = entries.EntryStore(SiteWriter(tmp_path), "salt")
+    assert _stored(store, ["a", "b", "c"], ["<li>a</li>", "<li>B</li>", "<li>C</li>"]) == [
+        "<li>a</li>",
+        "<li>B</li>",
+        "<li>C</li>",
+    ]
+    store.close()
