@@ -265,17 +265,18 @@ class Export:
                 pending.append((pid, path, print_))
         chunks = [pending[start : start + CHUNK] for start in range(0, len(pending), CHUNK)]
         pages = _PostPages(self, model, chunks, list_tasks, parts)
-        helpers = parallel.helper_count() if self._can_fork() else 0
         work = len(chunks) + sum(
             1 if batch else part.stale_count() // INDEX_PAGES_PER_CHUNK
             for part, batch in list_tasks
         )
+        enough = work >= parallel.MIN_CHUNKS and self._can_fork()
+        helpers = parallel.helper_count() if enough else 0
         # Preparing touches every post the stale lists show; alongside helpers that render
         # many post pages (a full export), both processes would copy most of the model.
         alongside = len(chunks) <= PREPARE_ALONGSIDE
         if not alongside:
             prepare(parts)
-        if not helpers or work < parallel.MIN_CHUNKS:
+        if not helpers:
             for number in range(pages.lists):  # post pages first, as lists link to them
                 pages.render(number)
             if alongside:
