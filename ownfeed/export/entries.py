@@ -1,4 +1,4 @@
-"""List entries rendered by earlier exports, kept in one state file of the site.
+"""List entries rendered by earlier exports, kept in state files of the site.
 
 Why: a list page shows 20 entries, and when one of them changes the page is made again.
 Rendering the 19 others through Jinja was most of a small re-export (a 1 % change of a
@@ -7,40 +7,49 @@ stored with a key made of everything it shows (the salt: format, templates, site
 settings; the post's change digest and reply count), so an entry is rendered once per
 change of its post and read back otherwise.
 
-`.ownfeed-entries` holds the fragments (each its key, then its HTML), then an index, then
-a fixed-size trailer (where the index starts, its CRC). The index is the salt and the post
-ids as lines (our post ids are safe file names), then four columns of numbers, a row per
-post: offset, length, CRC of the fragment, CRC of its key. Why columns: they are read and
-written whole (`array`), not parsed and formatted per post (~0.15 s each way at 75,000
-posts). The key's CRC lets `has()` answer without reading the fragment (a hint: `get()`
-checks the key itself).
-It is staged and put in place with the rest of the export, so a failed export keeps the
-old one. A missing, damaged, old-format or other-salt file only means that entries are
+`.ownfeed-entries` holds a header (its id), the fragments (each its key, then its HTML)
+added since the base was made, then an index, then a fixed-size trailer (where the index
+starts, its CRC, the id of its base). The index is the salt and the post ids as lines (our
+post ids are safe file names), then four columns of numbers, a row per post: offset (its
+top bit: in the base), length, CRC of the fragment, CRC of its key. Why columns: they are
+read and written whole (`array`), not parsed and formatted per post (~0.15 s each way at
+75,000 posts). The key's CRC lets `has()` answer without reading the fragment (a hint:
+`get()` checks the key itself).
+`.ownfeed-entries.base` holds most fragments (~100 MB at 100,000 posts) and is kept as it
+is while the entries added since stay small: a small change copies only those to the new
+`.ownfeed-entries`, not the whole store. A new base is made when they grow (or the base
+holds mostly replaced fragments); an index only uses the base with its id.
+Both are staged and put in place with the rest of the export, so a failed export keeps the
+old ones. A missing, damaged, old-format or other-salt file only means that entries are
 rendered again.
-Fragments are read one by one (`pread`), never mapped or loaded whole, and the index holds
-one integer per post: memory stays flat.
+Fragments are read one by one (`pread`), never mapped or loaded whole, and the index is
+four numbers per post in arrays: memory stays flat.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
-import shutil
 import struct
 import sys
 import zlib
 from array import array
 from collections.abc import Iterable
+from itertools import compress
 from operator import itemgetter
 
 from ownfeed.export.writer import SiteWriter, fingerprint
 
 NAME = ".ownfeed-entries"
-FORMAT = 3  # 3: the index as a string of ids and arrays of numbers; 2: a line per post
+BASE = NAME + ".base"  # a former NAME whose fragments the index of NAME may point into
+FORMAT = 4  # 4: fragments in two files; 3: one file; 2: a line per post in the index
 ROOT = "../"  # every list page but the index's first sits one folder down
-_MAGIC = b"OFENTRY3"
-_TRAILER = struct.Struct("<8sQQQI")  # magic, index offset, ids' bytes, posts, index CRC
-_SLACK = 4 << 20  # bytes of replaced fragments tolerated before the file is compacted
+_MAGIC = b"OFENTRY4"
+_HEADER = struct.Struct("<8sQ")  # magic, the file's id (random): a base is known by it
+_TRAILER = struct.Struct("<8sQQQIQ")  # magic, index offset, ids' bytes, posts, CRC, base id
+_IN_BASE = 1 << 63  # an offset with this bit: the fragment is in BASE
+_SLACK = 4 << 20  # bytes of replaced fragments tolerated before a base is rewritten
+_DELTA = 8 << 20  # NAME's fragments beyond this (or 1/8 of the base's): a new base
 _KEY = 24  # characters of a key (a fingerprint), in front of each fragment
 _ADDED = NAME + ".added"  # staged only, never put in place
 _COLUMNS = ("Q", "I", "I", "I")  # offset, length, CRC of the fragment, CRC of its key
@@ -105,7 +114,10 @@ class EntryStore:
         self._new: dict[str, int] = {}  # post id -> `_pack`ed location in the staged file
         self._old_fd: int | None = None
         self._old_end = 0  # where the old file's fragments end (its index starts)
+        self._base_fd: int | None = None
+        self._base_id = 0  # that of the base the old index points into; 0: none
         self._out: int | None = None  # the staged file being written
+        self._out_id = 0
         self._out_end = 0
         self._helper = False
         self._load()
@@ -113,21 +125,21 @@ class EntryStore:
     # -- reading ----------------------------------------------------------------------
 
     def _load(self) -> None:
-        if NAME not in self.writer.old or NAME not in self.writer.existing:
+        fd = self._open_old(NAME)
+        if fd is None:
             return
-        try:
-            fd = os.open(self.writer.output / NAME, os.O_RDONLY)
-        except OSError:
-            return
+        base: int | None = None
         try:
             size = os.fstat(fd).st_size
-            if size < _TRAILER.size:
+            if size < _HEADER.size + _TRAILER.size:
                 raise ValueError("too short")
-            magic, start, ids_size, count, crc = _TRAILER.unpack(
+            if _HEADER.unpack(os.pread(fd, _HEADER.size, 0))[0] != _MAGIC:
+                raise ValueError("no header")
+            magic, start, ids_size, count, crc, base_id = _TRAILER.unpack(
                 os.pread(fd, _TRAILER.size, size - _TRAILER.size)
             )
             length = size - _TRAILER.size - start
-            if magic != _MAGIC or not 0 <= length < 1 << 32 or ids_size > length:
+            if magic != _MAGIC or start < _HEADER.size or not 0 <= ids_size <= length < 1 << 32:
                 raise ValueError("no trailer")
             index = os.pread(fd, length, start)
             if len(index) != length or zlib.crc32(index) != crc:
@@ -140,23 +152,27 @@ class EntryStore:
             old = dict(zip(ids, range(len(ids)), strict=False))  # lengths checked below
             if len(ids) != count or len(old) != count:
                 raise ValueError("index ids and numbers differ")
+            if base_id:
+                base = self._open_old(BASE)
+                header = _HEADER.pack(_MAGIC, base_id)
+                if base is None or os.pread(base, _HEADER.size, 0) != header:
+                    raise ValueError("not the base of this index")  # e.g. a commit cut short
         except (OSError, ValueError, struct.error):
-            os.close(fd)
+            for opened in (fd, base):
+                if opened is not None:
+                    os.close(opened)
             return
         self._old, self._old_ids, self._old_columns = old, ids, columns
         self._old_fd, self._old_end = fd, start
+        self._base_fd, self._base_id = base, base_id
 
-    def _where(self, post_id: str) -> tuple[int, int, int, int] | None:
-        """Offset, length, CRC and key CRC of a post's fragment, in the staged file when
-        this export added it (`_new`), else in the old file."""
-        found = self._new.get(post_id)
-        if found is not None:
-            return _unpack(found)
-        row = self._old.get(post_id)
-        if row is None:
+    def _open_old(self, name: str) -> int | None:
+        if name not in self.writer.old or name not in self.writer.existing:
             return None
-        offsets, lengths, crcs, key_crcs = self._old_columns
-        return offsets[row], lengths[row], crcs[row], key_crcs[row]
+        try:
+            return os.open(self.writer.output / name, os.O_RDONLY)
+        except OSError:
+            return None
 
     def key(self, token: str) -> str:
         return fingerprint(self.salt, token)
@@ -167,8 +183,15 @@ class EntryStore:
         A hint: a damaged fragment (or a CRC collision) is found by `get()`, which then
         returns None and the entry is rendered where it is needed.
         """
-        found = self._where(post_id)
-        return found is not None and found[3] == zlib.crc32(key.encode("ascii"))
+        packed = self._new.get(post_id)
+        if packed is not None:
+            key_crc = _unpack(packed)[3]
+        else:
+            row = self._old.get(post_id)
+            if row is None:
+                return False
+            key_crc = self._old_columns[3][row]
+        return key_crc == zlib.crc32(key.encode("ascii"))
 
     def get(self, post_id: str, key: str) -> str | None:
         """The stored entry of a post for this key; None when there is none (or damaged)."""
@@ -180,38 +203,33 @@ class EntryStore:
             row = self._old.get(post_id)
             if row is None:
                 return None
-            fd = self._old_fd
             offsets, lengths, crcs, _ = self._old_columns
             offset, length, crc = offsets[row], lengths[row], crcs[row]
+            fd = self._old_fd
+            if offset & _IN_BASE:
+                fd, offset = self._base_fd, offset ^ _IN_BASE
         if fd is None:
             return None
-        data = self._read(fd, offset, length, crc)
+        data = _read(fd, offset, length, crc)
         if data is None or data[:_KEY] != key.encode("ascii"):
             return None
         return data[_KEY:].decode("utf-8", "surrogatepass")
 
-    @staticmethod
-    def _read(fd: int, offset: int, length: int, crc: int) -> bytes | None:
-        try:
-            data = os.pread(fd, length, offset)
-        except OSError:
-            return None
-        if len(data) != length or zlib.crc32(data) != crc:
-            return None
-        return data
-
     # -- writing ----------------------------------------------------------------------
 
     def for_helper(self) -> None:
-        """In a forked page helper: read the old file and the entries added so far (the
-        staged file) on descriptors of its own, add nothing (the main process owns the new
-        file)."""
+        """In a forked page helper: read the old files and the entries added so far (the
+        staged file) on descriptors of their own, add nothing (the main process owns the
+        new file)."""
         self._helper = True
-        if self._old_fd is not None:
-            try:
+        try:
+            if self._old_fd is not None:
                 self._old_fd = os.open(self.writer.output / NAME, os.O_RDONLY)
-            except OSError:
-                self._old_fd, self._old, self._old_ids = None, {}, []
+            if self._base_fd is not None:
+                self._base_fd = os.open(self.writer.output / BASE, os.O_RDONLY)
+        except OSError:
+            self._old_fd = self._base_fd = None
+            self._old, self._old_ids = {}, []
         if self._out is not None:
             try:
                 self._out = os.open(self.writer.staging_path(NAME), os.O_RDONLY)
@@ -257,18 +275,20 @@ class EntryStore:
             offset, len(data), zlib.crc32(data), zlib.crc32(key.encode("ascii"))
         )
 
-    def _open_out(self) -> None:
-        """Start the new file as a copy of the old one's fragments (a kernel copy), so
-        entries kept from the last export stay where the old index says they are."""
-        path = self.writer.staging_path(NAME)
-        if self._old_fd is not None:
-            shutil.copyfile(self.writer.output / NAME, path)  # in the kernel (sendfile)
-            self._out_end = os.path.getsize(path)
-        self._out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    def _open_out(self, *, keep: bool = True) -> None:
+        """Start the staged NAME with the old one's fragments (`keep`), so the old index's
+        offsets hold in it. Those are few (at most ~`_DELTA` bytes): the bulk sits in the
+        base, which stays in place (copying it was ~0.1 s and ~100 MB of disk writes)."""
+        out = os.open(self.writer.staging_path(NAME), _WRITE | os.O_TRUNC, 0o666)
+        self._out, self._out_id = out, _new_id()
+        _write_all(out, _HEADER.pack(_MAGIC, self._out_id))
+        self._out_end = _HEADER.size
+        if keep and self._old_fd is not None:
+            self._out_end += _copy(self._old_fd, _HEADER.size, self._old_end, out)
 
     def finish(self, post_ids: Iterable[str]) -> None:
-        """Stage the file with the entries of these posts (our posts now), or keep the
-        old one when nothing was added.
+        """Stage NAME with the entries of these posts (our posts now), and a new base when
+        due, or keep the old files when nothing was added.
 
         The index is built column by column (`itemgetter` over rows): formatting a line
         per post was ~0.15 s at 75,000 posts.
@@ -276,25 +296,27 @@ class EntryStore:
         if self._helper:
             return
         ids, columns = self._live(post_ids)
-        if self._out is None and len(ids) == len(self._old) and self.writer.keep([NAME]):
+        files = [NAME] if self._base_fd is None else [NAME, BASE]
+        if self._out is None and len(ids) == len(self._old) and self.writer.keep(files):
             self.close()
             return
         if self._out is None:
             self._open_out()
         assert self._out is not None
-        if self._out_end > 2 * sum(columns[1]) + _SLACK:
-            ids, columns = self._compact(ids, columns)
+        base_id = self._base_id
+        if self._rebase_due(columns) or (base_id and not self.writer.keep([BASE])):
+            ids, columns, base_id = self._rebase(ids, columns)
         text = "\n".join([self.salt, *ids]).encode("utf-8", "surrogatepass")
         index = text + _encode(columns)
         _write_all(self._out, index)
-        trailer = (_MAGIC, self._out_end, len(text), len(ids), zlib.crc32(index))
+        trailer = (_MAGIC, self._out_end, len(text), len(ids), zlib.crc32(index), base_id)
         _write_all(self._out, _TRAILER.pack(*trailer))
         self.close()
         self.writer.adopt(NAME)
 
     def _live(self, post_ids: Iterable[str]) -> tuple[list[str], list[array[int]]]:
         """The ids of these posts that have a stored entry, and its columns (offsets in
-        the staged file, which starts as a copy of the old one).
+        the base, or in the staged NAME, which starts with the old one's fragments).
 
         Why two ways: when the posts are those of the old index in its order (a small
         change), its columns are copied whole and the added entries' rows set (~5 ms at
@@ -324,41 +346,102 @@ class EntryStore:
         pick = itemgetter(*picked)
         return ids, [array(column.typecode, pick(column)) for column in columns]
 
-    def _compact(
+    def _rebase_due(self, columns: list[array[int]]) -> bool:
+        """Whether NAME's own fragments grew past `_DELTA` (and an eighth of the base), or
+        the base holds more replaced fragments than live ones (and `_SLACK`)."""
+        delta = self._out_end - _HEADER.size
+        if self._base_fd is None:
+            return delta > _DELTA
+        size = os.fstat(self._base_fd).st_size
+        in_base = (offset & _IN_BASE for offset in columns[0])
+        live = sum(compress(columns[1], in_base))
+        return delta > max(_DELTA, size // 8) or size > 2 * live + _SLACK
+
+    def _rebase(
         self, ids: list[str], columns: list[array[int]]
-    ) -> tuple[list[str], list[array[int]]]:
-        """Rewrite the staged file with only the live fragments."""
+    ) -> tuple[list[str], list[array[int]], int]:
+        """Stage a new base with every live fragment, and NAME anew for the index alone;
+        the rows and id of the new base.
+
+        The staged NAME itself becomes the base when it holds every live fragment with
+        little waste (a first export: no copy), else the live fragments are copied."""
         assert self._out is not None
-        path = self.writer.staging_path(NAME)
-        temporary = path + ".compact"
-        out = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
+        target = self.writer.staging_path(BASE)
+        offsets, lengths, crcs, key_crcs = columns
+        if not any(offset & _IN_BASE for offset in offsets) and (
+            self._out_end <= 2 * sum(lengths) + _SLACK + _HEADER.size
+        ):
+            os.close(self._out)
+            self._out = None
+            os.replace(self.writer.staging_path(NAME), target)
+            base_id = self._out_id
+            kept = [array("Q", [offset | _IN_BASE for offset in offsets]), lengths, crcs]
+            self._open_out(keep=False)
+            self.writer.adopt(BASE)
+            return ids, [*kept, key_crcs], base_id
+        base_id = _new_id()
+        out = os.open(target, _WRITE | os.O_TRUNC, 0o666)
         kept_ids: list[str] = []
-        kept = _columns()
-        end = 0
+        kept_columns = _columns()
         try:
+            _write_all(out, _HEADER.pack(_MAGIC, base_id))
+            end = _HEADER.size
             for pid, offset, length, crc, key_crc in zip(ids, *columns, strict=True):
-                data = self._read(self._out, offset, length, crc)
-                if data is None:  # the staged file has every live one, unless damaged
+                fd = self._base_fd if offset & _IN_BASE else self._out
+                data = None if fd is None else _read(fd, offset & ~_IN_BASE, length, crc)
+                if data is None:  # damaged: rendered again when needed
                     continue
                 _write_all(out, data)
                 kept_ids.append(pid)
-                for column, number in zip(kept, (end, length, crc, key_crc), strict=True):
+                row = (end | _IN_BASE, length, crc, key_crc)
+                for column, number in zip(kept_columns, row, strict=True):
                     column.append(number)
-                end += len(data)
-        except BaseException:
+                end += length
+        finally:
             os.close(out)
-            raise
         os.close(self._out)
-        os.replace(temporary, path)
-        self._out, self._out_end = out, end
-        return kept_ids, kept
+        self._out = None
+        self._open_out(keep=False)
+        self.writer.adopt(BASE)
+        return kept_ids, kept_columns, base_id
 
     def close(self) -> None:
-        for fd in (self._old_fd, self._out):
+        for fd in (self._old_fd, self._base_fd, self._out):
             if fd is not None:
                 os.close(fd)
-        self._old_fd = self._out = None
+        self._old_fd = self._base_fd = self._out = None
         self._old, self._old_ids, self._old_columns, self._new = {}, [], _columns(), {}
+
+
+_WRITE = os.O_RDWR | os.O_CREAT | os.O_APPEND
+
+
+def _new_id() -> int:
+    """A file's id for `_HEADER` (never 0: that means no base)."""
+    return int.from_bytes(os.urandom(8), "little") | 1
+
+
+def _read(fd: int, offset: int, length: int, crc: int) -> bytes | None:
+    try:
+        data = os.pread(fd, length, offset)
+    except OSError:
+        return None
+    if len(data) != length or zlib.crc32(data) != crc:
+        return None
+    return data
+
+
+def _copy(source: int, start: int, end: int, target: int) -> int:
+    """Copy bytes start..end of one file to the end of another, in 1 MiB reads; the
+    number copied (fewer when the source is shorter)."""
+    copied = 0
+    while start + copied < end:
+        data = os.pread(source, min(1 << 20, end - start - copied), start + copied)
+        if not data:
+            break
+        _write_all(target, data)
+        copied += len(data)
+    return copied
 
 
 def _write_all(fd: int, data: bytes) -> None:

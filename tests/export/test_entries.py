@@ -135,19 +135,45 @@ def test_a_theme_list_page_gets_whole_entries_and_no_store(fresh: Sample) -> Non
     assert _site(output) == _fresh_export(fresh, theme=theme)
 
 
-def test_a_compacted_store_keeps_every_live_entry(
-    fresh: Sample, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(entries, "_SLACK", -(1 << 30))  # compact on every export
+BASES = {  # (_DELTA, _SLACK): how the store splits its fragments between its two files
+    "one file": (entries._DELTA, entries._SLACK),
+    "a base kept": (0, entries._SLACK),  # the first export's file becomes the base
+    "a new base each time": (0, -(1 << 30)),  # live fragments copied to a new base
+}
+
+
+@pytest.fixture(params=sorted(BASES))
+def bases(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    delta, slack = BASES[request.param]
+    monkeypatch.setattr(entries, "_DELTA", delta)
+    monkeypatch.setattr(entries, "_SLACK", slack)
+    return str(request.param)
+
+
+def test_a_rebased_store_keeps_every_live_entry(fresh: Sample, bases: str) -> None:
     output = fresh.root / "site"
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert (output / entries.BASE).exists() == (bases != "one file")
     with fresh.archive.transaction():
         add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
-    before = (output / entries.NAME).stat().st_size
+    assert _site(output) == _fresh_export(fresh)
     build_site(fresh.archive, fresh.config(output, title="Other"), fresh.media_dir)
     assert _site(output) == _fresh_export(fresh, title="Other")
-    assert (output / entries.NAME).stat().st_size <= before * 2
+
+
+@pytest.mark.parametrize("name", ["fragment bytes", "truncated", "garbage", "missing"])
+def test_a_damaged_base_never_reaches_a_page(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(entries, "_DELTA", 0)
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    DAMAGE[name](output / entries.BASE)
+    with fresh.archive.transaction():
+        add_late_reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert _site(output) == _fresh_export(fresh)
 
 
 @pytest.mark.parametrize("answer", [True, False])
@@ -207,7 +233,7 @@ def _stored(store: entries.EntryStore, posts: list[str], htmls: list[str]) -> li
     ]
 
 
-def test_the_store_keeps_entries_and_takes_changed_ones(tmp_path: Path) -> None:
+def test_the_store_keeps_entries_and_takes_changed_ones(tmp_path: Path, bases: str) -> None:
     posts = [f"p{n}" for n in range(50)]
     store = _export(tmp_path, posts, {pid: f"<li>{pid} ü</li>" for pid in posts})
     assert _stored(store, posts, [f"<li>{pid} ü</li>" for pid in posts]) == [
@@ -225,7 +251,7 @@ def test_the_store_keeps_entries_and_takes_changed_ones(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_failed_export_keeps_the_old_store(tmp_path: Path) -> None:
+def test_a_failed_export_keeps_the_old_store(tmp_path: Path, bases: str) -> None:
     posts = ["a", "b"]
     _export(tmp_path, posts, {"a": "<li>a</li>", "b": "<li>b</li>"}).close()
     writer = SiteWriter(tmp_path)
@@ -253,7 +279,7 @@ def test_an_older_format_means_entries_are_rendered_again(tmp_path: Path) -> Non
     store.close()
 
 
-def test_helpers_read_entries_the_main_process_added(tmp_path: Path) -> None:
+def test_helpers_read_entries_the_main_process_added(tmp_path: Path, bases: str) -> None:
     """A forked helper reads old entries, and those added before and after the fork."""
     _export(tmp_path, ["a", "b", "c"], {p: f"<li>{p}</li>" for p in "abc"}).close()
     writer = SiteWriter(tmp_path)
@@ -286,4 +312,35 @@ def test_helpers_read_entries_the_main_process_added(tmp_path: Path) -> None:
         "<li>B</li>",
         "<li>C</li>",
     ]
+    store.close()
+
+
+def test_an_index_uses_only_its_own_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit cut short between the two files (a new base, the old index) loses the
+    entries, never mixes them up."""
+    monkeypatch.setattr(entries, "_DELTA", 0)
+    _export(tmp_path, ["a"], {"a": "<li>a</li>"}).close()
+    old_index = (tmp_path / entries.NAME).read_bytes()
+    monkeypatch.setattr(entries, "_SLACK", -(1 << 30))  # a new base
+    store = _export(tmp_path, ["a"], {"a": "<li>b</li>"})
+    assert store.get("a", store.key("<li>b</li>")) == "<li>b</li>"
+    store.close()
+    (tmp_path / entries.NAME).write_bytes(old_index)
+    store = entries.EntryStore(SiteWriter(tmp_path), "salt")
+    assert not store.has("a", store.key("<li>a</li>"))
+    assert store.get("a", store.key("<li>a</li>")) is None
+    store.close()
+
+
+def test_a_small_change_copies_no_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base stays in place (the same file) while the entries added since are few."""
+    monkeypatch.setattr(entries, "_DELTA", 1000)
+    posts = [f"p{n}" for n in range(100)]
+    _export(tmp_path, posts, {pid: f"<li>{pid}</li>" for pid in posts}).close()
+    base = (tmp_path / entries.BASE).stat()
+    store = _export(tmp_path, posts, {"p1": "<li>new</li>"})
+    assert (tmp_path / entries.BASE).stat().st_ino == base.st_ino
+    htmls = [f"<li>{pid}</li>" for pid in posts]
+    htmls[1] = "<li>new</li>"
+    assert _stored(store, posts, htmls) == htmls
     store.close()
