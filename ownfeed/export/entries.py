@@ -380,30 +380,42 @@ class EntryStore:
             self.writer.adopt(BASE)
             return ids, [*kept, key_crcs], base_id
         base_id = _new_id()
-        out = os.open(target, _WRITE | os.O_TRUNC, 0o666)
-        kept_ids: list[str] = []
-        kept_columns = _columns()
-        try:
-            _write_all(out, _HEADER.pack(_MAGIC, base_id))
-            end = _HEADER.size
-            for pid, offset, length, crc, key_crc in zip(ids, *columns, strict=True):
-                fd = self._base_fd if offset & _IN_BASE else self._out
-                data = None if fd is None else _read(fd, offset & ~_IN_BASE, length, crc)
-                if data is None:  # damaged: rendered again when needed
-                    continue
-                _write_all(out, data)
-                kept_ids.append(pid)
-                row = (end | _IN_BASE, length, crc, key_crc)
-                for column, number in zip(kept_columns, row, strict=True):
-                    column.append(number)
-                end += length
-        finally:
-            os.close(out)
+        moved = self._copy_live(target, base_id, columns[0], columns[1])
         os.close(self._out)
         self._out = None
         self._open_out(keep=False)
         self.writer.adopt(BASE)
-        return kept_ids, kept_columns, base_id
+        return ids, [moved, lengths, crcs, key_crcs], base_id
+
+    def _copy_live(
+        self, target: str, base_id: int, offsets: array[int], lengths: array[int]
+    ) -> array[int]:
+        """Write a base at `target` with the fragments at these offsets (in the old base
+        or the staged NAME); their offsets in it.
+
+        Why by runs: the fragments are taken in file order and neighbours copied in one
+        call (in the kernel), ~0.1 s for ~50 MB instead of ~0.6-0.9 s one by one. CRCs
+        are not checked here: `get()` checks each fragment it reads.
+        """
+        files = (self._out, self._base_fd)
+        moved = array("Q", offsets)
+        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            _write_all(out, _HEADER.pack(_MAGIC, base_id))
+            end = _HEADER.size
+            run = (0, 0, 0)  # file (1: the base), start, end of the fragments to copy
+            for row in sorted(range(len(offsets)), key=offsets.__getitem__):
+                offset = offsets[row]
+                where = (offset >> 63, offset & ~_IN_BASE)
+                if where != run[:2] and (where[0], run[2]) != (run[0], where[1]):
+                    end += _copy_run(files[run[0]], run[1], run[2], out)
+                    run = (where[0], where[1], where[1])
+                moved[row] = (end + where[1] - run[1]) | _IN_BASE
+                run = (run[0], run[1], max(run[2], where[1] + lengths[row]))
+            _copy_run(files[run[0]], run[1], run[2], out)
+        finally:
+            os.close(out)
+        return moved
 
     def close(self) -> None:
         for fd in (self._old_fd, self._base_fd, self._out):
@@ -429,6 +441,24 @@ def _read(fd: int, offset: int, length: int, crc: int) -> bytes | None:
     if len(data) != length or zlib.crc32(data) != crc:
         return None
     return data
+
+
+def _copy_run(source: int | None, start: int, end: int, target: int) -> int:
+    """Copy bytes start..end of a file to `target` (at its position), zeros where the
+    source is short or missing (its fragments then fail their CRC); the length copied."""
+    copied = 0
+    if source is not None:
+        while start + copied < end:
+            try:
+                done = os.copy_file_range(source, target, end - start - copied, start + copied)
+            except OSError:  # not on this file system: read and write
+                done = _copy(source, start + copied, end, target)
+            if not done:
+                break
+            copied += done
+    if copied < end - start:
+        _write_all(target, bytes(end - start - copied))
+    return end - start
 
 
 def _copy(source: int, start: int, end: int, target: int) -> int:
