@@ -108,8 +108,7 @@ class EntryStore:
         self.salt = fingerprint("entries", FORMAT, salt, ROOT)
         # The old index as read: post id -> row of the columns (offset, length, CRC, key
         # CRC). Why columns: parsing a line per post and a big int each was ~0.15 s.
-        self._old: dict[str, int] = {}
-        self._old_ids: list[str] = []
+        self._old: dict[str, int] = {}  # in the index's order (rows 0, 1, ...)
         self._old_columns = _columns()
         self._new: dict[str, int] = {}  # post id -> `_pack`ed location in the staged file
         self._old_fd: int | None = None
@@ -162,7 +161,7 @@ class EntryStore:
                 if opened is not None:
                     os.close(opened)
             return
-        self._old, self._old_ids, self._old_columns = old, ids, columns
+        self._old, self._old_columns = old, columns
         self._old_fd, self._old_end = fd, start
         self._base_fd, self._base_id = base, base_id
 
@@ -229,7 +228,7 @@ class EntryStore:
                 self._base_fd = os.open(self.writer.output / BASE, os.O_RDONLY)
         except OSError:
             self._old_fd = self._base_fd = None
-            self._old, self._old_ids = {}, []
+            self._old = {}
         if self._out is not None:
             try:
                 self._out = os.open(self.writer.staging_path(NAME), os.O_RDONLY)
@@ -325,7 +324,7 @@ class EntryStore:
         old, new = self._old, self._new
         if all(pid in old for pid in new):
             ids = list(filter(old.__contains__, post_ids))
-            if ids == self._old_ids:
+            if ids == list(old):
                 columns = [array(column.typecode, column) for column in self._old_columns]
                 for pid, value in new.items():
                     row = old[pid]
@@ -335,7 +334,7 @@ class EntryStore:
             post_ids = ids
         rows = dict(old)
         columns = [array(column.typecode, column) for column in self._old_columns]
-        for row, (pid, value) in enumerate(new.items(), len(self._old_ids)):
+        for row, (pid, value) in enumerate(new.items(), len(old)):
             rows[pid] = row
             for column, number in zip(columns, _unpack(value), strict=True):
                 column.append(number)
@@ -422,7 +421,7 @@ class EntryStore:
             if fd is not None:
                 os.close(fd)
         self._old_fd = self._base_fd = self._out = None
-        self._old, self._old_ids, self._old_columns, self._new = {}, [], _columns(), {}
+        self._old, self._old_columns, self._new = {}, _columns(), {}
 
 
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_APPEND
