@@ -133,7 +133,9 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _site(root: Path) -> dict[str, bytes]:
     """What readers get: the entry store is a cache whose layout follows render order."""
-    return {path: data for path, data in _tree(root).items() if path != entries.NAME}
+    return {
+        path: data for path, data in _tree(root).items() if path not in (entries.NAME, entries.BASE)
+    }
 
 
 @pytest.fixture(params=[True, False], ids=["prepared-alongside", "prepared-first"])
