@@ -2,11 +2,14 @@
 
 Why an entry store: every post shows up in about five lists, and a page shows 20 entries.
 With the default list page, an entry is rendered once per change of its post and read
-back from `.ownfeed-entries` (entries.py) for every page that shows it, so a stale page
+back from the entry store (entries.py) for every page that shows it, so a stale page
 costs one template call, not 20. A theme's own `list.html` may show more of an entry than
 its HTML: then the lists are written in one pass over our posts, newest first, filling the
 current page of each list, which renders each post's entry once per pass and keeps only
 the pages being filled in memory.
+
+After a small change, `plan(changed)` fingerprints only the pages that show a changed post
+(changes.py); the others are kept as the last export wrote them.
 """
 
 from __future__ import annotations

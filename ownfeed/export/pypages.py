@@ -7,7 +7,8 @@ step, `getattr` and `escape` per expression, a Macro object per call) cost ~4x t
 own work. The templates stay the definition: this runs only when the theme overrides none
 of a page's templates (`Templates.python_post`, `python_list`), and tests render varied
 pages both ways and compare them byte for byte (`tests/export/test_pypages.py`), so a
-template edit without the same edit here fails them.
+template edit without the same edit here fails them. `search.html` is rendered the same
+way in pages.py (`Templates.render`, tested in `tests/test_imports.py`).
 
 Every `{{ value }}` of the templates is `esc(value)` here: markupsafe's escape, so `None`
 prints as `None`, numbers as digits and Markup (sanitized HTML, `entry_meta`) as it is.

@@ -203,3 +203,24 @@ def test_sitemaps_are_the_bytes_elementtree_writes(
     ]
     for base in (BASE_URL, "https://ex.example/a&b<c>d/"):
         assert sitemaps(base, pages) == _sitemaps_through_elementtree(base, pages)
+
+
+def test_rss_dates_are_what_email_utils_writes() -> None:
+    """feeds.py formats RFC 822 dates itself rather than import email.utils."""
+    import random
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from ownfeed.export.feeds import _rfc822
+
+    rng = random.Random(4)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    moments = [start, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    moments += [start + timedelta(seconds=rng.randrange(315_537_897_599)) for _ in range(2000)]
+    for moment in moments:
+        expected = format_datetime(moment, usegmt=True)
+        assert _rfc822(moment.isoformat()) == expected
+        assert _rfc822(moment.replace(tzinfo=None).isoformat()) == expected  # naive: UTC
+    assert _rfc822("2024-03-06T01:30:00+02:00") == "Tue, 05 Mar 2024 23:30:00 GMT"
+    assert _rfc822("2024-03-05T14:02:09.5Z") == "Tue, 05 Mar 2024 14:02:09 GMT"
+    assert _rfc822("not a date") is None

@@ -274,3 +274,33 @@ def test_template_globals_are_one_plain_dict() -> None:
     assert template.render() == "1-True"
     assert "x" not in templates.env.globals
     assert type(templates.env.get_template("list_item.html").globals) is dict
+
+
+# -- search.html (rendered in pages.py, so an export needs no jinja2) ---------------------
+
+SEARCH_SITES = [
+    pages.Site("Us", "", "en", ""),
+    pages.Site("<Us> & 'them' \"quoted\"", "About <us> & 'them'", 'de"x', "https://us.example/"),
+    pages.Site("Ünïcode — ok", "{{ not a template }}", "fr", "https://us.example/sub/"),
+]
+
+
+@pytest.mark.parametrize("site", SEARCH_SITES)
+def test_python_search_page_equals_the_template(site: pages.Site) -> None:
+    """search.html is rendered in Python (so an export needs no jinja2): the same bytes."""
+    jinja, python = pages.Templates(python=False), pages.Templates()
+    assert python.python_search and not jinja.python_search
+    for root in ("", "../", "<r>/"):
+        for canonical in (None, "", "https://us.example/search.html?a=1&b=2"):
+            context = {"site": site, "root": root, "canonical": canonical}
+            assert python.render("search.html", **context) == jinja.render("search.html", **context)
+
+
+@pytest.mark.parametrize("name", ["search.html", "base.html"])
+def test_a_theme_changing_the_search_page_gets_jinja(tmp_path: Path, name: str) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / name).write_text("themed {{ site.title }}\n", encoding="utf-8")
+    templates = pages.Templates(tmp_path)
+    assert not templates.python_search
+    html = templates.render("search.html", site=SEARCH_SITES[0], root="", canonical=None)
+    assert html == "themed Us\n"
