@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ownfeed.archive import Archive, mark_gone, store_posts
 from ownfeed.archive.runs import ensure_source
@@ -295,31 +296,31 @@ def add_late_reply(archive: Archive, html: str = "<p>Late reply</p>") -> None:
     store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
 
 
+def search_data(root: Path, name: str) -> Any:
+    """The argument a search script file (search/<name>.js) hands to search.js."""
+    text = (root / "search" / f"{name}.js").read_text(encoding="utf-8")
+    assert text.startswith("ownfeedSearch.") and text.endswith(");\n")
+    return json.loads(text[text.index(",") + 1 : -3])
+
+
+def decode_numbers(encoded: str) -> list[int]:
+    """The ascending numbers search.py's `encode` wrote as gaps."""
+    numbers, last = [], 0
+    for part in encoded.split(",") if encoded else []:
+        last += int(part)
+        numbers.append(last)
+    return numbers
+
+
 def search_rows(root: Path) -> set[str]:
     """Every result row the exported search index can show (link, title, day, excerpt,
     platform), as JSON: the base rows not hidden, and the delta's rows."""
-
-    def data(name: str) -> object:
-        text = (root / "search" / f"{name}.js").read_text(encoding="utf-8")
-        assert text.startswith("ownfeedSearch.") and text.endswith(");\n")
-        return json.loads(text[text.index(",") + 1 : -3])
-
-    def decode(encoded: str) -> list[int]:
-        numbers, last = [], 0
-        for part in encoded.split(",") if encoded else []:
-            last += int(part)
-            numbers.append(last)
-        return numbers
-
-    meta = data("index")
-    assert isinstance(meta, dict)
-    hidden = set(decode(meta["stale"])) | set(decode(meta["rows"]))
+    meta = search_data(root, "index")
+    hidden = set(decode_numbers(meta["stale"])) | set(decode_numbers(meta["rows"]))
     rows: set[str] = set()
     for path in (root / "search").glob("[de]*.js"):
         first = int(path.stem[1:]) * meta["chunk"]
-        chunk = data(path.stem)
-        assert isinstance(chunk, list)
-        for at, row in enumerate(chunk):
+        for at, row in enumerate(search_data(root, path.stem)):
             if row is not None and (path.stem[0] == "e" or first + at not in hidden):
                 rows.add(json.dumps(row))
     return rows

@@ -57,18 +57,22 @@ def _prints(root: Path) -> dict[str, str]:
     return {path: print_ for path, print_ in writer.old.items() if path.endswith(".html")}
 
 
+def _toot(archive: Archive, path: str, days: int, text: str, **fields: Any) -> None:
+    """A Mastodon post archived `days` after the sample's start."""
+    when = T0 + timedelta(days=days)
+    post = Post(
+        platform="mastodon",
+        native_id=MASTO + path,
+        content_html=f"<p>{text}</p>",
+        published_at=when,
+        **fields,
+    )
+    store_posts(archive, [post], "mastodon", now=when)
+
+
 def _new_toot(archive: Archive) -> None:
     """One more post of ours: every list's positions move."""
-    toot = Post(
-        platform="mastodon",
-        native_id=MASTO + "/@novosyx/99",
-        kind="post",
-        is_own=True,
-        content_html="<p>Brand new</p>",
-        author=US_MASTO,
-        published_at=T0 + timedelta(days=20),
-    )
-    store_posts(archive, [toot], "mastodon", now=T0 + timedelta(days=20))
+    _toot(archive, "/@novosyx/99", 20, "Brand new", kind="post", is_own=True, author=US_MASTO)
 
 
 def _edit(archive: Archive) -> None:
@@ -102,18 +106,18 @@ def _known_tag(archive: Archive) -> None:
 def _reply_to_copy(archive: Archive) -> None:
     """A reply below our Mastodon copy of the blog post: the blog post's page and list
     entry show it (one conversation, one reply count)."""
-    reply = Post(
-        platform="mastodon",
-        native_id=MASTO + "/@novosyx/2/late",
+    copy = MASTO + "/@novosyx/2"
+    _toot(
+        archive,
+        "/@novosyx/2/late",
+        9,
+        "Late reply to the copy",
         kind="reply",
         is_own=False,
-        content_html="<p>Late reply to the copy</p>",
         author=FAN,
-        published_at=T0 + timedelta(days=9),
-        in_reply_to=MASTO + "/@novosyx/2",
-        thread_root=MASTO + "/@novosyx/2",
+        in_reply_to=copy,
+        thread_root=copy,
     )
-    store_posts(archive, [reply], "mastodon", now=T0 + timedelta(days=9))
 
 
 KINDS = {

@@ -21,7 +21,18 @@ from ownfeed.archive import store_posts
 from ownfeed.export import build_site, search
 from ownfeed.export.writer import SiteWriter
 from ownfeed.models import Post
-from tests.export import BLOG, MASTO, T0, US_BLOG, Sample, add_late_reply, build_archive, pid
+from tests.export import (
+    BLOG,
+    MASTO,
+    T0,
+    US_BLOG,
+    Sample,
+    add_late_reply,
+    build_archive,
+    decode_numbers,
+    pid,
+    search_data,
+)
 
 GONE = pid("web", BLOG + "/2024/gone")
 EDITED = pid("web", BLOG + "/2024/edited")
@@ -44,49 +55,34 @@ def fresh(tmp_path: Path) -> Sample:
     return build_archive(tmp_path)
 
 
-def _data(root: Path, name: str) -> Any:
-    """The argument a search script file hands to search.js."""
-    text = (root / "search" / f"{name}.js").read_text(encoding="utf-8")
-    assert text.startswith("ownfeedSearch.") and text.endswith(");\n")
-    return json.loads(text[text.index(",") + 1 : -3])
-
-
-def _decode(encoded: str) -> list[int]:
-    numbers, last = [], 0
-    for part in encoded.split(",") if encoded else []:
-        last += int(part)
-        numbers.append(last)
-    return numbers
-
-
 def client_search(root: Path, query: str) -> list[list[str]]:
     """The rows search.js would show for `query`, most recently archived first."""
-    meta = _data(root, "index")
-    stale, rows = set(_decode(meta["stale"])), _decode(meta["rows"])
+    meta = search_data(root, "index")
+    stale, rows = set(decode_numbers(meta["stale"])), decode_numbers(meta["rows"])
     result: set[int] | None = None
     for word in search.words(query):
         shard = search.shard_of(word, meta["shards"])
         found = {
             doc
-            for term, posted in _data(root, f"t{shard}").items()
+            for term, posted in search_data(root, f"t{shard}").items()
             if term.startswith(word)
-            for doc in _decode(posted)
+            for doc in decode_numbers(posted)
             if doc not in stale
         }
         if shard in meta["delta"]:
-            for term, posted in _data(root, f"u{shard}").items():
+            for term, posted in search_data(root, f"u{shard}").items():
                 if term.startswith(word):
-                    found.update(_decode(posted))
+                    found.update(decode_numbers(posted))
         result = found if result is None else result & found
     shown = []
     for doc in sorted(result or (), reverse=True):
         at = bisect_left(rows, doc)
         if at < len(rows) and rows[at] == doc:
-            row = _data(root, f"e{at // meta['chunk']}")[at % meta["chunk"]]
+            row = search_data(root, f"e{at // meta['chunk']}")[at % meta["chunk"]]
         elif doc in stale:
             continue
         else:
-            row = _data(root, f"d{doc // meta['chunk']}")[doc % meta["chunk"]]
+            row = search_data(root, f"d{doc // meta['chunk']}")[doc % meta["chunk"]]
         if row:
             shown.append(row)
     return shown
@@ -116,11 +112,11 @@ def test_an_edit_leaves_the_base_chunks_and_goes_to_a_delta_chunk(fresh: Sample)
         store_posts(fresh.archive, [REWRITE], "blog", now=T0 + timedelta(days=6))
     build_site(fresh.archive, config, fresh.media_dir)
     assert _chunks(output, "d") == base  # byte for byte: the base is kept
-    meta = _data(output, "index")
+    meta = search_data(output, "index")
     number = _number(output, GONE)
-    assert _decode(meta["rows"]) == [number]
-    assert number in _decode(meta["stale"])
-    (row,) = _data(output, "e0")
+    assert decode_numbers(meta["rows"]) == [number]
+    assert number in decode_numbers(meta["stale"])
+    (row,) = search_data(output, "e0")
     assert row[:2] == [f"posts/{GONE}.html", "A post rewritten"]
     assert "reworded" in row[3]
     assert client_search(output, "reworded") == [row]  # found through the delta
@@ -129,7 +125,7 @@ def test_an_edit_leaves_the_base_chunks_and_goes_to_a_delta_chunk(fresh: Sample)
 
     build_site(fresh.archive, config, fresh.media_dir, full=True)
     assert not _chunks(output, "e") and not _chunks(output, "u")  # folded into the base
-    assert _data(output, "index")["rows"] == ""
+    assert search_data(output, "index")["rows"] == ""
     assert client_search(output, "reworded") == [row]
 
 
@@ -159,7 +155,7 @@ def test_a_moved_reply_shows_its_new_link_and_a_gone_one_none(fresh: Sample) -> 
     assert _chunks(output, "d") == base
     assert _hrefs(output, "welcome") == [f"posts/{P1}.html#p-{WELCOME}"]
     assert _hrefs(output, "great article") == []  # no page shows it any more
-    assert _number(output, TRUST) in _decode(_data(output, "index")["stale"])
+    assert _number(output, TRUST) in decode_numbers(search_data(output, "index")["stale"])
 
 
 def test_unchanged_delta_chunks_stay_in_place(
@@ -266,7 +262,7 @@ def test_an_old_or_damaged_state_means_a_full_build(fresh: Sample, damage: Any) 
     with fresh.archive.transaction():
         store_posts(fresh.archive, [REWRITE], "blog", now=T0 + timedelta(days=6))
     build_site(fresh.archive, config, fresh.media_dir)
-    assert not _chunks(output, "e") and _data(output, "index")["rows"] == ""  # no delta
+    assert not _chunks(output, "e") and search_data(output, "index")["rows"] == ""  # no delta
     assert _hrefs(output, "reworded") == [f"posts/{GONE}.html"]
     assert _hrefs(output, "still here") == []
     assert json.loads((output / search.STATE).read_text(encoding="utf-8"))["layout"] == 2
