@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -207,4 +207,4 @@ def safe_post(post: SitePost) -> SitePost:
     reply_to = safe_url(post.in_reply_to_url)
     if (url, author_url, reply_to) == (post.url, post.author_url, post.in_reply_to_url):
         return post
-    return replace(post, url=url, author_url=author_url, in_reply_to_url=reply_to)
+    return post._replace(url=url, author_url=author_url, in_reply_to_url=reply_to)
