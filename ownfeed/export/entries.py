@@ -28,6 +28,7 @@ four numbers per post in arrays: memory stays flat.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import struct
@@ -106,6 +107,9 @@ class EntryStore:
     def __init__(self, writer: SiteWriter, salt: str) -> None:
         self.writer = writer
         self.salt = fingerprint("entries", FORMAT, salt, ROOT)
+        # `fingerprint(self.salt, token)` with the salt hashed once: a copy of this hash
+        # per key (~60,000 keys after a 1 % change of 100,000 posts).
+        self._key_hash = hashlib.blake2b(f"{self.salt}\x1f".encode(), digest_size=12)
         # The old index as read: post id -> row of the columns (offset, length, CRC, key
         # CRC). Why columns: parsing a line per post and a big int each was ~0.15 s.
         self._old: dict[str, int] = {}  # in the index's order (rows 0, 1, ...)
@@ -173,8 +177,16 @@ class EntryStore:
         except OSError:
             return None
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the last export's entries were read (else every entry is missing)."""
+        return bool(self._old)
+
     def key(self, token: str) -> str:
-        return fingerprint(self.salt, token)
+        """`fingerprint(self.salt, token)`: the entry's key."""
+        hashed = self._key_hash.copy()
+        hashed.update(f"{token}\x1f".encode("utf-8", "surrogatepass"))
+        return hashed.hexdigest()
 
     def has(self, post_id: str, key: str) -> bool:
         """Whether an entry for this key is stored, from the index alone (no read).
@@ -213,6 +225,31 @@ class EntryStore:
         if data is None or data[:_KEY] != key.encode("ascii"):
             return None
         return data[_KEY:].decode("utf-8", "surrogatepass")
+
+    def get_page(self, post_ids: list[str], keys: list[str]) -> list[str | None]:
+        """`get` for the entries of one list page (~77,000 after a 1 % change): the same
+        checks in one loop, the columns and descriptors looked up once."""
+        new, old = self._new, self._old
+        offsets, lengths, crcs, _ = self._old_columns
+        files = (self._old_fd, self._base_fd)
+        pread, crc32 = os.pread, zlib.crc32
+        found: list[str | None] = []
+        for post_id, key in zip(post_ids, keys, strict=True):
+            row = old.get(post_id)
+            if row is None or post_id in new:
+                found.append(self.get(post_id, key))
+                continue
+            offset, length = offsets[row], lengths[row]
+            fd = files[offset >> 63]  # the top bit: in the base
+            try:
+                data = pread(fd, length, offset & ~_IN_BASE) if fd is not None else b""
+            except OSError:
+                data = b""
+            if len(data) != length or crc32(data) != crcs[row] or data[:_KEY] != key.encode():
+                found.append(None)
+            else:
+                found.append(data[_KEY:].decode("utf-8", "surrogatepass"))
+        return found
 
     # -- writing ----------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ import copy
 import math
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from functools import partial
+from itertools import compress
 from typing import Any
 
 from markupsafe import Markup
@@ -118,6 +120,7 @@ class ListWriter:
         self._tokens: dict[str, str] = {}
         self._ids: list[list[str]] = []  # see listing_ids()
         self._among = False  # planned among changed posts: tokens and entry keys are kept
+        self._changed: Collection[str] = ()  # those posts (when `_among`)
         self._entry_keys: dict[str, str] = {}  # post id -> entry key (when `_among`)
         self.entries = entries  # None: every entry rendered (a theme's own list.html)
 
@@ -141,6 +144,7 @@ class ListWriter:
             self._stale = self._stale_pages()
         else:
             self._among = True
+            self._changed = changed
             self._stale = self._stale_pages_among(changed)
         return len(self._stale)
 
@@ -198,21 +202,30 @@ class ListWriter:
 
     def prepare(self) -> None:
         """Render and store the entries that stale pages need and the store lacks, so the
-        pages can then be written in any order, by any process (helpers add no entries)."""
+        pages can then be written in any order, by any process (helpers add no entries).
+
+        Planned among changed posts, only theirs are looked up: every other post's entry
+        has the key it had in the last export, which stored it (or, the store lost, it is
+        rendered where a page needs it). Why: looking up all ~56,000 entries of the stale
+        pages here, before the helpers may write pages, was most of this step.
+        """
         store = self.entries
         if store is None or not self._stale:
             return
+        changed = self._changed if self._among and store.loaded else None
         missing: dict[str, tuple[SitePost, str]] = {}
         seen: set[str] = set()  # a post shows up in about five lists
         for index, page in sorted(self._stale):
             if urls.root_of(self.listings[index].page_path(page)) != ROOT:
                 continue  # the index's first page: its entries are rendered on the page
             for post in self._page_posts(index, page):
-                if post.id not in seen:
-                    seen.add(post.id)
-                    key = self._entry_key(store, post.id)
-                    if not store.has(post.id, key):
-                        missing[post.id] = (post, key)
+                pid = post.id
+                if pid in seen or (changed is not None and pid not in changed):
+                    continue
+                seen.add(pid)
+                key = self._entry_key(store, pid)
+                if not store.has(pid, key):
+                    missing[pid] = (post, key)
         wanted = iter(missing)
         for post, key in missing.values():
             store.add(post.id, key, self._render(post, ROOT, wanted).html)
@@ -232,27 +245,26 @@ class ListWriter:
         """Stale pages one by one, their entries read from the store where it has them
         (rendered and added otherwise): no walk over every post, no entry rendered twice."""
         for index, page in stale:
-            root = urls.root_of(self.listings[index].page_path(page))
             posts = self._page_posts(index, page)
-            found: list[str | None] = [None] * len(posts)
-            keys: list[str] = []
-            if root == ROOT:
-                for n, post in enumerate(posts):
-                    keys.append(self._entry_key(store, post.id))
-                    found[n] = store.get(post.id, keys[-1])
-            missing = [post.id for post, html in zip(posts, found, strict=True) if html is None]
-            if missing:
+            root = urls.root_of(self.listings[index].page_path(page))
+            if root != ROOT:  # the index's first page: its entries are rendered here
+                if posts:
+                    self._excerpts = site.excerpts(self.archive, [p.id for p in posts], EXCERPT)
+                self._write_page(index, page, [self._render(p, root, iter(())) for p in posts])
+                continue
+            ids = [post.id for post in posts]
+            known = self._entry_keys.get  # filled when planned among changed posts
+            keys = [known(pid) or self._entry_key(store, pid) for pid in ids]
+            found = store.get_page(ids, keys)
+            if None in found:
+                missing = [pid for pid, html in zip(ids, found, strict=True) if html is None]
                 self._excerpts = site.excerpts(self.archive, missing, EXCERPT)
             items: list[ListItem | _Stored] = []
-            for n, post in enumerate(posts):
-                html = found[n]
-                if html is not None:
-                    items.append(_Stored(Markup(html)))
-                    continue
-                item = self._render(post, root, iter(()))
-                if keys:
-                    store.add(post.id, keys[n], item.html)
-                items.append(_Stored(Markup(item.html)) if keys else item)
+            for n, html in enumerate(found):
+                if html is None:
+                    html = self._render(posts[n], root, iter(())).html
+                    store.add(ids[n], keys[n], html)
+                items.append(_Stored(_markup(html)))
             self._write_page(index, page, items)
 
     def _page_posts(self, index: int, page: int) -> list[SitePost]:
@@ -292,7 +304,9 @@ class ListWriter:
         for index, listing in enumerate(self.listings):
             if self.kinds is not None and listing.kind not in self.kinds:
                 continue
-            shown = {at // per_page + 1 for at, pid in enumerate(all_ids[index]) if pid in changed}
+            ids = all_ids[index]
+            at = compress(range(len(ids)), map(changed.__contains__, ids))  # C loops
+            shown = {n // per_page + 1 for n in at}
             kept = {
                 listing.page_path(page): page
                 for page in range(1, self.counts[index] + 1)
@@ -414,6 +428,11 @@ class ListWriter:
             "list.html", site=self.site, canonical=self.canonical(path), **context
         )
         self.writer.put_text(path, html, self._prints[(index, page)])
+
+
+# Markup of a stored entry without Markup.__new__'s checks (for a str the same object):
+# a call per entry of every stale page.
+_markup = partial(str.__new__, Markup)
 
 
 @dataclass(slots=True)

@@ -227,10 +227,42 @@ def _export(root: Path, posts: list[str], add: dict[str, str]) -> entries.EntryS
 
 
 def _stored(store: entries.EntryStore, posts: list[str], htmls: list[str]) -> list[str | None]:
+    keys = [store.key(html) for html in htmls]
+    one_by_one = [store.get(pid, key) for pid, key in zip(posts, keys, strict=True)]
+    assert store.get_page(posts, keys) == one_by_one  # a page's entries in one call
     return [
-        store.get(pid, store.key(html)) if store.has(pid, store.key(html)) else None
-        for pid, html in zip(posts, htmls, strict=True)
+        found if store.has(pid, key) else None
+        for pid, key, found in zip(posts, keys, one_by_one, strict=True)
     ]
+
+
+def test_a_key_is_the_fingerprint_of_salt_and_token(tmp_path: Path) -> None:
+    """`key()` hashes the salt once; the keys are those of `fingerprint` (stores stay
+    readable across versions)."""
+    store = entries.EntryStore(SiteWriter(tmp_path), "salt")
+    for token in ["p1:abc:0", "", "ü\x1f\ud800", "x" * 300]:
+        assert store.key(token) == fingerprint(store.salt, token)
+    store.close()
+
+
+def test_a_page_read_checks_each_entry(tmp_path: Path, bases: str) -> None:
+    """`get_page` gives what `get` gives for each entry: stored, added since, missing, of
+    another key, damaged."""
+    posts = ["a", "b", "c", "d"]
+    _export(tmp_path, posts, {p: f"<li>{p}</li>" for p in posts}).close()
+    for path in (tmp_path / entries.NAME, tmp_path / entries.BASE):  # wherever it is
+        if path.exists() and b"<li>d</li>" in path.read_bytes():
+            _rewrite(b"<li>d</li>", b"<li>D</li>")(path)
+    writer = SiteWriter(tmp_path)
+    store = entries.EntryStore(writer, "salt")
+    store.add("b", store.key("<li>B</li>"), "<li>B</li>")
+    ids = ["a", "b", "c", "d", "e"]
+    htmls = ["<li>a</li>", "<li>B</li>", "<li>other</li>", "<li>d</li>", "<li>e</li>"]
+    found = store.get_page(ids, [store.key(html) for html in htmls])
+    assert found == ["<li>a</li>", "<li>B</li>", None, None, None]
+    assert found == [store.get(pid, store.key(h)) for pid, h in zip(ids, htmls, strict=True)]
+    store.close()
+    writer.abort()
 
 
 def test_the_store_keeps_entries_and_takes_changed_ones(tmp_path: Path, bases: str) -> None:
