@@ -32,7 +32,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress, islice
 from typing import NamedTuple
 
 from ownfeed.archive import site
@@ -132,6 +132,8 @@ class State:
     numbers: dict[str, int] = field(default_factory=dict)
     indexed: dict[str, str] = field(default_factory=dict)
     count: int = 0  # the next free document number
+    # As loaded (`load`): the file's two strings of lines, how many ids and digests.
+    loaded: tuple[str, str, int, int] | None = field(default=None, compare=False, repr=False)
 
     def number(self, pid: str) -> int:
         found = self.numbers.get(pid)
@@ -152,6 +154,10 @@ class State:
         in order, and digests are neither empty nor hold a newline)."""
         data: dict[str, object] = {"format": FORMAT, "layout": STATE_LAYOUT}
         data["shards"] = self.shards
+        appended = self._appended()
+        if appended is not None:
+            data.update(ids=appended[0], digests=appended[1])
+            return json.dumps(data, separators=(",", ":")) + "\n"
         ids = list(self.numbers)
         digests = list(map(self.indexed.get, ids, [""] * len(ids)))
         lines, values = join_lines(ids), join_lines(digests)
@@ -165,6 +171,25 @@ class State:
         else:
             data.update(numbers=self.numbers, indexed=self.indexed)
         return json.dumps(data, separators=(",", ":")) + "\n"
+
+    def unchanged(self) -> bool:
+        """Whether the state is the one loaded (an incremental export numbered no new
+        document): then its file stays as it is."""
+        loaded = self.loaded
+        return loaded is not None and self.count == loaded[2] and self._appended() is not None
+
+    def _appended(self) -> tuple[str, str] | None:
+        """`dump`'s two strings of lines for a loaded state that only numbered new
+        documents since (an incremental export): the loaded ones with the new ids and
+        empty digests after them, instead of every line made again. None otherwise."""
+        if self.loaded is None:
+            return None
+        ids, digests, count, indexed = self.loaded
+        if len(self.numbers) != self.count or self.count < count or len(self.indexed) != indexed:
+            return None  # numbered other than one by one (`number`), or a base changed
+        added = list(islice(self.numbers, count, None))  # numbers count, count + 1, ...
+        lines = join_lines(added)
+        return None if lines is None else (ids + lines, digests + "\n" * len(added))
 
     @classmethod
     def load(cls, writer: SiteWriter) -> State | None:
@@ -180,10 +205,11 @@ class State:
                 numbers = dict(zip(ids, range(len(ids)), strict=True))
                 if len(numbers) != len(ids) or len(digests) != len(ids):
                     return None
-                indexed = {pid: digest for pid, digest in zip(ids, digests, strict=True) if digest}
-            else:
-                numbers = {str(k): int(v) for k, v in data["numbers"].items()}
-                indexed = {str(k): str(v) for k, v in data["indexed"].items()}
+                indexed = dict(compress(zip(ids, digests, strict=True), digests))  # C loops
+                loaded = (data["ids"], data["digests"], len(ids), len(indexed))
+                return cls(int(data["shards"]), numbers, indexed, len(ids), loaded)
+            numbers = {str(k): int(v) for k, v in data["numbers"].items()}
+            indexed = {str(k): str(v) for k, v in data["indexed"].items()}
             count = max(numbers.values(), default=-1) + 1
             return cls(int(data["shards"]), numbers, indexed, count)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -301,7 +327,8 @@ class SearchIndex:
             "rows": encode(rows),
         }
         self.writer.put_text(INDEX, _call("meta", "index", meta), self.print_)
-        self.writer.put_text(STATE, state.dump())
+        if not (state.unchanged() and self.writer.keep([STATE])):
+            self.writer.put_text(STATE, state.dump())
 
 
 def write_search(

@@ -8,6 +8,7 @@ its base d-chunk), so the file structure is checked everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from bisect import bisect_left
@@ -208,6 +209,24 @@ def test_the_state_round_trips_as_lines(tmp_path: Path) -> None:
     assert data["ids"] == "a\nb-1\nc_2\n" and data["digests"] == "d0\n\nd2\n"
     assert _load(tmp_path, state) == state
     assert _load(tmp_path, search.State(16)) == search.State(16)
+
+
+def test_a_loaded_state_dumps_as_made_anew(tmp_path: Path) -> None:
+    """`dump` of a loaded state appends the documents numbered since to the loaded lines
+    (no line made again): the same text as a state made from scratch; with none numbered,
+    the file is kept."""
+    state = search.State(64, {"a": 0, "b-1": 1, "c_2": 2}, {"a": "d0", "c_2": "d2"}, 3)
+    loaded = _load(tmp_path, state)
+    assert loaded is not None and loaded.unchanged() and loaded.dump() == state.dump()
+    for doc in ["new", "b-1", "other"]:
+        assert loaded.number(doc) == state.number(doc)
+    assert not loaded.unchanged() and loaded.dump() == state.dump()
+    assert json.loads(loaded.dump())["ids"] == "a\nb-1\nc_2\nnew\nother\n"
+    odd = _load(tmp_path, state)
+    assert odd is not None
+    odd.number("with\nnewline")
+    assert odd.dump() == dataclasses.replace(odd, loaded=None).dump()
+    assert "numbers" in json.loads(odd.dump())
 
 
 @pytest.mark.parametrize(
