@@ -330,10 +330,18 @@ class ListWriter:
             page,
             count,
             self.summary if first else "",
-            *[tokens[p.id] if tokens is not None else self._token(p.id) for p in posts],
+            *self._page_tokens(posts, tokens),
         )
         self._prints[(index, page)] = print_
         return self.writer.fresh(listing.page_path(page), print_)
+
+    def _page_tokens(self, posts: list[SitePost], tokens: dict[str, str] | None) -> list[str]:
+        """The tokens of a page's posts, from `tokens` (every post's) or made as needed
+        (a post's is looked up ~3 times: in each list showing it)."""
+        if tokens is not None:
+            return [tokens[post.id] for post in posts]
+        known = self._tokens.get
+        return [known(post.id) or self._token(post.id) for post in posts]
 
     def _token(self, post_id: str) -> str:
         """What a list shows of a post (cached: a post is in about five lists)."""
