@@ -17,7 +17,7 @@ from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.config import ExportConfig
-from ownfeed.export import changes, feeds, pages, parallel, urls, views
+from ownfeed.export import changes, feeds, modelcache, pages, parallel, urls, views
 from ownfeed.export.entries import EntryStore
 from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import SiteModel
@@ -108,7 +108,7 @@ class Export:
             )
             if self.writer.keep_all(marker):  # nothing new since the last export
                 return self._finish(self.writer.commit(marker), started, None)
-            model = SiteModel.load(self.archive, set(local))
+            model, facts = modelcache.load(self.archive, self.writer, set(local))
             gc.freeze()  # the model lives to the end: no collection needs to walk it
             self.salt = fingerprint(
                 FORMAT,
@@ -139,6 +139,8 @@ class Export:
             changed = self._changed(model, snapshot)
             changes.write(self.writer, snapshot)  # staged now: its strings are freed early
             del snapshot
+            modelcache.save(self.writer, model, facts)
+            del facts
             shown = changed.posts if changed is not None and changed.lists_kept else None
             index_lists = lists.part({"index"})
             other_lists = lists.part({"source", "tag", "month"})

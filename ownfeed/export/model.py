@@ -87,18 +87,8 @@ class SiteModel:
         mine: Iterable[SitePost],
         marks: Iterable[site.MarkRow],
     ) -> SiteModel:
-        media = site.media(archive)
+        tables = Tables.read(archive)
         all_tags = site.tags(archive, own_only=False)
-        copy_pairs = site.copies(archive)
-        mention_rows = site.mentions(archive)
-        sources = site.sources(archive)
-        media_sig = {
-            pid: "|".join(
-                f"{m.id},{m.url},{m.file},{m.alt},{m.kind},{m.mime},{m.width},{m.height}"
-                for m in items
-            )
-            for pid, items in media.items()
-        }
         # lists fetch excerpts as they need them; odd ids would make odd file names
         posts = [post for post in mine if urls.SAFE_ID.match(post.id)]
         digest: dict[str, str] = {}
@@ -110,6 +100,7 @@ class SiteModel:
         ids: dict[str, str] = {post.id: post.id for post in posts}
         share = ids.setdefault
         blake2b = hashlib.blake2b
+        media_sig = tables.media_sig
         for mark_id, root, in_reply_to, is_own, _date, sig in marks:
             pid = share(mark_id, mark_id)
             raw = sig + "\x1e" + media_sig.get(pid, "")
@@ -120,47 +111,10 @@ class SiteModel:
             if is_own:
                 own.add(pid)
         del ids, share  # the bound method holds the dict too
-        copies_of: dict[str, list[str]] = defaultdict(list)
-        original_of: dict[str, str] = {}
-        for original, copy in copy_pairs:
-            if copy in original_of:
-                continue  # one original per copy; a copy never has two pages to link to
-            copies_of[original].append(copy)
-            original_of[copy] = original
-        mentions_of: dict[str, list[str]] = defaultdict(list)
-        hidden: set[str] = set()
-        for original, mention, kind in mention_rows:
-            mentions_of[original].append(mention)
-            if kind == "pingback":
-                hidden.add(mention)
         parent = _parents(members, reply_to)
-        for pid in hidden:  # out of the reply tree (and its counts); still in its thread
-            parent.pop(pid, None)
-        media_files = {
-            media_key(item.url): name
-            for items in media.values()
-            for item in items
-            if (name := item.file) and (local_files is None or name in local_files)
-        }
-        model = cls(
-            posts=posts,
-            by_id={p.id: p for p in posts},
-            digest=digest,
-            members=dict(members),
-            parent=parent,
-            own_ids=own,
-            media=media,
-            media_files=media_files,
-            tags=_own_tags(all_tags, own),
-            copies_of=dict(copies_of),
-            original_of=original_of,
-            sources=sources,
-            mentions_of=dict(mentions_of),
-            hidden=hidden,
+        return tables.model(
+            posts, digest, dict(members), parent, own, _own_tags(all_tags, own), local_files
         )
-        model.source_slugs = urls.unique_slugs(sorted({p.source or "unknown" for p in posts}))
-        model.tag_slugs = urls.unique_slugs(sorted({t for ts in model.tags.values() for t in ts}))
-        return model
 
     # -- threads ------------------------------------------------------------------------
 
@@ -235,6 +189,91 @@ class SiteModel:
         return [(tag, path) for path, tag in links.items()]
 
 
+@dataclass
+class Tables:
+    """The small tables a model is made of, read whole on every load (~30 ms): media,
+    copies, mentions and sources."""
+
+    media: dict[str, list[MediaItem]]
+    media_sig: dict[str, str]  # a post's media, joined: part of its digest
+    copies_of: dict[str, list[str]]
+    original_of: dict[str, str]
+    mentions_of: dict[str, list[str]]
+    hidden: set[str]
+    sources: dict[str, SourceInfo]
+
+    @classmethod
+    def read(cls, archive: Archive) -> Tables:
+        media = site.media(archive)
+        media_sig = media_signatures(media)
+        copies_of: dict[str, list[str]] = defaultdict(list)
+        original_of: dict[str, str] = {}
+        for original, copy in site.copies(archive):
+            if copy in original_of:
+                continue  # one original per copy; a copy never has two pages to link to
+            copies_of[original].append(copy)
+            original_of[copy] = original
+        mentions_of: dict[str, list[str]] = defaultdict(list)
+        hidden: set[str] = set()
+        for original, mention, kind in site.mentions(archive):
+            mentions_of[original].append(mention)
+            if kind == "pingback":
+                hidden.add(mention)
+        return cls(
+            media,
+            media_sig,
+            dict(copies_of),
+            original_of,
+            dict(mentions_of),
+            hidden,
+            site.sources(archive),
+        )
+
+    def digest(self, post_id: str, sig: str) -> str:
+        """A post's digest: its change marker (`site.mark_rows`) and its media."""
+        raw = sig + "\x1e" + self.media_sig.get(post_id, "")
+        return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+
+    def model(
+        self,
+        posts: list[SitePost],
+        digest: dict[str, str],
+        members: dict[str, list[str]],
+        parent: dict[str, str],
+        own: set[str],
+        tags: dict[str, list[str]],
+        local_files: set[str] | None,
+    ) -> SiteModel:
+        """The model of these posts and threads (`parent` before pingbacks are hidden)."""
+        for pid in self.hidden:  # out of the reply tree (and its counts); still in its thread
+            parent.pop(pid, None)
+        media_files = {
+            media_key(item.url): name
+            for items in self.media.values()
+            for item in items
+            if (name := item.file) and (local_files is None or name in local_files)
+        }
+        model = SiteModel(
+            posts=posts,
+            by_id={p.id: p for p in posts},
+            digest=digest,
+            members=members,
+            parent=parent,
+            own_ids=own,
+            media=self.media,
+            media_files=media_files,
+            tags=tags,
+            copies_of=self.copies_of,
+            original_of=self.original_of,
+            sources=self.sources,
+            mentions_of=self.mentions_of,
+            hidden=self.hidden,
+        )
+        model.source_slugs = urls.unique_slugs(sorted({p.source or "unknown" for p in posts}))
+        model.tag_slugs = urls.unique_slugs(sorted({t for ts in tags.values() for t in ts}))
+        return model
+
+
 class _Scan(Generic[T]):
     """One of the two scans over every post, started in a thread on a connection of its
     own (`site.Reader`) and read by the caller.
@@ -284,6 +323,16 @@ class _Scan(Generic[T]):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def media_signatures(media: dict[str, list[MediaItem]]) -> dict[str, str]:
+    """Each post's media, joined: part of its digest."""
+    return {
+        pid: "|".join(
+            f"{m.id},{m.url},{m.file},{m.alt},{m.kind},{m.mime},{m.width},{m.height}" for m in items
+        )
+        for pid, items in media.items()
+    }
 
 
 def _own_tags(tags: dict[str, list[str]], own: set[str]) -> dict[str, list[str]]:

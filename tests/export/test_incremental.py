@@ -16,7 +16,7 @@ import pytest
 
 from ownfeed.archive import mark_gone
 from ownfeed.archive.db import Archive
-from ownfeed.export import build_site, entries
+from ownfeed.export import build_site, entries, modelcache
 from ownfeed.export.model import SiteModel
 from ownfeed.models import Gone, SourceResult
 from tests.export import (
@@ -41,15 +41,16 @@ def fresh(tmp_path: Path) -> Sample:
 
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """How many exports loaded the archive's site model (the slow path)."""
+    """How many exports made the archive's site model (the slow path), from the model
+    cache or from the archive."""
     calls: list[int] = []
-    original = SiteModel.load
+    original = modelcache.load
 
-    def counting(archive: Archive, local_files: set[str] | None = None) -> SiteModel:
+    def counting(*args: Any) -> tuple[SiteModel, modelcache.Facts]:
         calls.append(1)
-        return original(archive, local_files)
+        return original(*args)
 
-    monkeypatch.setattr(SiteModel, "load", staticmethod(counting))
+    monkeypatch.setattr(modelcache, "load", counting)
     yield calls
 
 

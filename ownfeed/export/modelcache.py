@@ -1,0 +1,358 @@
+"""The last export's model, kept in the site and patched with what changed since.
+
+Why: `SiteModel.load` reads every post (~1.4 s at 100,000 posts, most of it making a
+Python object per row), although after a small change only a few hundred posts moved.
+The cache (`.ownfeed-model`, marshal, staged and committed with the site) holds the
+model's parts and a print of each post's change columns at its rowid. The next export
+has SQLite print buckets of 8 rowids (`site.bucket_prints`, in a thread, without the
+GIL), re-reads the posts of the buckets whose print moved, and reads again only the
+threads of the posts whose own print moved (plus posts whose media, author or tags
+changed). The small tables (media, links, sources) are read whole every time.
+
+A patched model equals a fresh load, dict order included
+(tests/export/test_modelcache.py). Whatever the cache cannot account for means a fresh
+load: a post that left its bucket (deleted, or moved by a VACUUM), tags that were
+removed, more than a fifth of the buckets changed, or a cache of another format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, BinaryIO, Generic, TypeVar
+
+from ownfeed.archive import site
+from ownfeed.archive.db import Archive
+from ownfeed.archive.site import SitePost
+from ownfeed.export import urls
+from ownfeed.export.model import SiteModel, Tables, _parents, media_signatures
+from ownfeed.export.writer import SiteWriter
+
+NAME = ".ownfeed-model"
+FORMAT = 1
+_SIZE = site.PRINT_SIZE
+_POSTS_CHUNK = 5000  # posts per marshal record: a full export never holds them all twice
+_MOST = 0.2  # more changed buckets than this share (and than _FEW): a fresh load is quicker
+_FEW = 100
+_post_order = itemgetter(11, 0)  # SitePost (date, id): lists are newest first
+_new_post = tuple.__new__
+
+T = TypeVar("T")
+
+
+@dataclass
+class Facts:
+    """What the cache keeps beside the model, to find what changed next time."""
+
+    rows: bytearray  # each post's change print (`site.print_of`), at its rowid
+    buckets: bytes  # `site.bucket_prints`
+    tags: tuple[int, int]  # `site.tag_state`
+    authors: dict[str, str]  # `site.author_prints`
+    media: dict[str, str]  # a post's media, joined (`model.media_signatures`)
+    hidden: list[str]  # pingbacks: out of the reply tree
+    same: bool = False  # patched, and nothing had changed: the cache in place stays
+
+
+def load(
+    archive: Archive, writer: SiteWriter, local_files: set[str] | None
+) -> tuple[SiteModel, Facts]:
+    """The model, patched from the cache when the site has one that fits, else loaded."""
+    cached = None if writer.full else _read(writer)
+    if cached is not None:
+        buckets = _InThread(archive, site.bucket_prints)
+        try:
+            patched = _patch(archive, cached, buckets.result, local_files)
+        finally:
+            buckets.close()
+        if patched is not None:
+            return patched
+    return _fresh(archive, local_files)
+
+
+def save(writer: SiteWriter, model: SiteModel, facts: Facts) -> None:
+    """Stage the cache of this export's model, record by record (see `_records`)."""
+    if facts.same and writer.keep([NAME]):
+        return
+    head = (
+        FORMAT,
+        bytes(facts.rows),
+        facts.buckets,
+        facts.tags,
+        facts.authors,
+        facts.media,
+        facts.hidden,
+        len(model.posts),
+    )
+    with open(writer.staging_path(NAME), "wb") as file:
+        _record(file, head)
+        for start in range(0, len(model.posts), _POSTS_CHUNK):  # tuples: marshal's own type
+            _record(file, [tuple(post) for post in model.posts[start : start + _POSTS_CHUNK]])
+        _record(file, (model.digest, model.members, model.parent, list(model.own_ids)))
+        _record(file, model.tags)
+    writer.adopt(NAME)
+
+
+def _record(file: BinaryIO, value: Any) -> None:
+    data = marshal.dumps(value)
+    file.write(len(data).to_bytes(8, "little"))
+    file.write(data)
+
+
+def _records(data: bytes) -> Iterator[Any]:
+    """The values `_record` wrote, each marshalled on its own with its length first.
+
+    Why lengths: `marshal.load` from a file reads it in tiny pieces (~6x slower than
+    `marshal.loads` of the whole cache); `loads` reads one value from a buffer.
+    """
+    view = memoryview(data)
+    at = 0
+    while at < len(view):
+        size = int.from_bytes(view[at : at + 8], "little")
+        at += 8
+        if size <= 0 or at + size > len(view):
+            raise ValueError("a damaged record")
+        yield marshal.loads(view[at : at + size])
+        at += size
+
+
+# -- fresh load ---------------------------------------------------------------------------
+
+
+def _fresh(archive: Archive, local_files: set[str] | None) -> tuple[SiteModel, Facts]:
+    prints = _InThread(archive, _all_prints)
+    try:
+        model = SiteModel.load(archive, local_files)
+        rows, buckets = prints.result()
+    finally:
+        prints.close()
+    facts = Facts(
+        rows,
+        buckets,
+        site.tag_state(archive),
+        site.author_prints(archive),
+        media_signatures(model.media),
+        sorted(model.hidden),
+    )
+    return model, facts
+
+
+def _all_prints(reader: Archive | site.Reader) -> tuple[bytearray, bytes]:
+    """Each post's change print at its rowid, and the prints of the buckets, as
+    `site.bucket_prints` makes them (the same texts, joined the same way)."""
+    rows = bytearray()
+    buckets = bytearray()
+    texts: list[str] = []
+    current = 0
+    print_of = site.print_of
+    for rowid, _pid, _root, text in site.row_changes(reader):
+        bucket = rowid >> site.BUCKET_BITS
+        if bucket != current:
+            _put(buckets, current, print_of("\x1e".join(texts)))
+            texts.clear()
+            current = bucket
+        texts.append(text)
+        _put(rows, rowid, print_of(text))
+    _put(buckets, current, print_of("\x1e".join(texts)))
+    return rows, bytes(buckets)
+
+
+def _put(prints: bytearray, index: int, value: bytes) -> None:
+    """Set the print at `index`, growing the array with empty prints."""
+    end = (index + 1) * _SIZE
+    if len(prints) < end:
+        prints.extend(bytes(end - len(prints)))
+    prints[end - _SIZE : end] = value
+
+
+def _at(prints: bytes | bytearray, index: int) -> bytes:
+    value = prints[index * _SIZE : (index + 1) * _SIZE]
+    return bytes(value) if len(value) == _SIZE else bytes(_SIZE)
+
+
+# -- the cache ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Cached:
+    facts: Facts
+    posts: list[tuple[Any, ...]]
+    digest: dict[str, str]
+    members: dict[str, list[str]]
+    parent: dict[str, str]
+    own: set[str]
+    tags: dict[str, list[str]]
+
+
+def _read(writer: SiteWriter) -> _Cached | None:
+    """The cache of the last export, if it is in place, whole and of this format."""
+    if NAME not in writer.old or NAME not in writer.existing:
+        return None
+    try:
+        records = _records((writer.output / NAME).read_bytes())
+        head = next(records)
+        if not isinstance(head, tuple) or len(head) != 8 or head[0] != FORMAT:
+            return None
+        _, rows, buckets, tags, authors, media, hidden, count = head
+        posts: list[tuple[Any, ...]] = []
+        while len(posts) < count:
+            posts.extend(next(records))
+        digest, members, parent, own = next(records)
+        own_tags = next(records)
+        facts = Facts(bytearray(rows), buckets, tuple(tags), authors, media, hidden)
+        return _Cached(facts, posts, digest, members, parent, set(own), own_tags)
+    except (OSError, EOFError, ValueError, TypeError, StopIteration):
+        return None
+
+
+# -- patching -----------------------------------------------------------------------------
+
+
+def _patch(
+    archive: Archive,
+    cached: _Cached,
+    bucket_prints: Callable[[], bytes],
+    local_files: set[str] | None,
+) -> tuple[SiteModel, Facts] | None:
+    """The cached model with every post that changed read again; None: load it fresh."""
+    tables = Tables.read(archive)
+    facts = cached.facts
+    authors = site.author_prints(archive)
+    media = media_signatures(tables.media)
+    tag_state = site.tag_state(archive)
+    buckets = bucket_prints()
+    count = max(len(buckets), len(facts.buckets)) // _SIZE
+    moved = [n for n in range(count) if _at(buckets, n) != _at(facts.buckets, n)]
+    if len(moved) > max(_FEW, _MOST * count):
+        return None
+    rows = facts.rows
+    changed: set[str] = set()
+    new_root: dict[str, str] = {}
+    found: set[int] = set()
+    for rowid, pid, root, text in site.row_changes(archive, moved):
+        found.add(rowid)
+        value = site.print_of(text)
+        if _at(rows, rowid) != value:
+            changed.add(pid)
+            new_root[pid] = root
+            _put(rows, rowid, value)
+    size = 1 << site.BUCKET_BITS
+    for n in moved:  # a row that left its bucket: deleted, or moved by a VACUUM
+        for rowid in range(n * size, (n + 1) * size):
+            if rowid not in found and _at(rows, rowid) != bytes(_SIZE):
+                return None
+    old_media = facts.media
+    changed.update(
+        pid for pid in media.keys() | old_media.keys() if media.get(pid) != old_media.get(pid)
+    )
+    renamed = [aid for aid, value in facts.authors.items() if authors.get(aid) != value]
+    if renamed:  # their posts show the author: rare, a scan of every post
+        changed.update(site.post_ids_by_author(archive, renamed))
+    retag = set(changed)
+    if tag_state != facts.tags:
+        added = site.tags_after(archive, facts.tags[1])
+        if tag_state[0] != facts.tags[0] + len(added):
+            return None  # tags were removed: not what a sync does
+        retag.update(pid for pid, _tag in added)
+    hidden = set(facts.hidden) ^ tables.hidden
+    model = _patched_model(archive, cached, tables, changed | hidden, new_root, retag, local_files)
+    same = not (moved or changed or hidden or retag) and authors == facts.authors
+    new_facts = Facts(rows, buckets, tag_state, authors, media, sorted(tables.hidden), same)
+    return model, new_facts
+
+
+def _patched_model(
+    archive: Archive,
+    cached: _Cached,
+    tables: Tables,
+    changed: set[str],
+    new_root: dict[str, str],
+    retag: set[str],
+    local_files: set[str] | None,
+) -> SiteModel:
+    """Read again the threads of the changed posts (old threads and new) and our changed
+    posts' summaries and tags; keep everything else; keep the order a fresh load has."""
+    members, digest, parent, own = cached.members, cached.digest, cached.parent, cached.own
+    roots = set(new_root.values())
+    for root, ids in members.items():
+        if root in changed or not changed.isdisjoint(ids):
+            roots.add(root)
+    new_members: dict[str, list[str]] = defaultdict(list)
+    reply_to: dict[str, str] = {}
+    for root in roots:
+        for pid in members.pop(root, ()):
+            digest.pop(pid, None)
+            parent.pop(pid, None)
+            own.discard(pid)
+    for pid, root, in_reply_to, is_own, _date, sig in site.thread_mark_rows(archive, roots):
+        digest[pid] = tables.digest(pid, sig)
+        new_members[root].append(pid)
+        if in_reply_to:
+            reply_to[pid] = in_reply_to
+        if is_own:
+            own.add(pid)
+    parent.update(_parents(new_members, reply_to))
+    added = not members.keys() >= new_members.keys()
+    members.update(new_members)
+    if added:  # a new thread: threads are in the order of their roots, as SQL sorts them
+        members = dict(sorted(members.items()))
+    posts = [_new_post(SitePost, row) for row in cached.posts if row[0] not in changed]
+    fresh = [post for post in site.summaries_by_id(archive, changed) if urls.SAFE_ID.match(post.id)]
+    if fresh:
+        posts.extend(fresh)
+        posts.sort(key=_post_order, reverse=True)
+    tags = cached.tags
+    retagged = site.tags_of(archive, retag)
+    new_key = False
+    for pid in retag:
+        if pid in own and pid in retagged:
+            new_key = new_key or pid not in tags
+            tags[pid] = retagged[pid]
+        else:
+            tags.pop(pid, None)
+    if new_key:  # posts are in the order of their ids, as SQL sorts them
+        tags = dict(sorted(tags.items()))
+    return tables.model(posts, digest, members, parent, own, tags, local_files)
+
+
+class _InThread(Generic[T]):
+    """A read of the archive run in a thread on a connection of its own (`site.Reader`):
+    SQLite reads without the GIL while the caller does other work. An archive that is no
+    file (in memory), or a thread that failed, is read on the caller's connection."""
+
+    def __init__(self, archive: Archive, read: Callable[[Archive | site.Reader], T]) -> None:
+        self._archive = archive
+        self._read = read
+        self._value: T | None = None
+        self._done = False
+        self._thread: threading.Thread | None = None
+        path = str(archive.path)
+        if path != ":memory:" and os.path.isfile(path):
+            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+            self._thread.start()
+
+    def _run(self, path: str) -> None:
+        with contextlib.suppress(Exception):
+            reader = site.Reader(path)
+            try:
+                self._value = self._read(reader)
+                self._done = True
+            finally:
+                reader.close()
+
+    def result(self) -> T:
+        self.close()
+        if not self._done:
+            self._value = self._read(self._archive)
+            self._done = True
+        return self._value  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
