@@ -4,10 +4,11 @@ Why: `SiteModel.load` reads every post (~1.4 s at 100,000 posts, most of it maki
 Python object per row), although after a small change only a few hundred posts moved.
 The cache (`.ownfeed-model`, marshal, staged and committed with the site) holds the
 model's parts and a print of each post's change columns at its rowid. The next export
-has SQLite print buckets of 8 rowids (`site.bucket_prints`, in a thread, without the
-GIL), re-reads the posts of the buckets whose print moved, and reads again only the
-threads of the posts whose own print moved (plus posts whose media, author or tags
-changed). The small tables (media, links, sources) are read whole every time.
+compares the prints of buckets of 8 rowids (`site.bucket_prints`, which the change
+marker reads in a thread anyway), re-reads the posts of the buckets whose print moved,
+and reads again only the threads of the posts whose own print moved (plus posts whose
+media, author or tags changed). The small tables (media, links, sources) are read whole
+every time.
 
 A patched model equals a fresh load, dict order included
 (tests/export/test_modelcache.py). Whatever the cache cannot account for means a fresh
@@ -60,16 +61,13 @@ class Facts:
 
 
 def load(
-    archive: Archive, writer: SiteWriter, local_files: set[str] | None
+    archive: Archive, writer: SiteWriter, local_files: set[str] | None, buckets: bytes
 ) -> tuple[SiteModel, Facts]:
-    """The model, patched from the cache when the site has one that fits, else loaded."""
+    """The model, patched from the cache when the site has one that fits, else loaded;
+    `buckets`: the archive's `site.bucket_prints` (the change marker has them)."""
     cached = None if writer.full else _read(writer)
     if cached is not None:
-        buckets = _InThread(archive, site.bucket_prints)
-        try:
-            patched = _patch(archive, cached, buckets.result, local_files)
-        finally:
-            buckets.close()
+        patched = _patch(archive, cached, buckets, local_files)
         if patched is not None:
             return patched
     return _fresh(archive, local_files)
@@ -214,10 +212,7 @@ def _read(writer: SiteWriter) -> _Cached | None:
 
 
 def _patch(
-    archive: Archive,
-    cached: _Cached,
-    bucket_prints: Callable[[], bytes],
-    local_files: set[str] | None,
+    archive: Archive, cached: _Cached, buckets: bytes, local_files: set[str] | None
 ) -> tuple[SiteModel, Facts] | None:
     """The cached model with every post that changed read again; None: load it fresh."""
     tables = Tables.read(archive)
@@ -225,7 +220,6 @@ def _patch(
     authors = site.author_prints(archive)
     media = media_signatures(tables.media)
     tag_state = site.tag_state(archive)
-    buckets = bucket_prints()
     count = max(len(buckets), len(facts.buckets)) // _SIZE
     moved = [n for n in range(count) if _at(buckets, n) != _at(facts.buckets, n)]
     if len(moved) > max(_FEW, _MOST * count):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.export import build_site, modelcache
 from ownfeed.export.model import SiteModel
@@ -84,7 +85,7 @@ def _cached_model(sample: Sample, output: Path) -> tuple[SiteModel, modelcache.F
     """The model as the next export makes it: from the cache of the last one."""
     writer = SiteWriter(output)
     try:
-        return modelcache.load(sample.archive, writer, None)
+        return modelcache.load(sample.archive, writer, None, site.bucket_prints(sample.archive))
     finally:
         writer.abort()
 
