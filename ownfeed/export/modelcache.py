@@ -202,6 +202,23 @@ def _read(writer: SiteWriter) -> _Cached | None:
             posts.extend(next(records))
         digest, members, parent, own = next(records)
         own_tags = next(records)
+        shapes = (
+            (rows, bytes),
+            (buckets, bytes),
+            (tags, tuple),
+            (authors, dict),
+            (media, dict),
+            (hidden, list),
+            (digest, dict),
+            (members, dict),
+            (parent, dict),
+            (own, list),
+            (own_tags, dict),
+        )
+        if not all(isinstance(value, kind) for value, kind in shapes) or len(tags) != 2:
+            return None
+        if len(posts) != count or any(len(post) != len(SitePost._fields) for post in posts[:1]):
+            return None
         facts = Facts(bytearray(rows), buckets, tuple(tags), authors, media, hidden)
         return _Cached(facts, posts, digest, members, parent, set(own), own_tags)
     except (OSError, EOFError, ValueError, TypeError, StopIteration):

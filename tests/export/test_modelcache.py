@@ -171,7 +171,9 @@ def test_nothing_changed_keeps_the_cache_in_place(fresh: Sample) -> None:
     _same(_cached_model(fresh, output)[0], SiteModel.load(fresh.archive))
 
 
-@pytest.mark.parametrize("damage", ["garbage", "cut short", "other format", "missing"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "cut short", "other format", "wrong shape", "missing"]
+)
 def test_a_damaged_cache_means_a_fresh_load(
     fresh: Sample, fresh_loads: list[int], damage: str
 ) -> None:
@@ -182,6 +184,12 @@ def test_a_damaged_cache_means_a_fresh_load(
         cache.write_bytes(b"\x00" * 8 + b"not marshal" * 50)
     elif damage == "cut short":
         cache.write_bytes(data[: len(data) // 2])
+    elif damage == "wrong shape":  # records as written, but a part of another type
+        records = list(modelcache._records(data))
+        records[0] = (*records[0][:4], ["not", "a", "dict"], *records[0][5:])
+        with cache.open("wb") as file:
+            for record in records:
+                modelcache._record(file, record)
     elif damage == "other format":
         monkeypatch = pytest.MonkeyPatch()
         monkeypatch.setattr(modelcache, "FORMAT", modelcache.FORMAT + 1)
