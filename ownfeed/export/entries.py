@@ -251,6 +251,18 @@ class EntryStore:
                 found.append(data[_KEY:].decode("utf-8", "surrogatepass"))
         return found
 
+    def last(self, post_id: str) -> str | None:
+        """A post's entry as the last export stored it, whatever its key (its CRC checked);
+        None when there is none."""
+        row = self._old.get(post_id)
+        if row is None:
+            return None
+        offsets, lengths, crcs, _ = self._old_columns
+        offset = offsets[row]
+        fd = (self._old_fd, self._base_fd)[offset >> 63]  # the top bit: in the base
+        data = None if fd is None else _read(fd, offset & ~_IN_BASE, lengths[row], crcs[row])
+        return None if data is None else data[_KEY:].decode("utf-8", "surrogatepass")
+
     # -- writing ----------------------------------------------------------------------
 
     def for_helper(self) -> None:

@@ -13,12 +13,15 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ownfeed.export import build_site, entries
+from ownfeed.export.lists import ListWriter
 from ownfeed.export.writer import SiteWriter, fingerprint
 from tests.export import Sample, add_late_reply, build_archive
+from tests.export.test_incremental import TOOT
 
 
 @pytest.fixture
@@ -209,6 +212,63 @@ def test_only_changed_entries_are_rendered(fresh: Sample, monkeypatch: pytest.Mo
         add_late_reply(fresh.archive)
     build_site(fresh.archive, fresh.config(output), fresh.media_dir)
     assert len(added) == len(set(added)) == 1  # the post that got a reply, once
+    assert _site(output) == _fresh_export(fresh)
+
+
+def _swapped_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths of the list pages `ListWriter` writes by swapping entries (`_spliced`)."""
+    swapped: list[str] = []
+    splice = ListWriter._spliced
+
+    def counting(self: ListWriter, *args: Any) -> tuple[str, str] | None:
+        found = splice(self, *args)
+        if found is not None:
+            swapped.append(found[0])
+        return found
+
+    monkeypatch.setattr(ListWriter, "_spliced", counting)
+    return swapped
+
+
+def test_pages_of_a_small_change_swap_the_changed_entries(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    swapped = _swapped_pages(monkeypatch)
+    with fresh.archive.transaction():
+        add_late_reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert "sources/mastodon.html" in swapped
+    assert _site(output) == _fresh_export(fresh)
+
+
+PAGE_DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "entry changed": lambda page: page.replace(f"posts/{TOOT}.html".encode(), b"posts/x.html"),
+    "entry twice": lambda page: page + page,
+    "not UTF-8": lambda page: page + b"\xff",
+    "missing": lambda page: b"",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_DAMAGE))
+def test_a_page_without_its_old_entry_is_rendered(
+    fresh: Sample, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Entries are swapped only where the last export's entry is found exactly once."""
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    page = output / "sources" / "mastodon.html"
+    damaged = PAGE_DAMAGE[name](page.read_bytes())
+    if damaged:
+        page.write_bytes(damaged)
+    else:
+        page.unlink()
+    swapped = _swapped_pages(monkeypatch)
+    with fresh.archive.transaction():
+        add_late_reply(fresh.archive)
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    assert "sources/mastodon.html" not in swapped
     assert _site(output) == _fresh_export(fresh)
 
 
