@@ -214,24 +214,27 @@ class ListWriter:
         store = self.entries
         if store is None or not self._stale:
             return
-        changed = self._changed if self._among and store.loaded else None
         missing: dict[str, tuple[SitePost, str]] = {}
-        seen: set[str] = set()  # a post shows up in about five lists
-        for index, page in sorted(self._stale):
-            if urls.root_of(self.listings[index].page_path(page)) != ROOT:
-                continue  # the index's first page: its entries are rendered on the page
-            for post in self._page_posts(index, page):
-                pid = post.id
-                if pid in seen or (changed is not None and pid not in changed):
-                    continue
-                seen.add(pid)
-                key = self._entry_key(store, pid)
-                if not store.has(pid, key):
-                    missing[pid] = (post, key)
+        for post in self._stored_posts(store):
+            key = self._entry_key(store, post.id)
+            if not store.has(post.id, key):
+                missing[post.id] = (post, key)
         wanted = iter(missing)
         for post, key in missing.values():
             store.add(post.id, key, self._render(post, ROOT, wanted).html)
         self._excerpts = {}
+
+    def _stored_posts(self, store: EntryStore) -> list[SitePost]:
+        """The posts whose entries `prepare` looks up: the changed ones (by id: a stable
+        order) when planned among them, else every post a stale page stores entries of."""
+        if self._among and store.loaded:
+            by_id = self.model.by_id
+            return [by_id[pid] for pid in sorted(self._changed) if pid in by_id]
+        found: dict[str, SitePost] = {}  # a post shows up in about five lists
+        for index, page in sorted(self._stale or ()):
+            if urls.root_of(self.listings[index].page_path(page)) == ROOT:  # not index 1
+                found.update((post.id, post) for post in self._page_posts(index, page))
+        return list(found.values())
 
     def batches(self, size: int) -> list[list[tuple[int, int]]]:
         """The stale pages in batches of `size` (tasks for `write_pages`)."""
