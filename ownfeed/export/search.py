@@ -355,8 +355,10 @@ def write_search(
         return
     index = SearchIndex(writer, archive, docs, print_)
     state = State.load(writer)
-    if state is None or not index.incremental(state):
-        index.full()
+    if state is not None and index.incremental(state):
+        return
+    del state  # its dicts and loaded lines: a full build numbers every document anew
+    index.full()
 
 
 def _add(postings: dict[str, array[int]], found: set[str], number: int) -> None:
