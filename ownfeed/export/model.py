@@ -156,14 +156,29 @@ class SiteModel:
         by_tag: dict[str, list[SitePost]] = defaultdict(list)
         tag_names: dict[str, str] = {}
         by_month: dict[str, list[SitePost]] = defaultdict(list)
+        # Written out for speed (every post of every export that changed): each source's
+        # and month's list looked up once per source and per `yyyy-mm` prefix of a date.
+        of_source = {
+            source: by_source[self.source_slugs[source or "unknown"]]
+            for source in {post.source for post in self.posts}
+        }
+        of_month: dict[str, list[SitePost]] = {}
+        tags_of, tag_slugs = self.tags.get, self.tag_slugs
         for post in self.posts:
-            by_source[self.source_slugs[post.source or "unknown"]].append(post)
-            for tag in self.tags.get(post.id, []):
-                key = self.tag_slugs[tag]
-                tag_names.setdefault(key, tag)
-                if not by_tag[key] or by_tag[key][-1].id != post.id:
-                    by_tag[key].append(post)
-            by_month[urls.month_of(post.date)].append(post)
+            of_source[post.source].append(post)
+            date = post.date
+            month = of_month.get(date[:7])
+            if month is None:
+                month = of_month[date[:7]] = by_month[urls.month_of(date)]
+            month.append(post)
+            tags = tags_of(post.id)
+            if tags:
+                for tag in tags:
+                    key = tag_slugs[tag]
+                    tag_names.setdefault(key, tag)
+                    tagged = by_tag[key]
+                    if not tagged or tagged[-1] is not post:  # `C++` and `c`: one page
+                        tagged.append(post)
         source_names = {slug_: name for name, slug_ in self.source_slugs.items()}
         result = [Listing("index", "", "", self.posts)]
         for key, posts in sorted(by_source.items()):
