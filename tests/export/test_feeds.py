@@ -201,8 +201,10 @@ def test_sitemaps_are_the_bytes_elementtree_writes(
         (f"posts/{odd[n % len(odd)]}-{n}.html", None if n % 3 else f"2024-0{1 + n % 9}-05T10:00")
         for n in range(count)
     ]
+    plain = [(f"posts/p{n}.html", None if n % 3 else f"2024-0{1 + n % 9}-05") for n in range(count)]
     for base in (BASE_URL, "https://ex.example/a&b<c>d/"):
         assert sitemaps(base, pages) == _sitemaps_through_elementtree(base, pages)
+        assert sitemaps(base, plain) == _sitemaps_through_elementtree(base, plain)  # quick way
 
 
 def test_rss_dates_are_what_email_utils_writes() -> None:
