@@ -97,6 +97,9 @@ class Export:
         started = time.perf_counter()
         try:
             local = self.local_media()
+            # Waiting for the marker's thread: read the model cache meanwhile (wasted only
+            # when the marker then says nothing changed, and it was late anyway).
+            early = None if self._marker.ready() else modelcache.read_early(self.writer)
             marker = fingerprint(
                 FORMAT,
                 self.templates.fingerprint(),
@@ -109,8 +112,9 @@ class Export:
             if self.writer.keep_all(marker):  # nothing new since the last export
                 return self._finish(self.writer.commit(marker), started, None)
             model, facts = modelcache.load(
-                self.archive, self.writer, set(local), self._marker.state().buckets
+                self.archive, self.writer, set(local), self._marker.state().buckets, early
             )
+            del early
             gc.freeze()  # the model lives to the end: no collection needs to walk it
             self.salt = fingerprint(
                 FORMAT,
@@ -495,6 +499,10 @@ class _ChangeMarker:
 
     def result(self) -> str:
         return self.state().marker
+
+    def ready(self) -> bool:
+        """Whether `state()` returns without waiting for the thread."""
+        return self._thread is None or not self._thread.is_alive()
 
     def state(self) -> site.ChangeState:
         if self._thread is not None:
