@@ -158,23 +158,21 @@ def _fresh(archive: Archive, local_files: set[str] | None) -> tuple[SiteModel, F
 
 
 def _all_prints(reader: Archive | site.Reader) -> tuple[bytearray, bytes]:
-    """Each post's change print at its rowid, and the prints of the buckets, as
-    `site.bucket_prints` makes them (the same texts, joined the same way)."""
-    rows = bytearray()
-    buckets = bytearray()
-    texts: list[str] = []
-    current = 0
+    """Each post's change print at its rowid, and the buckets' prints: one read of the
+    buckets' texts (`site.bucket_texts`), split into their rows here.
+
+    A value holding the rows' separator only splits a row in two: its print is wrong,
+    and the post is read again, needlessly, when its bucket next moves.
+    """
+    texts = site.bucket_texts(reader)
     print_of = site.print_of
-    for rowid, _pid, _root, text in site.row_changes(reader):
-        bucket = rowid >> site.BUCKET_BITS
-        if bucket != current:
-            _put(buckets, current, print_of("\x1e".join(texts)))
-            texts.clear()
-            current = bucket
-        texts.append(text)
-        _put(rows, rowid, print_of(text))
-    _put(buckets, current, print_of("\x1e".join(texts)))
-    return rows, bytes(buckets)
+    rows = bytearray()
+    for text in texts:
+        for row in text.split("\x1e") if text else ():
+            rowid, colon, _rest = row.partition(":")
+            if colon and rowid.isdigit():
+                _put(rows, int(rowid), print_of(row))
+    return rows, b"".join(map(print_of, texts))
 
 
 def _put(prints: bytearray, index: int, value: bytes) -> None:
@@ -329,7 +327,13 @@ def _patched_model(
     members.update(new_members)
     if added:  # a new thread: threads are in the order of their roots, as SQL sorts them
         members = dict(sorted(members.items()))
-    posts = [_new_post(SitePost, row) for row in cached.posts if row[0] not in changed]
+    rows = cached.posts  # posts made in place: each row goes as its post comes (memory)
+    cached.posts = []
+    for index, row in enumerate(rows):
+        rows[index] = _new_post(SitePost, row)
+    posts: list[SitePost] = rows  # type: ignore[assignment]  # every row is a post now
+    if changed:
+        posts = [post for post in posts if post.id not in changed]
     fresh = [post for post in site.summaries_by_id(archive, changed) if urls.SAFE_ID.match(post.id)]
     if fresh:
         posts.extend(fresh)
