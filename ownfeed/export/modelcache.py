@@ -164,15 +164,16 @@ def _all_prints(reader: Archive | site.Reader) -> tuple[bytearray, bytes]:
     A value holding the rows' separator only splits a row in two: its print is wrong,
     and the post is read again, needlessly, when its bucket next moves.
     """
-    texts = site.bucket_texts(reader)
     print_of = site.print_of
     rows = bytearray()
-    for text in texts:
+    buckets = bytearray()
+    for text in site.bucket_texts(reader):
+        buckets += print_of(text)
         for row in text.split("\x1e") if text else ():
             rowid, colon, _rest = row.partition(":")
             if colon and rowid.isdigit():
                 _put(rows, int(rowid), print_of(row))
-    return rows, b"".join(map(print_of, texts))
+    return rows, bytes(buckets)
 
 
 def _put(prints: bytearray, index: int, value: bytes) -> None:
