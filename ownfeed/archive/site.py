@@ -471,23 +471,16 @@ def thread_mark_rows(archive: Archive | Reader, roots: Iterable[str]) -> list[Ma
 
 
 def row_changes(
-    archive: Archive | Reader, buckets: Iterable[int] | None = None
+    archive: Archive | Reader, buckets: Iterable[int]
 ) -> Iterator[tuple[int, str, str, str]]:
-    """(rowid, id, thread root, change text) of every post in rowid order, or of the
-    posts in the given buckets of rowids; the change texts of a bucket, joined by
-    `\\x1e`, are what `bucket_prints` hashes."""
-    if buckets is None:
-        yield from _rows(archive, f"{_ROW_CHANGES_SQL} ORDER BY rowid")
-        return
+    """(rowid, id, thread root, change text) of the posts in the given buckets of rowids,
+    in rowid order; the change texts of a bucket, joined by `\\x1e`, are what
+    `bucket_prints` hashes."""
     size = 1 << BUCKET_BITS
     rowids = [rowid for n in sorted(set(buckets)) for rowid in range(n * size, (n + 1) * size)]
     for chunk in _chunks(rowids):  # a lookup per rowid: ranges joined by OR scan the table
         sql = f"{_ROW_CHANGES_SQL} WHERE rowid IN ({_marks(len(chunk))}) ORDER BY rowid"
         yield from _rows(archive, sql, chunk)
-
-
-def count_posts(archive: Archive | Reader) -> int:
-    return int(_rows(archive, "SELECT count(*) FROM posts").fetchone()[0])
 
 
 def post_ids_by_author(archive: Archive | Reader, author_ids: Iterable[str]) -> list[str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import posixpath
-import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from ownfeed.config import ExportConfig
 from ownfeed.export import changes, feeds, modelcache, pages, parallel, urls, views
 from ownfeed.export.entries import EntryStore
 from ownfeed.export.lists import ListWriter
-from ownfeed.export.model import SiteModel
+from ownfeed.export.model import InThread, SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
 from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerprint
@@ -485,32 +483,17 @@ class _ChangeMarker:
     """
 
     def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self._value: site.ChangeState | None = None
-        self._thread: threading.Thread | None = None
-        path = str(archive.path)
-        if path != ":memory:" and os.path.isfile(path):
-            self._thread = threading.Thread(target=self._compute, args=(path,), daemon=True)
-            self._thread.start()
-
-    def _compute(self, path: str) -> None:
-        with contextlib.suppress(Exception), Archive(path) as own:
-            self._value = site.change_state(own)
+        self._state = InThread(archive, site.change_state)
 
     def result(self) -> str:
         return self.state().marker
 
     def ready(self) -> bool:
         """Whether `state()` returns without waiting for the thread."""
-        return self._thread is None or not self._thread.is_alive()
+        return self._state.ready()
 
     def state(self) -> site.ChangeState:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._value is None:
-            self._value = site.change_state(self.archive)
-        return self._value
+        return self._state.result()
 
 
 def _regular_files(root: str) -> set[str]:

@@ -350,6 +350,48 @@ def media_signatures(media: dict[str, list[MediaItem]]) -> dict[str, str]:
     }
 
 
+class InThread(Generic[T]):
+    """A read of the archive run in a thread on a connection of its own (`site.Reader`):
+    SQLite reads without the GIL while the caller does other work. An archive that is no
+    file (in memory), or a thread that failed, is read on the caller's connection."""
+
+    def __init__(self, archive: Archive, read: Callable[[Archive | site.Reader], T]) -> None:
+        self._archive = archive
+        self._read = read
+        self._value: T | None = None
+        self._done = False
+        self._thread: threading.Thread | None = None
+        path = str(archive.path)
+        if path != ":memory:" and os.path.isfile(path):
+            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+            self._thread.start()
+
+    def _run(self, path: str) -> None:
+        with contextlib.suppress(Exception):
+            reader = site.Reader(path)
+            try:
+                self._value = self._read(reader)
+                self._done = True
+            finally:
+                reader.close()
+
+    def result(self) -> T:
+        self.close()
+        if not self._done:
+            self._value = self._read(self._archive)
+            self._done = True
+        return self._value  # type: ignore[return-value]
+
+    def ready(self) -> bool:
+        """Whether `result()` returns without waiting for the thread."""
+        return self._thread is None or not self._thread.is_alive()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
 def _own_tags(tags: dict[str, list[str]], own: set[str]) -> dict[str, list[str]]:
     """Tags of our posts: filtered here, as joining posts in SQL reads every post row."""
     return {pid: found for pid, found in tags.items() if pid in own}

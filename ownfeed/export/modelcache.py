@@ -18,21 +18,18 @@ removed, more than a fifth of the buckets changed, or a cache of another format.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
-import os
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from ownfeed.archive import site
 from ownfeed.archive.db import Archive
 from ownfeed.archive.site import SitePost
 from ownfeed.export import urls
-from ownfeed.export.model import SiteModel, Tables, _parents, media_signatures
+from ownfeed.export.model import InThread, SiteModel, Tables, _parents, media_signatures
 from ownfeed.export.writer import SiteWriter
 
 NAME = ".ownfeed-model"
@@ -140,7 +137,7 @@ def _records(data: bytes) -> Iterator[Any]:
 
 
 def _fresh(archive: Archive, local_files: set[str] | None) -> tuple[SiteModel, Facts]:
-    prints = _InThread(archive, _all_prints)
+    prints = InThread(archive, _all_prints)
     try:
         model = SiteModel.load(archive, local_files)
         rows, buckets = prints.result()
@@ -351,41 +348,3 @@ def _patched_model(
     if new_key:  # posts are in the order of their ids, as SQL sorts them
         tags = dict(sorted(tags.items()))
     return tables.model(posts, digest, members, parent, own, tags, local_files)
-
-
-class _InThread(Generic[T]):
-    """A read of the archive run in a thread on a connection of its own (`site.Reader`):
-    SQLite reads without the GIL while the caller does other work. An archive that is no
-    file (in memory), or a thread that failed, is read on the caller's connection."""
-
-    def __init__(self, archive: Archive, read: Callable[[Archive | site.Reader], T]) -> None:
-        self._archive = archive
-        self._read = read
-        self._value: T | None = None
-        self._done = False
-        self._thread: threading.Thread | None = None
-        path = str(archive.path)
-        if path != ":memory:" and os.path.isfile(path):
-            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-            self._thread.start()
-
-    def _run(self, path: str) -> None:
-        with contextlib.suppress(Exception):
-            reader = site.Reader(path)
-            try:
-                self._value = self._read(reader)
-                self._done = True
-            finally:
-                reader.close()
-
-    def result(self) -> T:
-        self.close()
-        if not self._done:
-            self._value = self._read(self._archive)
-            self._done = True
-        return self._value  # type: ignore[return-value]
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
