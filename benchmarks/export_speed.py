@@ -20,7 +20,9 @@ page and feed is byte-identical to the incrementally updated site (the search in
 built in segments, so its files may differ and are left out).
 
 Usage: ``python benchmarks/export_speed.py [--posts 100000] [--runs 3] [--save FILE]
-[--baseline FILE] [--verify] [--profile DIR]`` (or ``make bench-export``).
+[--baseline FILE] [--verify] [--profile DIR] [--theme DIR]`` (or ``make bench-export``).
+`--theme` exports with that theme folder (config `export.theme`): a theme that overrides a
+template renders its pages through Jinja2 instead of the default theme's Python renderer.
 """
 
 from __future__ import annotations
@@ -455,13 +457,15 @@ class PeakSampler:
         self.reading_seconds += cost
 
 
-def child_export(archive_path: Path, media: Path, output: Path, profile: Path | None) -> None:
+def child_export(
+    archive_path: Path, media: Path, output: Path, profile: Path | None, theme: Path | None
+) -> None:
     """One export, as `ownfeed export` runs it; prints its report as JSON."""
     from ownfeed.archive import Archive
     from ownfeed.config import ExportConfig
     from ownfeed.export import build_site
 
-    config = ExportConfig(output=output, title="Synthetic company", base_url=BASE_URL)
+    config = ExportConfig(output=output, title="Synthetic company", base_url=BASE_URL, theme=theme)
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
@@ -542,7 +546,11 @@ def settle(folder: Path, limit: float = 300.0, quick_us: float = 60.0) -> tuple[
 
 
 def measure_export(
-    archive_path: Path, media: Path, output: Path, profile: Path | None = None
+    archive_path: Path,
+    media: Path,
+    output: Path,
+    profile: Path | None = None,
+    theme: Path | None = None,
 ) -> Measure:
     """Run one export in a subprocess: wall and CPU time (helpers too), peak tree PSS.
 
@@ -553,6 +561,8 @@ def measure_export(
     command = [sys.executable, __file__, "--child", str(archive_path), str(media), str(output)]
     if profile:
         command += ["--profile", str(profile)]
+    if theme:
+        command += ["--theme", str(theme)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -638,7 +648,7 @@ def one_run(
     def record(phase: str) -> None:
         profile = args.profile / f"{phase}-{number}.prof" if args.profile else None
         waited, cost = settle(folder) if args.settle else (0.0, creation_us(folder))
-        measure = measure_export(archive, media, site, profile)
+        measure = measure_export(archive, media, site, profile, args.theme)
         report = measure.report
         run[phase] = {
             "seconds": measure.seconds,
@@ -666,7 +676,7 @@ def one_run(
     record("changed")
     if args.verify:
         fresh = folder / "fresh"
-        measure_export(archive, media, fresh)
+        measure_export(archive, media, fresh, theme=args.theme)
         differ = compare_sites(site, fresh)
         if differ:
             listed = "\n  ".join(differ[:20])
@@ -717,18 +727,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start each phase at once, without waiting for the disk to write back the last",
     )
     parser.add_argument("--profile", type=Path, help="save cProfile stats per phase here")
+    parser.add_argument(
+        "--theme", type=Path, help="export with this theme folder (config export.theme)"
+    )
     parser.add_argument("--save", type=Path, help="write the results as JSON")
     parser.add_argument("--baseline", type=Path, help="compare with a saved JSON result")
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         archive_path, media, output = args.child
-        child_export(archive_path, media, output, args.profile)
+        child_export(archive_path, media, output, args.profile, args.theme)
         return 0
     # Bytecode for ownfeed as `pip install` writes it (PYTHONDONTWRITEBYTECODE is set here).
     if (spec := importlib.util.find_spec("ownfeed")) and spec.origin:
         compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
+    if args.theme is not None:
+        if not args.theme.is_dir():
+            parser.error(f"--theme: {args.theme} is not a folder")
+        args.theme = args.theme.resolve()
     cached = cached_archive(args.posts, args.seed)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -736,6 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "posts": args.posts,
         "seed": args.seed,
         "settle": args.settle,
+        "theme": str(args.theme) if args.theme else None,
         "generator": GENERATOR,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpu",
