@@ -529,28 +529,46 @@ def unlink_command(obj: _Context, original: str, linked: str) -> None:
 
 @cli.command()
 @click.option(
-    "--output", type=click.Path(file_okay=False), help="Folder (default: [export] output)."
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Folder (default: [export] output).",
 )
 @click.option("--base-url", help="Public URL of the site (default: [export] base_url).")
 @click.option("--full", is_flag=True, help="Rewrite every file, not only changed ones.")
 @pass_context
 def export(obj: _Context, output: str | None, base_url: str | None, full: bool) -> None:
-    """Write or update the static site: every post, thread, version, feed and a search page."""
+    """Write or update the static site: every post, thread, version, feed and a search page.
+
+    All or nothing: a failed export leaves the site in place as it was.
+    """
     try:
         from ownfeed.export import build_site
     except ImportError:
         _fail("the export is not available in this build", EXIT_FAILED)
         return
     with _user_errors(), obj.archive() as (config, archive):
-        report = build_site(
-            archive,
-            config.export,
-            config.media_dir,
-            output=Path(output) if output else None,
-            base_url=base_url,
-            full=full,
-        )
-    click.echo(f"Exported to {Path(output) if output else config.export.output}: {report}")
+        target = Path(output) if output else config.export.output
+        try:
+            report = build_site(
+                archive,
+                config.export,
+                config.media_dir,
+                output=target,
+                base_url=base_url,
+                full=full,
+            )
+        except OSError as error:  # a folder we may not write, a full disk: the site is kept
+            reason = error.strerror or str(error)
+            where = f" ({error.filename})" if error.filename else ""
+            _fail(
+                f"export to {target} failed, the site is left as it was: {reason}{where}",
+                EXIT_FAILED,
+            )
+            return
+    for warning in report.warnings:
+        _stderr_line(f"warning: {warning}")
+    click.echo(f"Exported to {target}: {report}")
 
 
 @cli.command()

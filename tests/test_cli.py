@@ -134,3 +134,23 @@ def test_search_with_fts_syntax_characters_does_not_crash(initialised):
     result = invoke("-c", str(initialised), "search", 'AND "OR (* -', "--json")
     assert result.exit_code == 0
     assert json.loads(result.output) == []
+
+
+def test_export_short_output_option_and_warnings_on_stderr(tmp_path, initialised):
+    site = tmp_path / "site"
+    result = invoke("-c", str(initialised), "export", "-o", str(site), "--base-url", "")
+    assert result.exit_code == 0, result.output
+    assert (site / "index.html").is_file()
+    assert f"Exported to {site}:" in result.stdout
+    assert "warning: no base_url: sitemap.xml skipped" in result.stderr
+    assert "warning" not in result.stdout
+
+
+def test_export_to_a_folder_it_cannot_make_is_one_line(tmp_path, initialised):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = invoke("-c", str(initialised), "export", "--output", str(blocker / "site"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: export to {blocker / 'site'} failed")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and blocker.read_text() == "not a folder"
