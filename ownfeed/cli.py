@@ -18,7 +18,14 @@ import click
 
 from ownfeed import __version__
 from ownfeed.archive import Archive, queries
-from ownfeed.config import CONFIG_NAME, Config, add_source, default_config_path, load_config
+from ownfeed.config import (
+    CONFIG_NAME,
+    Config,
+    add_source,
+    base_url_problem,
+    default_config_path,
+    load_config,
+)
 from ownfeed.errors import ConfigError, LockedError, OwnfeedError, ParseError
 from ownfeed.lock import ArchiveLock
 
@@ -118,9 +125,12 @@ def init(directory: str, force: bool) -> None:
     with _user_errors():
         if target.exists() and not force:
             raise ConfigError(f"{target} exists already (use --force to overwrite)")
-        folder.mkdir(parents=True, exist_ok=True)
         template = resources.files("ownfeed").joinpath("templates", "ownfeed.toml").read_text()
-        target.write_text(template, encoding="utf-8")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(template, encoding="utf-8")
+        except OSError as error:
+            _fail(f"cannot write {target}: {error.strerror or error}", EXIT_FAILED)
         config = load_config(target)
         Archive(config.archive).close()
     click.echo(f"Wrote {target} and created the archive {config.archive}")
@@ -527,6 +537,15 @@ def unlink_command(obj: _Context, original: str, linked: str) -> None:
     click.echo(f"{state} {_label(first)} and {_label(second)}")
 
 
+def _checked_base_url(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> str | None:
+    problem = base_url_problem(value) if value else None
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
 @cli.command()
 @click.option(
     "-o",
@@ -534,10 +553,23 @@ def unlink_command(obj: _Context, original: str, linked: str) -> None:
     type=click.Path(file_okay=False),
     help="Folder (default: [export] output).",
 )
-@click.option("--base-url", help="Public URL of the site (default: [export] base_url).")
+@click.option(
+    "--base-url",
+    callback=_checked_base_url,
+    help="Public URL of the site (default: [export] base_url); '' for none.",
+)
 @click.option("--full", is_flag=True, help="Rewrite every file, not only changed ones.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless the export fails (cron).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
-def export(obj: _Context, output: str | None, base_url: str | None, full: bool) -> None:
+def export(
+    obj: _Context,
+    output: str | None,
+    base_url: str | None,
+    full: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Write or update the static site: every post, thread, version, feed and a search page.
 
     All or nothing: a failed export leaves the site in place as it was.
@@ -566,8 +598,24 @@ def export(obj: _Context, output: str | None, base_url: str | None, full: bool) 
                 EXIT_FAILED,
             )
             return
-    for warning in report.warnings:
-        _stderr_line(f"warning: {warning}")
+    if as_json:
+        _json(
+            {
+                "output": str(target),
+                "posts": report.posts,
+                "files_written": report.files_written,
+                "media_copied": report.media_copied,
+                "unchanged": report.pages_unchanged,
+                "removed": report.files_removed,
+                "seconds": report.seconds,
+                "warnings": report.warnings,
+            }
+        )
+        return
+    if quiet:
+        return
+    for warning in report.warnings:  # click, not rich: the export path never loads rich
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"Exported to {target}: {report}")
 
 

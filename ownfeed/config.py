@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ownfeed.errors import ConfigError
 from ownfeed.sources.base import SourceConfig
@@ -195,6 +196,23 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def base_url_problem(value: str) -> str | None:
+    """Why `value` cannot be the site's public address; None when it can (or is empty).
+
+    Why check: it goes into every feed, the sitemap and the canonical links, where a
+    `javascript:` or relative value would make links that are wrong or unsafe.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"must be an absolute http(s) URL like https://example.com/archive/, not {value!r}"
+    if parts.query or parts.fragment:
+        return f"must have no query or fragment: {value!r}"
+    return None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a config file; ConfigError names the file, line and key."""
     config_path = Path(path) if path else default_config_path()
@@ -229,6 +247,9 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     for key in ("feed_items", "per_page"):
         if key in export and export[key] < 1:
             raise check.fail(f"[export]: {key!r} must be at least 1", key, "export")
+    problem = base_url_problem(export.get("base_url", ""))
+    if problem:
+        raise check.fail(f"[export]: 'base_url' {problem}", "base_url", "export")
     export_config = ExportConfig(
         output=_resolve(base, export.get("output", "site")),
         title=export.get("title", ExportConfig.title),

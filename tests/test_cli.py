@@ -154,3 +154,36 @@ def test_export_to_a_folder_it_cannot_make_is_one_line(tmp_path, initialised):
     assert result.stderr.startswith(f"Error: export to {blocker / 'site'} failed")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output and blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "example.com/archive/"])
+def test_export_refuses_a_base_url_that_is_no_web_address(tmp_path, initialised, value):
+    site = tmp_path / "site"
+    result = invoke("-c", str(initialised), "export", "-o", str(site), "--base-url", value)
+    assert result.exit_code == 2
+    assert "Invalid value for '--base-url': must be an absolute http(s) URL" in result.stderr
+    assert not site.exists()
+
+
+def test_init_into_a_folder_it_cannot_make_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = invoke("init", str(blocker / "sub"))
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"Error: cannot write {blocker / 'sub' / 'ownfeed.toml'}: Not a directory"
+    )
+
+
+def test_export_quiet_prints_nothing_and_json_reports(tmp_path, initialised):
+    site = tmp_path / "site"
+    quiet = invoke("-c", str(initialised), "export", "-q", "-o", str(site), "--base-url", "")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert (site / "index.html").is_file()
+    result = invoke("-c", str(initialised), "export", "--json", "-o", str(site), "--base-url", "")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["output"] == str(site) and report["posts"] == 0
+    assert report["files_written"] == 0 and report["unchanged"] > 0
+    assert report["warnings"] == ["no base_url: sitemap.xml skipped, feed links relative"]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ownfeed.config import add_source, load_config
+from ownfeed.config import add_source, base_url_problem, load_config
 from ownfeed.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -70,6 +70,9 @@ def test_defaults(tmp_path):
         ('[[sources]]\nname = "b"\ntype = "feed"\nurl = "https://x/"\nenabled = "yes"\n', ":5:"),
         ("timeout = 0\n", ":1: 'timeout' must be a positive"),
         ("archive = \n", "invalid TOML"),
+        ('[export]\nbase_url = "javascript:alert(1)"\n', ":2: [export]: 'base_url' must be an"),
+        ('[export]\ntitle = "t"\nbase_url = "example.com/"\n', ":3: [export]: 'base_url'"),
+        ('[export]\nbase_url = "https://x.example/?a=1"\n', "no query or fragment"),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path, text, expected):
@@ -103,3 +106,21 @@ def test_add_source_never_writes_an_invalid_config(tmp_path):
     with pytest.raises(ConfigError):
         add_source(path, {"name": "b", "type": "feed"})
     assert path.read_text() == 'archive = "a.db"\n'
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("", True),
+        ("https://example.com/archive/", True),
+        ("http://127.0.0.1:8000", True),
+        ("HTTPS://Example.com/", True),
+        ("javascript:alert(1)//", False),
+        ("file:///srv/site/", False),
+        ("//example.com/", False),
+        ("https:///no-host/", False),
+        ("https://example.com/#top", False),
+    ],
+)
+def test_base_url_must_be_an_absolute_web_address(value, ok):
+    assert (base_url_problem(value) is None) is ok
