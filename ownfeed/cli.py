@@ -572,7 +572,9 @@ def export(
 ) -> None:
     """Write or update the static site: every post, thread, version, feed and a search page.
 
-    All or nothing: a failed export leaves the site in place as it was.
+    All or nothing: a failed export leaves the site in place as it was. Exit codes: 0
+    written, 1 failed (the site is kept), 2 usage or config error, 75 another export is
+    writing the same folder.
     """
     try:
         from ownfeed.export import build_site

@@ -32,4 +32,4 @@ class ArchiveError(OwnfeedError):
 
 
 class LockedError(OwnfeedError):
-    """Another sync holds the archive's lock (exit code 75)."""
+    """Another sync holds the archive's lock, or another export the site folder's (exit code 75)."""

@@ -187,3 +187,18 @@ def test_export_quiet_prints_nothing_and_json_reports(tmp_path, initialised):
     assert report["output"] == str(site) and report["posts"] == 0
     assert report["files_written"] == 0 and report["unchanged"] > 0
     assert report["warnings"] == ["no base_url: sitemap.xml skipped, feed links relative"]
+
+
+def test_export_while_another_export_writes_the_folder_exits_75(tmp_path, initialised):
+    from ownfeed.export.writer import SiteLock
+
+    site = tmp_path / "site"
+    with SiteLock(site):
+        result = invoke("-c", str(initialised), "export", "-o", str(site))
+        assert result.exit_code == 75
+        assert result.stderr.strip() == (
+            f"Error: another export is writing {site}; run this one when it is done"
+        )
+        assert list(site.iterdir()) == []
+    again = invoke("-c", str(initialised), "export", "-o", str(site))
+    assert again.exit_code == 0, again.output

@@ -21,7 +21,7 @@ from ownfeed.export.lists import ListWriter
 from ownfeed.export.model import InThread, SiteModel
 from ownfeed.export.sanitize import Sanitizer, safe_post, safe_url
 from ownfeed.export.search import write_search
-from ownfeed.export.writer import HelperRecord, SiteWriter, WriteCounts, fingerprint
+from ownfeed.export.writer import HelperRecord, SiteLock, SiteWriter, WriteCounts, fingerprint
 from ownfeed.gcpause import fewer_collections
 
 FORMAT = "ownfeed-export-1"  # bump when the code changes what pages look like
@@ -529,4 +529,5 @@ def build_site(
     """Write (or update) the static site of the archive; see DESIGN.md "Export layout"."""
     target = Path(output if output is not None else config.output)
     base = normalize_base_url(base_url if base_url is not None else config.base_url)
-    return Export(archive, config, Path(media_dir), target, base, full).run()
+    with SiteLock(target):  # LockedError while another export writes the same folder
+        return Export(archive, config, Path(media_dir), target, base, full).run()

@@ -12,6 +12,7 @@ listed there are ever deleted: files we did not write are never touched.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +20,9 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+
+from ownfeed.errors import LockedError
 
 MANIFEST = ".ownfeed-export.json"
 STAGING_PREFIX = ".ownfeed-staging-"
@@ -43,6 +47,44 @@ class WriteCounts:
 
 
 HelperRecord = tuple[dict[str, str], list[str], WriteCounts]  # what a page helper staged
+
+
+class SiteLock:
+    """One export at a time per site folder: `flock` on the folder itself (no lock file
+    to publish), released by the OS if the export dies.
+
+    Why: an export removes staging folders it finds as left by a crash; one running beside
+    it would lose its staged files, and the two manifests would overwrite each other.
+    Forked page helpers share the lock and never release it: only the `with` does.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._fd: int | None = None
+
+    def __enter__(self) -> SiteLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(
+                f"another export is writing {self.folder}; run this one when it is done"
+            ) from None
+        self._fd = fd
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 class SiteWriter:

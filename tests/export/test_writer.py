@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ownfeed.export.writer import MANIFEST, SiteWriter
+from ownfeed.errors import LockedError
+from ownfeed.export.writer import MANIFEST, SiteLock, SiteWriter
 
 
 def export(output: Path, files: dict[str, str], marker: str = "m1") -> SiteWriter:
@@ -171,3 +172,19 @@ def test_keep_each_keeps_what_is_in_place_and_names_the_rest(tmp_path: Path) -> 
     writer.commit("m1")
     assert listed(tmp_path) == {"posts/a.html": "print-a"}  # c and b: not kept, deleted
     assert not (tmp_path / "posts" / "c.html").exists()
+
+
+def test_one_export_at_a_time_per_site_folder(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    export(site, {"index.html": "old"})
+    with SiteLock(site):
+        running = SiteWriter(site)
+        running.put_text("index.html", "new", "print-new")
+        with pytest.raises(LockedError, match=f"another export is writing {site}"), SiteLock(site):
+            SiteWriter(site)  # never reached: it would remove the running export's staging
+        assert running.staging.is_dir()
+        running.commit("m2")
+    with SiteLock(site):  # released by the first one's `with`
+        pass
+    assert (site / "index.html").read_text() == "new"
+    assert not list(site.glob(".ownfeed-staging-*"))
