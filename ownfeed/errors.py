@@ -33,3 +33,7 @@ class ArchiveError(OwnfeedError):
 
 class LockedError(OwnfeedError):
     """Another sync holds the archive's lock, or another export the site folder's (exit code 75)."""
+
+
+class ThemeError(OwnfeedError):
+    """A theme's template cannot be compiled or rendered; names the file and line."""

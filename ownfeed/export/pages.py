@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ownfeed.archive.site import SitePost
+from ownfeed.errors import ConfigError, ThemeError
 from ownfeed.export.pypages import Frame, PostPage, esc, list_page
 from ownfeed.export.sanitize import safe_url
 from ownfeed.export.views import platform_name
@@ -160,6 +161,16 @@ def whose(post: SitePost) -> Markup:
     return _OURS if post.is_own else _THEIRS
 
 
+def _error_text(error: Exception) -> str:
+    """An error's own words on one line (Jinja's syntax errors add the source line)."""
+    from jinja2 import TemplateNotFound  # loaded already: a template was looked up
+
+    if isinstance(error, TemplateNotFound):
+        return f"no template named {error.name!r}"
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return " ".join(str(text).split())
+
+
 def _theme_templates(theme: Path) -> Path:
     nested = theme / "templates"
     return nested if nested.is_dir() else theme
@@ -238,6 +249,8 @@ class Templates:
         default = _package_dir("templates")
         self.dirs = [default]
         if theme is not None:
+            if not theme.is_dir():
+                raise ConfigError(f"[export] theme: {theme} is not a folder")
             self.dirs.append(_theme_templates(theme))
         self._env: Environment | None = None
         self.theme = theme
@@ -335,7 +348,37 @@ class Templates:
             )
         if name == "search.html" and self.python_search:
             return self._search_page(context["site"], context["root"], context["canonical"])
-        return self.get(name).render(csp=_CSP_MARKUP, **context)
+        return self._jinja(name, csp=_CSP_MARKUP, **context)
+
+    def _jinja(self, name: str, **context: Any) -> str:
+        """A template rendered by Jinja; a theme's mistake (bad syntax, an unknown name, a
+        call that fails inside its template) is a `ThemeError` naming its file and line."""
+        try:
+            return self.get(name).render(**context)
+        except Exception as error:
+            found = self._theme_fault(error) if self.theme is not None else None
+            if found is None:
+                raise
+            raise ThemeError(f"theme template {found}: {_error_text(error)}") from None
+
+    def _theme_fault(self, error: Exception) -> str | None:
+        """`file:line` of the theme's template where `error` arose, or the template it
+        concerns (a Jinja error without a frame); None when it is not the theme's."""
+        from jinja2 import TemplateError, TemplateSyntaxError  # loaded already: we rendered
+
+        theme_dirs = [str(folder) for folder in self.dirs[1:]]
+        if isinstance(error, TemplateSyntaxError):
+            return f"{error.filename or error.name}:{error.lineno}"
+        where = None
+        trace = error.__traceback__
+        while trace is not None:
+            filename = trace.tb_frame.f_code.co_filename
+            if any(filename.startswith(folder) for folder in theme_dirs):
+                where = f"{filename}:{trace.tb_lineno}"
+            trace = trace.tb_next
+        if where is None and isinstance(error, TemplateError):
+            return str(self.theme)
+        return where
 
     def _search_page(self, site: Site, root: str, canonical: Any) -> str:
         """search.html without Jinja: base.html (a Frame) around its two blocks."""
@@ -349,7 +392,7 @@ class Templates:
         unless the theme has its own."""
         if self.python_item:
             return list_entry(item) + "\n"
-        return self.get("list_item.html").render(item=item, root=root)
+        return self._jinja("list_item.html", item=item, root=root)
 
     def _frame(self, site: Site, root: str) -> Frame:
         found = self._frames.get((site, root))

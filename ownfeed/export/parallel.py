@@ -20,6 +20,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ownfeed.errors import OwnfeedError
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
@@ -89,6 +91,8 @@ def _helper(
             gate.wait(number)
             render(number)
         pipe.send((True, report()))
+    except OwnfeedError as error:  # a user's mistake (a theme's template): said as it is
+        pipe.send((False, error))
     except BaseException:
         import traceback
 
@@ -158,7 +162,7 @@ class Helpers(Generic[R]):
         while (number := self.chunks.take()) is not None:
             self.render(number)
         reports: list[R] = []
-        failure: str | None = None
+        failure: object = None
         for process, pipe in self.processes:
             try:
                 ok, value = pipe.recv()
@@ -168,8 +172,10 @@ class Helpers(Generic[R]):
             if ok:
                 reports.append(value)
             elif failure is None:
-                failure = str(value)
+                failure = value
         self.processes = []
+        if isinstance(failure, OwnfeedError):
+            raise failure
         if failure is not None:
             raise RuntimeError(f"rendering post pages failed in a helper process:\n{failure}")
         return reports

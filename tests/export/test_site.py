@@ -14,6 +14,7 @@ import pytest
 
 from ownfeed.archive import site as queries
 from ownfeed.archive import store_posts
+from ownfeed.errors import ThemeError
 from ownfeed.export import build_site
 from ownfeed.export.pages import CSP, Templates
 from ownfeed.export.search import shard_of, words
@@ -477,6 +478,21 @@ def test_a_failed_export_leaves_the_site_as_it_was(
     assert calls["n"] > 1  # post pages were rendered (and staged) before the failure
     after = {p: (output / p).read_bytes() for p in files(output)}
     assert after == before
+    assert not [p for p in os.listdir(output) if p.startswith(".ownfeed-staging")]
+
+
+def test_a_broken_theme_is_one_error_and_the_site_stays(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    before = {p: (output / p).read_bytes() for p in files(output)}
+    theme = fresh.root / "broken-theme"
+    theme.mkdir()
+    (theme / "post.html").write_text(
+        '{% extends "default/post.html" %}\n{% block main %}{{ view.nothing.here }}{% endblock %}\n'
+    )
+    with pytest.raises(ThemeError, match=r"broken-theme/post.html:2: .*'nothing'"):
+        build_site(fresh.archive, fresh.config(output, theme=theme), fresh.media_dir)
+    assert {p: (output / p).read_bytes() for p in files(output)} == before
     assert not [p for p in os.listdir(output) if p.startswith(".ownfeed-staging")]
 
 
