@@ -355,6 +355,26 @@ def test_connection_refused() -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize(
+    "code, tries", [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, 3)], ids=["no-such-name", "again"]
+)
+def test_an_unknown_host_is_not_retried_a_resolver_hiccup_is(code: int, tries: int) -> None:
+    calls = 0
+
+    def unresolvable(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        try:
+            raise socket.gaierror(code, "resolver says no")
+        except socket.gaierror as cause:
+            raise httpx.ConnectError("[Errno] resolver says no", request=request) from cause
+
+    transport = httpx.MockTransport(unresolvable)
+    error = fetch_error("http://gone.example/post", client={"transport": transport})
+    assert str(error) == "cannot resolve host gone.example"
+    assert calls == tries
+
+
 def test_server_that_never_answers_times_out(server: TestServer) -> None:
     server.route("/slow", Reply("late", delay=3))
     started = time.monotonic()
