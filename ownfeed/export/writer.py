@@ -12,6 +12,7 @@ listed there are ever deleted: files we did not write are never touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -49,6 +50,9 @@ class WriteCounts:
 HelperRecord = tuple[dict[str, str], list[str], WriteCounts]  # what a page helper staged
 
 
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
+
+
 class SiteLock:
     """One export at a time per site folder: `flock` on the folder itself (no lock file
     to publish), released by the OS if the export dies.
@@ -72,6 +76,11 @@ class SiteLock:
             raise LockedError(
                 f"another export is writing {self.folder}; run this one when it is done"
             ) from None
+        except OSError as error:
+            os.close(fd)
+            if error.errno not in _NO_LOCKS:
+                raise
+            return self  # a file system without locks (some network mounts): export anyway
         self._fd = fd
         return self
 

@@ -188,3 +188,18 @@ def test_one_export_at_a_time_per_site_folder(tmp_path: Path) -> None:
         pass
     assert (site / "index.html").read_text() == "new"
     assert not list(site.glob(".ownfeed-staging-*"))
+
+
+def test_a_folder_without_locks_is_exported_anyway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with SiteLock(tmp_path / "site"):
+        export(tmp_path / "site", {"index.html": "home"})
+    assert (tmp_path / "site" / "index.html").read_text() == "home"
