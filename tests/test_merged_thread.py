@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from ownfeed.archive import Archive, store_posts
 from ownfeed.cli import cli
-from ownfeed.demo import bluesky, mastodon
-from ownfeed.demo.blog import GUID_BASE, Blog
-from ownfeed.demo.bluesky import OWN, BlueskySample
-from ownfeed.demo.mastodon import MastodonSample
-from ownfeed.demo.run import write_demo_config
-from ownfeed.demo.web import DemoWeb
+from ownfeed.demo import mastodon
+from ownfeed.demo.blog import GUID_BASE
+from ownfeed.demo.bluesky import OWN
 from ownfeed.models import Post, post_id
+from tests.company import World, sample_company
 
 BLOG_POST = post_id("web", f"{GUID_BASE}/?p=2")
 TOOT = post_id("mastodon", f"https://{mastodon.DOMAIN}/users/novosyx/statuses/113000000000000020")
@@ -53,46 +51,10 @@ def rebuild_zip(source: Path, target: Path, changes: dict[str, bytes]) -> Path:
     return target
 
 
-@dataclass
-class World:
-    """The sample company on one local server, and a config that archives it."""
-
-    blog: Blog
-    mastodon: MastodonSample
-    bluesky: BlueskySample
-    config: Path
-    site: Path
-
-    def ownfeed(self, *args: str) -> Result:
-        result = CliRunner().invoke(cli, ["-c", str(self.config), *args])
-        assert result.exit_code == 0, result.output
-        return result
-
-    def sync_and_export(self) -> None:
-        self.ownfeed("sync", "--quiet")
-        self.ownfeed("export", "--output", str(self.site))
-
-    def show(self, ident: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.ownfeed("show", ident, "--json").output)
-        return data
-
-    def archive(self) -> Archive:
-        return Archive(self.config.parent / "archive.db")
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    blog, toots, skeets = Blog(), MastodonSample(), BlueskySample()
-    with DemoWeb() as web:
-        for routes in (blog.routes(), toots.routes(), skeets.routes()):
-            web.mount(routes)
-        entries = [
-            {"name": "blog", "type": "feed", "url": f"{web.base_url}/", "comments": True},
-            *mastodon.source_entries(web.base_url),
-            *bluesky.source_entries(web.base_url),
-        ]
-        config = write_demo_config(tmp_path, entries)
-        yield World(blog, toots, skeets, config, tmp_path / "site")
+    with sample_company(tmp_path) as company:
+        yield company
 
 
 @dataclass

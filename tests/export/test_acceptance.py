@@ -2,13 +2,12 @@
 
 A blog with comments, a Mastodon and a Bluesky account are synced over HTTP; upstream, a
 post is then edited on each of the three and deleted on Mastodon and Bluesky (the sample
-blog's permalinks sit on its public domain, which a verify cannot reach offline); after a
-second sync the export is walked:
-every relative link resolves to a file, no page loads anything from another host, no
-script but our own survives, every page has the CSP, each of our posts has a page,
-threads, earlier versions and gone posts show, the three feeds parse with entries, the
-sitemap lists absolute URLs under base_url, and an export with nothing new rewrites at
-most a couple of files.
+blog's permalinks sit on its public domain, which a verify cannot reach offline). After
+a second sync the export is walked: every relative link resolves to a file, no page loads
+anything from another host, no script but our own survives, every page has the CSP, each
+of our posts has a page, threads, earlier versions and gone posts show, the three feeds
+parse with entries, the sitemap lists absolute URLs under base_url, and an export with
+nothing new rewrites at most a couple of files.
 """
 
 from __future__ import annotations
@@ -23,17 +22,9 @@ from urllib.parse import unquote, urlsplit
 
 import feedparser
 import pytest
-from click.testing import CliRunner, Result
 
-from ownfeed.archive import Archive
-from ownfeed.cli import cli
-from ownfeed.demo import bluesky, mastodon
-from ownfeed.demo.blog import Blog
-from ownfeed.demo.bluesky import BlueskySample
-from ownfeed.demo.mastodon import MastodonSample
-from ownfeed.demo.run import write_demo_config
-from ownfeed.demo.web import DemoWeb
 from ownfeed.export.pages import CSP
+from tests.company import World, sample_company
 
 BASE_URL = "https://novosyx.example/archive/"  # what write_demo_config sets
 
@@ -67,57 +58,29 @@ def mtimes(site: Path) -> dict[str, int]:
     return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*")}
 
 
-@dataclass
-class Company:
-    blog: Blog
-    toots: MastodonSample
-    skeets: BlueskySample
-    config: Path
-    site: Path
-
-    def ownfeed(self, *args: str) -> Result:
-        result = CliRunner().invoke(cli, ["-c", str(self.config), *args])
-        assert result.exit_code == 0, result.output
-        return result
-
-    def query(self, sql: str) -> list[dict[str, object]]:
-        with Archive(self.config.parent / "archive.db") as archive:
-            return [dict(row) for row in archive.query(sql)]
-
-
 @pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
+def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Synced, changed upstream, synced again and exported."""
-    folder = tmp_path_factory.mktemp("company")
-    blog, toots, skeets = Blog(), MastodonSample(), BlueskySample()
-    with DemoWeb() as web:
-        for routes in (blog.routes(), toots.routes(), skeets.routes()):
-            web.mount(routes)
-        entries = [
-            {"name": "blog", "type": "feed", "url": f"{web.base_url}/", "comments": True},
-            *mastodon.source_entries(web.base_url),
-            *bluesky.source_entries(web.base_url),
-        ]
-        world = Company(blog, toots, skeets, write_demo_config(folder, entries), folder / "site")
+    with sample_company(tmp_path_factory.mktemp("company")) as world:
         world.ownfeed("sync", "--quiet")
         world.ownfeed("export")
-        toots.change_world()  # a toot deleted, one edited, a new post and a new reply
-        skeets.change_world()  # the same on Bluesky
-        blog.posts[0].html += "<p>Nachtrag: jetzt auch mit Archiv.</p>"
+        world.mastodon.change_world()  # a toot deleted, one edited, a new post and reply
+        world.bluesky.change_world()  # the same on Bluesky
+        world.blog.posts[0].html += "<p>Nachtrag: jetzt auch mit Archiv.</p>"
         world.ownfeed("sync", "--quiet")  # as cron runs it: edits and new replies
         world.ownfeed("sync", "--quiet", "--verify", "mastodon", "bluesky")  # deletions
         world.ownfeed("export")
         yield world
 
 
-def test_the_changes_upstream_reached_the_archive(company: Company) -> None:
+def test_the_changes_upstream_reached_the_archive(company: World) -> None:
     gone = company.query("SELECT platform FROM posts WHERE gone_at IS NOT NULL AND is_own = 1")
     assert {row["platform"] for row in gone} == {"mastodon", "bluesky"}
     edited = company.query("SELECT platform FROM posts WHERE versions > 1 AND is_own = 1")
     assert {row["platform"] for row in edited} == {"web", "mastodon", "bluesky"}
 
 
-def test_every_relative_link_resolves_to_a_file(company: Company) -> None:
+def test_every_relative_link_resolves_to_a_file(company: World) -> None:
     site = company.site.resolve()
     checked = 0
     for page in pages(site):
@@ -134,7 +97,7 @@ def test_every_relative_link_resolves_to_a_file(company: Company) -> None:
     assert checked > 200
 
 
-def test_nothing_loads_from_another_host_and_only_our_script_runs(company: Company) -> None:
+def test_nothing_loads_from_another_host_and_only_our_script_runs(company: World) -> None:
     for page in pages(company.site):
         for tag, attrs in page.tags:
             for name in ("src", "srcset", "poster", "data"):
@@ -149,7 +112,7 @@ def test_nothing_loads_from_another_host_and_only_our_script_runs(company: Compa
             assert tag not in ("iframe", "object", "embed", "base"), page.path
 
 
-def test_every_page_has_the_csp(company: Company) -> None:
+def test_every_page_has_the_csp(company: World) -> None:
     for page in pages(company.site):
         policies = [
             attrs["content"]
@@ -160,7 +123,7 @@ def test_every_page_has_the_csp(company: Company) -> None:
 
 
 def test_each_of_our_posts_has_a_page_with_its_thread_versions_and_gone_marker(
-    company: Company,
+    company: World,
 ) -> None:
     own = company.query("SELECT id, versions, gone_at FROM posts WHERE is_own = 1")
     assert {row["id"] for row in own} == {p.stem for p in (company.site / "posts").glob("*.html")}
@@ -186,7 +149,7 @@ def test_each_of_our_posts_has_a_page_with_its_thread_versions_and_gone_marker(
 
 
 def test_the_three_feeds_parse_with_entries_and_the_sitemap_is_absolute(
-    company: Company,
+    company: World,
 ) -> None:
     for name in ("feed.xml", "rss.xml"):
         parsed = feedparser.parse((company.site / name).read_bytes())
@@ -201,7 +164,7 @@ def test_the_three_feeds_parse_with_entries_and_the_sitemap_is_absolute(
     assert f"{BASE_URL}index.html" in urls
 
 
-def test_an_export_with_nothing_new_rewrites_at_most_a_couple_of_files(company: Company) -> None:
+def test_an_export_with_nothing_new_rewrites_at_most_a_couple_of_files(company: World) -> None:
     before = mtimes(company.site)
     result = company.ownfeed("export", "--json")
     assert json.loads(result.stdout)["files_written"] <= 2
