@@ -343,7 +343,11 @@ class RedditSource(Source):
         self, api: _Api, submission: Mapping[str, Any], batch: _Batch, mapper: _Mapper
     ) -> None:
         permalink = str(submission.get("permalink") or "").rstrip("/")
-        data = await api.get(f"{permalink}.json", {"limit": 500, "sort": "old"}, "thread")
+        if not permalink.startswith("/") or permalink.startswith("//"):
+            # upstream's text goes after our base URL: it must stay a path on that host
+            raise SourceError(f"thread: not a Reddit permalink: {permalink[:80]!r}")
+        path = quote(permalink, safe="/%-._~")  # no `?` or `#` of its own
+        data = await api.get(f"{path}.json", {"limit": 500, "sort": "old"}, "thread")
         if not isinstance(data, list) or len(data) < 2:
             raise SourceError("thread: expected [post, comments] listings")
         stubs: list[dict[str, Any]] = []

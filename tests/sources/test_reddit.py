@@ -200,6 +200,17 @@ def test_a_failing_thread_is_a_warning_and_retried(
     assert "t1_c8" in rows_by_native_id(tmp_path)
 
 
+@pytest.mark.parametrize("permalink", ["@evil.example/r/x/", "]/r/x/", "//evil.example/r/x/"])
+def test_a_permalink_that_is_no_path_is_a_warning_and_never_leaves_the_host(
+    reddit: Reddit, server: TestServer, tmp_path: Path, permalink: str
+) -> None:
+    reddit.pages[0]["data"]["children"][0]["data"]["permalink"] = permalink
+    report = sync(tmp_path, server)
+    assert report.status == "ok"
+    assert "not a Reddit permalink" in (report.runs[0].error or "")
+    assert not [path for path in reddit.paths() if "evil" in path or "]" in path]
+
+
 def test_verify_marks_missing_and_deleted_and_records_edits(
     reddit: Reddit, server: TestServer, tmp_path: Path
 ) -> None:
