@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -325,8 +325,6 @@ def import_command(obj: _Context, kind: str, path: str, source_name: str | None)
     except ImportError:
         _fail("importers are not available in this build", EXIT_FAILED)
         return
-    from contextlib import nullcontext
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ownfeed.linking import link_archive  # asyncio, for the short links a sync follows
@@ -537,6 +535,44 @@ def unlink_command(obj: _Context, original: str, linked: str) -> None:
     click.echo(f"{state} {_label(first)} and {_label(second)}")
 
 
+class _ExportBar:
+    """The export's phase and, while pages render, a bar: on a terminal only.
+
+    Refreshed by the export's own calls (`auto_refresh` off): a refresh thread could hold
+    the terminal's lock when page helpers are forked.
+    """
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        from ownfeed.render import err_console
+
+        self.bar = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TextColumn("{task.fields[share]}"),  # empty while the total is unknown
+            console=err_console,
+            transient=True,
+            auto_refresh=False,
+        )
+        self.task = self.bar.add_task("looking at the site", total=None, share="")
+
+    def show(self, phase: str, done: int, total: int) -> None:
+        share = f"{100 * done // total:>3d} %" if total else ""
+        self.bar.update(
+            self.task, description=phase, completed=done, total=total or None, share=share
+        )
+        self.bar.refresh()
+
+    def __enter__(self) -> _ExportBar:
+        self.bar.start()
+        self.bar.refresh()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
 def _checked_base_url(
     _ctx: click.Context, _param: click.Parameter, value: str | None
 ) -> str | None:
@@ -583,15 +619,18 @@ def export(
         return
     with _user_errors(), obj.archive() as (config, archive):
         target = Path(output) if output else config.export.output
+        bar = _ExportBar() if sys.stderr.isatty() and not quiet and not as_json else None
         try:
-            report = build_site(
-                archive,
-                config.export,
-                config.media_dir,
-                output=target,
-                base_url=base_url,
-                full=full,
-            )
+            with bar or nullcontext():
+                report = build_site(
+                    archive,
+                    config.export,
+                    config.media_dir,
+                    output=target,
+                    base_url=base_url,
+                    full=full,
+                    progress=bar.show if bar else None,
+                )
         except OSError as error:  # a folder we may not write, a full disk: the site is kept
             reason = error.strerror or str(error)
             where = f" ({error.filename})" if error.filename else ""

@@ -72,8 +72,10 @@ class Export:
         output: Path,
         base_url: str,
         full: bool,
+        progress: Progress | None = None,
     ) -> None:
         self.archive = archive
+        self.progress: Progress = progress or _no_progress
         self.config = config
         self.media_dir = media_dir
         self.base_url = base_url
@@ -109,6 +111,7 @@ class Export:
             )
             if self.writer.keep_all(marker):  # nothing new since the last export
                 return self._finish(self.writer.commit(marker), started, None)
+            self.progress("reading the archive", 0, 0)
             model, facts = modelcache.load(
                 self.archive, self.writer, set(local), self._marker.state().buckets, early
             )
@@ -174,10 +177,12 @@ class Export:
                 ),
             )
             finish_posts()  # helpers done before the search index: the peaks never add up
+            self.progress("search index and feeds", 0, 0)
             if self._entries is not None:
                 self._entries.finish(post.id for post in model.posts)
             write_search(self.writer, self.archive, model, self.salt, changed)
             self.write_feeds(model)
+            self.progress("putting files in place", 0, 0)
             counts = self.writer.commit(marker)
         except BaseException:
             if self._helpers is not None:
@@ -282,13 +287,20 @@ class Export:
         alongside = len(chunks) <= PREPARE_ALONGSIDE
         if not alongside:
             prepare(parts)
+
+        def rendered(taken: int) -> None:
+            self.progress("rendering pages", taken, pages.count)
+
+        rendered(0)
         if not helpers:
             for number in range(pages.lists):  # post pages first, as lists link to them
                 pages.render(number)
+                rendered(number + 1)
             if alongside:
                 prepare(parts)
             for number in range(pages.lists, pages.count):
                 pages.render(number)
+                rendered(number + 1)
             return lambda: None
         gate_from = pages.lists if alongside else None
         running = parallel.Helpers(
@@ -300,7 +312,7 @@ class Export:
             running.open_gate(self._entries.added() if self._entries is not None else None)
 
         def finish() -> None:
-            for record in running.finish():
+            for record in running.finish(rendered):
                 self.writer.merge(record)
 
         return finish
@@ -398,6 +410,11 @@ def _syndication(model: SiteModel, post_id: str) -> tuple[str, ...]:
 
 
 ListTask = tuple[ListWriter, list[tuple[int, int]]]  # a part's pages ([]: all stale ones)
+Progress = Callable[[str, int, int], None]  # phase, done, total (0: unknown)
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    """No progress bar."""
 
 
 class _PostPages:
@@ -525,9 +542,14 @@ def build_site(
     output: Path | None = None,
     base_url: str | None = None,
     full: bool = False,
+    progress: Progress | None = None,
 ) -> ExportReport:
-    """Write (or update) the static site of the archive; see DESIGN.md "Export layout"."""
+    """Write (or update) the static site of the archive; see DESIGN.md "Export layout".
+
+    `progress(phase, done, total)` is called as the export goes on (total 0: unknown), in
+    this process only, for a progress bar.
+    """
     target = Path(output if output is not None else config.output)
     base = normalize_base_url(base_url if base_url is not None else config.base_url)
     with SiteLock(target):  # LockedError while another export writes the same folder
-        return Export(archive, config, Path(media_dir), target, base, full).run()
+        return Export(archive, config, Path(media_dir), target, base, full, progress).run()

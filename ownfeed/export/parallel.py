@@ -157,10 +157,13 @@ class Helpers(Generic[R]):
             pipe.close()
         self.gates = []
 
-    def finish(self) -> list[R]:
-        """Render what is left here, then wait for every helper; their reports."""
+    def finish(self, rendered: Callable[[int], None] = lambda taken: None) -> list[R]:
+        """Render what is left here, then wait for every helper; their reports.
+        `rendered(taken)` after each task done here: how many were taken by then (for a
+        progress bar; tasks are handed out in order)."""
         while (number := self.chunks.take()) is not None:
             self.render(number)
+            rendered(number + 1)
         reports: list[R] = []
         failure: object = None
         for process, pipe in self.processes:

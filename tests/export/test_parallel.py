@@ -38,3 +38,13 @@ def test_a_helper_failure_reaches_the_export(
             helpers.finish()
     finally:
         gc.unfreeze()
+
+
+def test_finish_reports_the_tasks_taken_as_it_renders() -> None:
+    taken: list[int] = []
+    try:
+        helpers = parallel.Helpers(12, 1, lambda: None, lambda number: time.sleep(0.02), list)
+        helpers.finish(taken.append)
+    finally:
+        gc.unfreeze()
+    assert taken and taken == sorted(taken) and taken[0] >= 1 and taken[-1] <= 12

@@ -496,6 +496,29 @@ def test_a_broken_theme_is_one_error_and_the_site_stays(fresh: Sample) -> None:
     assert not [p for p in os.listdir(output) if p.startswith(".ownfeed-staging")]
 
 
+def test_progress_names_each_phase_and_counts_the_pages_up(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    calls: list[tuple[str, int, int]] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        calls.append((phase, done, total))
+
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir, progress=progress)
+    phases = list(dict.fromkeys(phase for phase, _, _ in calls))
+    assert phases == [
+        "reading the archive",
+        "rendering pages",
+        "search index and feeds",
+        "putting files in place",
+    ]
+    counted = [(done, total) for phase, done, total in calls if phase == "rendering pages"]
+    assert counted[0][0] == 0 and counted[-1][0] == counted[-1][1] > 0
+    assert [done for done, _ in counted] == sorted(done for done, _ in counted)
+    calls.clear()
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir, progress=progress)
+    assert calls == []  # nothing new: the site is kept as it is, at once
+
+
 def test_export_without_base_url_and_to_another_folder(fresh: Sample) -> None:
     output = fresh.root / "elsewhere"
     report = build_site(
