@@ -79,11 +79,12 @@ class Export:
         self.config = config
         self.media_dir = media_dir
         self.base_url = base_url
+        # first: a theme that is not a folder fails here, before anything is staged
+        self.templates = pages.Templates(config.theme)
+        self.site = pages.Site(config.title, config.description, config.language, base_url)
         self._marker = _ChangeMarker(archive)  # runs while the writer walks the site
         self.writer = SiteWriter(output, full=full)
         self.report = ExportReport(output=output)
-        self.templates = pages.Templates(config.theme)
-        self.site = pages.Site(config.title, config.description, config.language, base_url)
         self._helpers: parallel.Helpers[HelperRecord] | None = None
         self._entries: EntryStore | None = None
 

@@ -14,7 +14,7 @@ import pytest
 
 from ownfeed.archive import site as queries
 from ownfeed.archive import store_posts
-from ownfeed.errors import ThemeError
+from ownfeed.errors import ConfigError, ThemeError
 from ownfeed.export import build_site
 from ownfeed.export.pages import CSP, Templates
 from ownfeed.export.search import shard_of, words
@@ -517,6 +517,17 @@ def test_progress_names_each_phase_and_counts_the_pages_up(fresh: Sample) -> Non
     calls.clear()
     build_site(fresh.archive, fresh.config(output), fresh.media_dir, progress=progress)
     assert calls == []  # nothing new: the site is kept as it is, at once
+
+
+def test_a_theme_that_is_no_folder_stages_nothing(fresh: Sample) -> None:
+    output = fresh.root / "site"
+    build_site(fresh.archive, fresh.config(output), fresh.media_dir)
+    before = {p: (output / p).read_bytes() for p in files(output)}
+    missing = fresh.root / "no-such-theme"
+    with pytest.raises(ConfigError, match="no-such-theme is not a folder"):
+        build_site(fresh.archive, fresh.config(output, theme=missing), fresh.media_dir)
+    assert {p: (output / p).read_bytes() for p in files(output)} == before
+    assert not [p for p in os.listdir(output) if p.startswith(".ownfeed-staging")]
 
 
 def test_export_without_base_url_and_to_another_folder(fresh: Sample) -> None:
